@@ -1,1 +1,4 @@
 export * from './storage.js';
+export { LevelStorage } from './level-storage.js';
+export { MemoryStorage } from './memory-storage.js';
+export { crc32c } from './crc32c.js';

@@ -1,0 +1,248 @@
+// RaftStorage on LevelDB (`level` / classic-level). Every save is one WriteBatch written with
+// sync: true, so a Ready's entries, truncation, snapshot and hard state become durable together or
+// not at all (LevelDB's own log makes a batch atomic across crashes). Recovery is in recover.ts.
+
+import { Level } from 'level';
+import { assert } from '../core/assert.js';
+import type { LogIndex, RestoredState, Snapshot } from '../core/types.js';
+import {
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT,
+  chunkKey,
+  encodeEntry,
+  encodeHardState,
+  encodeSnapshotHeader,
+  entryKey,
+  metaKey,
+  seal,
+  unseal,
+} from './codec.js';
+import { crc32c } from './crc32c.js';
+import { type LogBounds, type LogPlan, planCompact, planSave } from './plan.js';
+import { recover } from './recover.js';
+import {
+  type LevelStorageOptions,
+  type RaftStorage,
+  type StorageStats,
+  type StorageUpdate,
+  StorageCorruptionError,
+  StorageError,
+  storageLimits,
+} from './storage.js';
+
+type Db = Level<Uint8Array, Uint8Array>;
+type Op = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+interface MutableStats {
+  batches: number;
+  entriesWritten: number;
+  bytesWritten: number;
+  batchMsTotal: number;
+  truncatedOnLoad: number;
+}
+
+const defaultLog = (event: string, fields: Record<string, unknown>): void => {
+  console.warn(`raft/storage: ${event}`, fields);
+};
+
+export class LevelStorage implements RaftStorage {
+  private bounds: LogBounds | null = null;
+  /** Chunks of the stored snapshot, so a smaller new snapshot can delete the surplus. */
+  private snapshotChunks = 0;
+  /** Writes run one at a time in call order; each sees the bounds the previous one left. */
+  private tail: Promise<void> = Promise.resolve();
+  private failed: Error | null = null;
+  private closed = false;
+  private readonly sync: boolean;
+  private readonly log: (event: string, fields: Record<string, unknown>) => void;
+  private readonly counters: MutableStats = {
+    batches: 0,
+    entriesWritten: 0,
+    bytesWritten: 0,
+    batchMsTotal: 0,
+    truncatedOnLoad: 0,
+  };
+
+  private constructor(
+    private readonly db: Db,
+    readonly dataDir: string,
+    options: LevelStorageOptions,
+  ) {
+    this.sync = options.unsafeNoFsync !== true;
+    this.log = options.log ?? defaultLog;
+  }
+
+  /** Opens (creating if missing) the LevelDB directory; rejects with StorageError 'io' if locked. */
+  static async open(options: LevelStorageOptions): Promise<LevelStorage> {
+    const db: Db = new Level<Uint8Array, Uint8Array>(options.dataDir, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new StorageError('io', `cannot open LevelDB in ${options.dataDir}: ${cause}`);
+    }
+    const storage = new LevelStorage(db, options.dataDir, options);
+    if (options.unsafeNoFsync === true) storage.log('unsafe_no_fsync', { dataDir: options.dataDir });
+    return storage;
+  }
+
+  async load(): Promise<RestoredState | null> {
+    this.assertOpen();
+    assert(this.bounds === null, 'load() called twice');
+    const result = await recover(this.db, this.dataDir, this.log);
+    if (result.deletes.length > 0) {
+      const ops: Op[] = result.deletes.map((i) => ({ type: 'del', key: entryKey(i) }));
+      // Synced even with unsafeNoFsync: recovery must not be redone differently after a crash.
+      await this.db.batch(ops, { sync: true });
+      this.counters.truncatedOnLoad += result.deletes.length;
+    }
+    if (result.state === null) return null;
+    const s = result.state;
+    this.snapshotChunks = result.snapshotChunks;
+    const last = s.entries.length > 0 ? s.entries[s.entries.length - 1]!.index : s.snapshot.meta.index;
+    this.bounds = { snapshotIndex: s.snapshot.meta.index, lastIndex: last };
+    return s;
+  }
+
+  save(update: StorageUpdate): Promise<void> {
+    return this.enqueue(async () => {
+      const bounds = this.boundsForSave(update);
+      const plan = planSave(bounds, update);
+      const ops: Op[] = [];
+      if (update.snapshot !== null) this.snapshotOps(update.snapshot, ops);
+      this.planOps(plan, ops);
+      if (update.hardState !== null) ops.push(this.put(KEY_HARD_STATE, encodeHardState(update.hardState)));
+      await this.write(ops);
+      this.counters.entriesWritten += plan.puts.length;
+      this.bounds = plan.next;
+    });
+  }
+
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.enqueue(async () => {
+      assert(this.bounds !== null, 'saveSnapshot() before load() or before the first save()');
+      const plan = planCompact(this.bounds, snapshot.meta.index);
+      if (plan === null) return;
+      const ops: Op[] = [];
+      this.snapshotOps(snapshot, ops);
+      this.planOps(plan, ops);
+      await this.write(ops);
+      this.bounds = plan.next;
+    });
+  }
+
+  firstIndex(): LogIndex {
+    assert(this.bounds !== null, 'firstIndex() before load()');
+    return (this.bounds.snapshotIndex + 1) as LogIndex;
+  }
+
+  lastIndex(): LogIndex {
+    assert(this.bounds !== null, 'lastIndex() before load()');
+    return this.bounds.lastIndex as LogIndex;
+  }
+
+  async getMeta(key: string): Promise<Uint8Array | null> {
+    this.assertOpen();
+    const k = this.checkedMetaKey(key);
+    const record = await this.db.get(k);
+    if (record === undefined) return null;
+    const payload = unseal(record);
+    if (typeof payload === 'string') {
+      throw new StorageCorruptionError(`metadata "${key}" in ${this.dataDir}: ${payload}`, this.dataDir, null);
+    }
+    return payload;
+  }
+
+  async putMeta(key: string, value: Uint8Array): Promise<void> {
+    const k = this.checkedMetaKey(key);
+    if (value.length > storageLimits.metaValueBytesMax) {
+      return Promise.reject(
+        new StorageError('invalid_argument', `metadata value of ${value.length} bytes, at most ${storageLimits.metaValueBytesMax}`),
+      );
+    }
+    return this.enqueue(() => this.write([this.put(k, seal(value))]));
+  }
+
+  stats(): StorageStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.tail.catch(() => undefined);
+    await this.db.close();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.reject(new StorageError('closed', `storage ${this.dataDir} is closed`));
+    const run = async (): Promise<void> => {
+      // After a failed batch the bounds may not match the disk: refuse everything (fail-stop).
+      if (this.failed !== null) throw this.failed;
+      try {
+        await work();
+      } catch (e) {
+        if (!(e instanceof StorageError) && !(e instanceof Error && e.name === 'AssertionError')) {
+          this.failed = new StorageError('io', `write to ${this.dataDir} failed: ${(e as Error).message}`);
+          throw this.failed;
+        }
+        throw e;
+      }
+    };
+    const p = this.tail.then(run);
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
+
+  private boundsForSave(update: StorageUpdate): LogBounds {
+    if (this.bounds !== null) return this.bounds;
+    // The first save on an empty store bootstraps it: it must carry a snapshot and a hard state.
+    assert(update.snapshot !== null && update.hardState !== null, 'the first save() needs a snapshot and a hard state');
+    return { snapshotIndex: update.snapshot.meta.index, lastIndex: update.snapshot.meta.index };
+  }
+
+  private planOps(plan: LogPlan, ops: Op[]): void {
+    for (let i = plan.deleteFrom; i <= plan.deleteTo; i++) ops.push({ type: 'del', key: entryKey(i) });
+    for (const e of plan.puts) ops.push(this.put(entryKey(e.index), encodeEntry(e)));
+  }
+
+  private snapshotOps(snapshot: Snapshot, ops: Op[]): void {
+    const data = snapshot.data;
+    const chunkBytes = storageLimits.snapshotChunkBytes;
+    const chunks = Math.ceil(data.length / chunkBytes);
+    for (let c = 0; c < chunks; c++) {
+      ops.push(this.put(chunkKey(c), seal(data.subarray(c * chunkBytes, (c + 1) * chunkBytes))));
+    }
+    for (let c = chunks; c < this.snapshotChunks; c++) ops.push({ type: 'del', key: chunkKey(c) });
+    const header = { meta: snapshot.meta, totalBytes: data.length, chunks, dataCrc: crc32c(data) };
+    ops.push(this.put(KEY_SNAPSHOT, encodeSnapshotHeader(header)));
+    // Assumes the batch succeeds; if it fails, `failed` stops every later write anyway.
+    this.snapshotChunks = chunks;
+  }
+
+  private put(key: Uint8Array, value: Uint8Array): Op {
+    this.counters.bytesWritten += value.length;
+    return { type: 'put', key, value };
+  }
+
+  private async write(ops: Op[]): Promise<void> {
+    const started = performance.now();
+    await this.db.batch(ops, { sync: this.sync });
+    this.counters.batches += 1;
+    this.counters.batchMsTotal += performance.now() - started;
+  }
+
+  private checkedMetaKey(key: string): Uint8Array {
+    const k = metaKey(key);
+    if (k.length < 2 || k.length - 1 > storageLimits.metaKeyBytesMax) {
+      throw new StorageError('invalid_argument', `metadata key must be 1..${storageLimits.metaKeyBytesMax} bytes`);
+    }
+    return k;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('closed', `storage ${this.dataDir} is closed`);
+  }
+}
