@@ -1,0 +1,41 @@
+// Every limit of dns/ in one place, named with its unit (STYLE.md rule 6). Relations between them
+// are asserted at load.
+import { assert } from './assert.js';
+
+export const limits = {
+  /** RFC 1035 §4.2.1: a UDP message without EDNS is at most 512 bytes. */
+  udpPayloadBytesPlain: 512,
+  /** The EDNS payload size we advertise and the most we send over UDP (DNS flag day 2020). */
+  udpPayloadBytesEdns: 1232,
+  /** RFC 1035 §4.2.2: TCP messages carry a 2-byte length. */
+  tcpMessageBytesMax: 65535,
+  /** RFC 1035 §2.3.4. */
+  nameBytesMax: 255,
+  labelBytesMax: 63,
+  /** Compression pointers have 14 bits of offset (RFC 1035 §4.1.4). */
+  compressionOffsetMax: 0x3fff,
+  /** Answer orderings pre-encoded per RRset; a query picks one (cheap shuffling). */
+  rrsetPermutationsMax: 8,
+  /** Records per RRset the index accepts; more could never be answered even over TCP. */
+  rrsetRecordsMax: 4096,
+  /** Resource records a query may carry in its answer/authority/additional sections. */
+  queryRecordsMax: 64,
+  /** Client addresses whose allowRecursion verdict is cached. */
+  recursionVerdictsMax: 4096,
+  /** TCP: concurrent connections per server, idle time before closing, queries in flight each. */
+  tcpConnectionsMax: 256,
+  tcpIdleMs: 10_000,
+  tcpQueriesInFlightMax: 64,
+  /** Bytes queued for writing on one TCP connection before reading pauses. */
+  tcpWriteQueueBytesMax: 1 << 20,
+  /** Forwarding: queries in flight to upstreams, per-attempt timeout, cache entries, TTL cap. */
+  forwardInFlightMax: 1024,
+  forwardAttemptMs: 1500,
+  forwardCacheEntriesMax: 10_000,
+  forwardCacheTtlSecondsMax: 3600,
+} as const;
+
+assert(limits.udpPayloadBytesEdns >= limits.udpPayloadBytesPlain, 'EDNS payload below 512');
+assert(limits.udpPayloadBytesEdns <= limits.tcpMessageBytesMax, 'EDNS payload above TCP max');
+assert(limits.forwardInFlightMax < 65536, 'in-flight forwards must fit in 16-bit IDs');
+assert(limits.rrsetPermutationsMax >= 1, 'need at least one ordering');

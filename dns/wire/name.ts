@@ -1,0 +1,91 @@
+// Domain names inside dns/ are "keys": the wire form (RFC 1035 §3.1: length-prefixed labels ending
+// in a zero byte) with ASCII letters lowercased, held in a latin1 string (one char per byte). Keys
+// compare case-insensitively for free, hash well in a Map, and are exactly what the question's
+// bytes look like after folding, so the hot path never builds dotted text.
+import { DnsError } from '../errors.js';
+import { limits } from '../limits.js';
+
+declare const brand: unique symbol;
+/** A validated, lowercased wire-format name (see the file comment). */
+export type NameKey = string & { readonly [brand]: 'NameKey' };
+
+export const rootKey = '\0' as NameKey;
+
+/**
+ * Parses an absolute presentation name ("Web.Marathon.agentip.dcos." or without the final dot)
+ * into a key. Only printable ASCII without backslash escapes is accepted: every name vnetd serves is
+ * RFC 1123-mangled, and anything else would not round-trip through dns-packet (REFERENCE.md §5).
+ */
+export function nameToKey(name: string): NameKey {
+  if (typeof name !== 'string') throw new DnsError('bad-name', `name must be a string, got ${typeof name}`);
+  const text = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (text === '') return rootKey;
+  let key = '';
+  for (const label of text.split('.')) {
+    if (label.length === 0) throw new DnsError('bad-name', `empty label in ${JSON.stringify(name)}`);
+    if (label.length > limits.labelBytesMax) {
+      throw new DnsError('bad-name', `label ${JSON.stringify(label)} is ${label.length} bytes, at most ${limits.labelBytesMax} allowed`);
+    }
+    for (let i = 0; i < label.length; i++) {
+      const c = label.charCodeAt(i);
+      if (c <= 0x20 || c >= 0x7f || c === 0x5c) {
+        throw new DnsError('bad-name', `name ${JSON.stringify(name)} has a character outside printable ASCII (or a backslash) at label ${JSON.stringify(label)}`);
+      }
+    }
+    key += String.fromCharCode(label.length) + label.toLowerCase();
+  }
+  key += '\0';
+  if (key.length > limits.nameBytesMax) {
+    throw new DnsError('bad-name', `name ${JSON.stringify(name)} is ${key.length} bytes on the wire, at most ${limits.nameBytesMax} allowed`);
+  }
+  return key as NameKey;
+}
+
+/** The presentation form ("a.b.c.") of a key; bytes outside printable ASCII as \DDD (RFC 4343). */
+export function keyToName(key: NameKey): string {
+  if (key === rootKey) return '.';
+  let out = '';
+  let i = 0;
+  while (i < key.length) {
+    const len = key.charCodeAt(i);
+    if (len === 0) break;
+    for (let j = i + 1; j <= i + len; j++) {
+      const c = key.charCodeAt(j);
+      if (c === 0x2e || c === 0x5c) out += '\\' + String.fromCharCode(c);
+      else if (c <= 0x20 || c >= 0x7f) out += '\\' + String(c).padStart(3, '0');
+      else out += String.fromCharCode(c);
+    }
+    out += '.';
+    i += len + 1;
+  }
+  return out;
+}
+
+/** The key of the parent name (one label stripped); the root's parent is undefined. */
+export function parentKey(key: NameKey): NameKey | undefined {
+  if (key === rootKey) return undefined;
+  return key.slice(key.charCodeAt(0) + 1) as NameKey;
+}
+
+/**
+ * Whether `key` is `apex` or lies under it, checking that the match starts on a label boundary (a
+ * label may contain any byte, so a bare endsWith could match inside a label).
+ */
+export function isUnder(key: string, apex: string): boolean {
+  if (!key.endsWith(apex)) return false;
+  const boundary = key.length - apex.length;
+  let i = 0;
+  while (i < boundary) i += key.charCodeAt(i) + 1;
+  return i === boundary;
+}
+
+/** Number of labels in a key (the root has none). */
+export function labelCount(key: NameKey): number {
+  let n = 0;
+  let i = 0;
+  while (key.charCodeAt(i) !== 0) {
+    i += key.charCodeAt(i) + 1;
+    n++;
+  }
+  return n;
+}
