@@ -32,6 +32,9 @@ export const limits = {
   vtepPrefixLenMax: 30,
   /** IPv4 pools up to this many addresses use a bitmap; larger ones a sparse set. */
   bitmapPoolAddressesMax: 1 << 20,
+  networksMax: 1024,
+  /** Also bounded by the VTEP subnet (a /20 holds 4,094 agents). */
+  agentsMax: 1_000_000,
   /** Block indexes are JS numbers: a subnet never offers more blocks than this. */
   blocksPerNetworkMax: 2 ** 52,
 } as const;

@@ -229,8 +229,8 @@ export interface TaskView {
   readonly agentIp: string;
   readonly agentIp6?: string;
   readonly network?: string;
-  /** Present for tasks on a network. */
-  readonly containerizer?: Containerizer;
+  /** As given, default "mesos" (also recorded for host-network tasks). */
+  readonly containerizer: Containerizer;
   /** Container IPs, CIDR-free: IPv4 first, then IPv6. Empty for host networking. */
   readonly ips: readonly string[];
   readonly ip?: string;

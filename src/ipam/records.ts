@@ -1,0 +1,166 @@
+// The in-memory state of the IPAM state machine: plain records linked by reference, plus the
+// geometry that turns a block index into pools. Only state-machine.ts and snapshot.ts mutate it.
+
+import { assert } from '../../raft/core/assert.js';
+import type { Cidr4, Cidr6, Ipv4, Ipv6 } from './addr.js';
+import { ipv4At, ipv6At, size4, size6 } from './addr.js';
+import type { Containerizer, PoolKind, PortMapping, Split } from './types.js';
+import { limits } from './limits.js';
+import { LowestFree, Pool4, Pool6 } from './pool.js';
+import type { ConfigRec } from './views.js';
+
+/** The whole replicated state; `frameworks` indexes tasks by framework for listTasks. */
+export interface IpamState {
+  appliedIndex: number;
+  config: ConfigRec;
+  readonly networks: Map<string, NetworkRec>;
+  readonly agents: Map<string, AgentRec>;
+  readonly tasks: Map<string, TaskRec>;
+  readonly frameworks: Map<string, Set<TaskRec>>;
+}
+
+export interface NetworkRec {
+  readonly name: string;
+  readonly v4: { readonly subnet: Cidr4; readonly prefix: number; readonly blocks: LowestFree } | undefined;
+  readonly v6: { readonly subnet: Cidr6; readonly prefix: number; readonly blocks: LowestFree } | undefined;
+  readonly split: Split;
+  enabled: boolean;
+  /** Blocks by agent id. */
+  readonly blocks: Map<string, BlockRec>;
+  readonly tasks: Set<TaskRec>;
+}
+
+export interface PoolRec {
+  readonly kind: PoolKind;
+  readonly v4: { readonly base: Ipv4; readonly len: number; readonly pool: Pool4 } | undefined;
+  readonly v6: { readonly base: Ipv6; readonly len: number; readonly pool: Pool6 } | undefined;
+}
+
+export interface BlockRec {
+  readonly network: NetworkRec;
+  readonly agent: AgentRec;
+  readonly index4: number | undefined;
+  readonly index6: number | undefined;
+  /** [mesos, docker] for split "halves"; [shared] for "shared". */
+  readonly pools: readonly PoolRec[];
+}
+
+export interface AgentRec {
+  readonly id: string;
+  ip: Ipv4;
+  ip6: Ipv6 | undefined;
+  /** Offset of the VTEP address in the VTEP subnet. */
+  readonly vtep: number;
+  /** Blocks by network name. */
+  readonly blocks: Map<string, BlockRec>;
+  readonly tasks: Set<TaskRec>;
+}
+
+export interface TaskRec {
+  readonly id: string;
+  readonly name: string;
+  readonly framework: string;
+  readonly agent: AgentRec;
+  readonly network: NetworkRec | undefined;
+  readonly containerizer: Containerizer;
+  readonly ports: readonly PortMapping[];
+  /** Own properties in sorted key order (validation builds it that way). */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly pool: PoolRec | undefined;
+  /** Offset in pool.v4, or -1. */
+  readonly ip4: number;
+  /** Offset in pool.v6, or undefined. */
+  readonly ip6: bigint | undefined;
+}
+
+export function newNetwork(
+  name: string,
+  v4: { subnet: Cidr4; prefix: number } | undefined,
+  v6: { subnet: Cidr6; prefix: number } | undefined,
+  split: Split,
+  enabled: boolean,
+): NetworkRec {
+  const blockCount = (bits: number) => Math.min(2 ** bits, limits.blocksPerNetworkMax);
+  return {
+    name,
+    v4: v4 && { ...v4, blocks: new LowestFree(0, blockCount(v4.prefix - v4.subnet.len)) },
+    v6: v6 && { ...v6, blocks: new LowestFree(0, blockCount(v6.prefix - v6.subnet.len)) },
+    split,
+    enabled,
+    blocks: new Map(),
+    tasks: new Set(),
+  };
+}
+
+/** The pools of block `index4`/`index6` of a network: lower half mesos, upper docker (or shared). */
+export function poolsOf(net: NetworkRec, index4: number | undefined, index6: number | undefined): PoolRec[] {
+  assert((net.v4 === undefined) === (index4 === undefined), `network ${net.name}: IPv4 block index ${index4} mismatch`);
+  assert((net.v6 === undefined) === (index6 === undefined), `network ${net.name}: IPv6 block index ${index6} mismatch`);
+  const kinds: readonly PoolKind[] = net.split === 'halves' ? ['mesos', 'docker'] : ['shared'];
+  const halfBits = net.split === 'halves' ? 1 : 0;
+  return kinds.map((kind, i) => {
+    let v4: PoolRec['v4'];
+    if (net.v4 !== undefined && index4 !== undefined) {
+      const len = net.v4.prefix + halfBits;
+      const block = ipv4At(net.v4.subnet.addr, index4 * size4(net.v4.prefix));
+      v4 = { base: ipv4At(block, i * size4(len)), len, pool: new Pool4(size4(len)) };
+    }
+    let v6: PoolRec['v6'];
+    if (net.v6 !== undefined && index6 !== undefined) {
+      const len = net.v6.prefix + halfBits;
+      const block = ipv6At(net.v6.subnet.addr, BigInt(index6) * size6(net.v6.prefix));
+      v6 = { base: ipv6At(block, BigInt(i) * size6(len)), len, pool: new Pool6(size6(len)) };
+    }
+    return { kind, v4, v6 };
+  });
+}
+
+/** The pool a containerizer draws from in a block. */
+export function poolFor(block: BlockRec, containerizer: Containerizer): PoolRec {
+  const pool = block.network.split === 'shared' ? block.pools[0] : block.pools[containerizer === 'mesos' ? 0 : 1];
+  assert(pool !== undefined, `block of ${block.network.name} on ${block.agent.id} has no pool for ${containerizer}`);
+  return pool;
+}
+
+/** Usage figures of a pool: IPv4 when present, else IPv6 (approximate above 2^53). */
+export function poolFigures(pool: PoolRec): { capacity: number; used: number } {
+  if (pool.v4 !== undefined) return { capacity: pool.v4.pool.capacity, used: pool.v4.pool.used };
+  assert(pool.v6 !== undefined, 'a pool has at least one family');
+  return { capacity: Number(pool.v6.pool.capacity), used: pool.v6.pool.used };
+}
+
+export function sortedKeys<V>(map: ReadonlyMap<string, V>): string[] {
+  return [...map.keys()].sort(compareText);
+}
+
+/** Code-unit order: deterministic and locale-free (never localeCompare in replicated code). */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function byId<T extends { readonly id: string }>(items: Iterable<T>): T[] {
+  return [...items].sort((a, b) => compareText(a.id, b.id));
+}
+
+/** Adds a task to the id map and the per-agent, per-network and per-framework indexes. */
+export function linkTask(s: IpamState, task: TaskRec): void {
+  assert(!s.tasks.has(task.id), `task ${task.id} linked twice`);
+  s.tasks.set(task.id, task);
+  task.agent.tasks.add(task);
+  task.network?.tasks.add(task);
+  let fw = s.frameworks.get(task.framework);
+  if (fw === undefined) {
+    fw = new Set();
+    s.frameworks.set(task.framework, fw);
+  }
+  fw.add(task);
+}
+
+export function unlinkTask(s: IpamState, task: TaskRec): void {
+  assert(s.tasks.delete(task.id), `task ${task.id} not linked`);
+  task.agent.tasks.delete(task);
+  task.network?.tasks.delete(task);
+  const fw = s.frameworks.get(task.framework);
+  fw?.delete(task);
+  if (fw?.size === 0) s.frameworks.delete(task.framework);
+}
