@@ -4,6 +4,7 @@
 // per name: how many names with data lie at or below it (RFC 8020: a name with descendants
 // exists, so `marathon.agentip.dcos` is NODATA, never NXDOMAIN).
 import { assert } from './assert.js';
+import { Synth } from './authority/synth.js';
 import { DnsError } from './errors.js';
 import { limits } from './limits.js';
 import { qclass, qtype as T } from './wire/constants.js';
@@ -174,6 +175,8 @@ export class MemoryZoneIndex implements ZoneIndex {
   /** Every apex, longest first, so the most specific zone wins. */
   readonly apexes: readonly ZoneApex[];
   readonly originKey: NameKey;
+  /** Writers of the per-query SOA, NS and HINFO records. */
+  readonly synth: Synth;
   private readonly variantApexes: readonly NameKey[];
   private readonly nodes = new Map<string, NameNode>();
   /** SRV/PTR target → owners whose encoded answers embed its addresses. */
@@ -185,6 +188,7 @@ export class MemoryZoneIndex implements ZoneIndex {
   constructor(config: ZoneConfig) {
     this.config = resolveZoneConfig(config);
     this.originKey = nameToKey(this.config.origin);
+    this.synth = new Synth(this.config);
     this.variantApexes = [this.originKey, ...this.config.aliases.map(nameToKey)];
     const apexes: ZoneApex[] = this.variantApexes.map((key, variant) => ({ key, kind: 'forward', variant, storedApex: this.originKey }));
     for (const r of this.config.reverseZones) {
