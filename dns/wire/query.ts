@@ -65,8 +65,8 @@ function foldQname(msg: Uint8Array): number {
   }
 }
 
-/** Skips a possibly compressed name; returns the offset after it and whether it was the root, or -1. */
-function skipName(msg: Uint8Array, start: number): number {
+/** Skips a possibly compressed name; returns the offset after it, or -1 if malformed. */
+export function skipName(msg: Uint8Array, start: number): number {
   let off = start;
   for (let labels = 0; labels <= 128; labels++) {
     if (off >= msg.length) return -1;

@@ -1,0 +1,167 @@
+// The DNS listeners: UDP and TCP on one host:port (port 0 picks a free port shared by both), each
+// query through the pure `respond`, forwarded queries through the Forwarder. Nothing a client sends
+// reaches past this file as an exception.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { cidrMatcher, defaultAllowRecursion } from '../forward/cidr.js';
+import { Forwarder } from '../forward/upstream.js';
+import type { Outcome } from '../handler.js';
+import { limits } from '../limits.js';
+import { respond } from '../respond.js';
+import { rcode } from '../wire/constants.js';
+import { headerOnly } from '../wire/response.js';
+import type { MemoryZoneIndex } from '../zone-index.js';
+import { DnsMetrics, type QueryEvent, type Transport } from './metrics.js';
+import { serveTcpConnection } from './tcp.js';
+
+export interface DnsServerOptions {
+  readonly zone: MemoryZoneIndex;
+  /** Default 127.0.0.1; "::1" or "::" for IPv6. */
+  readonly host?: string;
+  /** Default 0 (a free port; read `port` after start). */
+  readonly port?: number;
+  /** Upstream resolvers ("127.0.0.1:53"); none = forwarding off (out-of-zone → REFUSED). */
+  readonly upstreams?: readonly string[];
+  /** CIDRs of clients that may recurse; default loopback. */
+  readonly allowRecursion?: readonly string[];
+  readonly forwardAttemptMs?: number;
+  readonly forwardInFlightMax?: number;
+  readonly tcpIdleMs?: number;
+  readonly tcpConnectionsMax?: number;
+  /** Called after every answered query (for Prometheus in src/). */
+  readonly onQuery?: (event: QueryEvent) => void;
+}
+
+export interface DnsServer {
+  readonly host: string;
+  /** The bound port (UDP and TCP). */
+  readonly port: number;
+  readonly metrics: DnsMetrics;
+  readonly forwarder: Forwarder | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs one query to completion, counting it: calls `send` once, now or later (forwarding), and
+ * returns true, or returns false when the packet gets no answer. Never throws.
+ */
+export type Answerer = (query: Buffer, client: string, transport: Transport, send: (bytes: Buffer) => void) => boolean;
+
+function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, allowed: ((c: string) => boolean) | undefined, metrics: DnsMetrics): Answerer {
+  return (query, client, transport, send) => {
+    const started = performance.now();
+    let outcome: Outcome;
+    try {
+      outcome = respond(query, zone, { transport, client, recursionAllowed: allowed });
+    } catch {
+      // A bug in dns/, not the client's fault: answer SERVFAIL, count it, keep serving.
+      metrics.internalErrors++;
+      if (query.length < 12) return false;
+      send(headerOnly(query.readUInt16BE(0), query.readUInt16BE(2), rcode.SERVFAIL));
+      return true;
+    }
+    switch (outcome.kind) {
+      case 'answer':
+        send(outcome.bytes);
+        metrics.record(transport, outcome.qtype, outcome.rcode, (performance.now() - started) / 1000, false);
+        return true;
+      case 'drop':
+        metrics.dropped++;
+        return false;
+      case 'forward': {
+        if (forwarder === undefined) throw new Error('unreachable: forward outcome without a forwarder');
+        const q = outcome.query;
+        void forwarder.resolve(query, q, outcome.limitBytes).then((r) => {
+          send(r.bytes);
+          metrics.record(transport, q.qtype, r.rcode, (performance.now() - started) / 1000, true);
+        });
+        return true;
+      }
+    }
+  };
+}
+
+function bindUdp(host: string, port: number, answer: Answerer): Promise<dgram.Socket> {
+  const socket = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+  socket.on('message', (msg, rinfo) => {
+    answer(msg, rinfo.address, 'udp', (bytes) => socket.send(bytes, rinfo.port, rinfo.address));
+  });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, host, () => {
+      socket.off('error', reject);
+      socket.on('error', () => {
+        // Send errors (ICMP unreachable from a vanished client) concern one datagram only.
+      });
+      resolve(socket);
+    });
+  });
+}
+
+function listenTcp(host: string, port: number, server: net.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Starts UDP and TCP listeners over `zone`. Rejects if the port cannot be bound. */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const host = options.host ?? '127.0.0.1';
+  const metrics = new DnsMetrics(options.onQuery);
+  const upstreams = options.upstreams ?? [];
+  const forwarder =
+    upstreams.length === 0
+      ? undefined
+      : new Forwarder({ upstreams, ...(options.forwardAttemptMs !== undefined && { attemptMs: options.forwardAttemptMs }), ...(options.forwardInFlightMax !== undefined && { inFlightMax: options.forwardInFlightMax }) });
+  const allowed = forwarder === undefined ? undefined : cidrMatcher(options.allowRecursion ?? defaultAllowRecursion);
+  const answer = makeAnswerer(options.zone, forwarder, allowed, metrics);
+  const tcpLimits = { idleMs: options.tcpIdleMs ?? limits.tcpIdleMs, connectionsMax: options.tcpConnectionsMax ?? limits.tcpConnectionsMax };
+  let open = 0;
+  const tcp = net.createServer((socket) => {
+    if (open >= tcpLimits.connectionsMax) {
+      metrics.tcpConnectionsRefused++;
+      socket.destroy();
+      return;
+    }
+    open++;
+    metrics.tcpConnections++;
+    socket.once('close', () => open--);
+    serveTcpConnection(socket, answer, tcpLimits.idleMs);
+  });
+  // Port 0: let UDP pick, then take the same number for TCP; retry if TCP finds it taken.
+  for (let attempt = 0; ; attempt++) {
+    const udp = await bindUdp(host, options.port ?? 0, answer);
+    const port = udp.address().port;
+    try {
+      await listenTcp(host, port, tcp);
+    } catch (err) {
+      udp.close();
+      if ((options.port ?? 0) !== 0 || attempt >= 20) {
+        forwarder?.close();
+        throw err;
+      }
+      continue;
+    }
+    const sockets = new Set<net.Socket>();
+    tcp.on('connection', (s) => {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+    });
+    return {
+      host,
+      port,
+      metrics,
+      forwarder,
+      close: async () => {
+        forwarder?.close();
+        for (const s of sockets) s.destroy();
+        await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+      },
+    };
+  }
+}

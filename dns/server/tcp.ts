@@ -1,0 +1,52 @@
+// One DNS-over-TCP connection (RFC 1035 §4.2.2, RFC 7766): 2-byte big-endian length framing,
+// several queries per connection, pipelined (answers may leave out of order once forwarding is
+// involved, RFC 7766 §6.2.1.1), frames split across reads or several in one read, an idle timeout,
+// and backpressure: reading pauses while too many queries are unanswered or too many bytes queued.
+import type net from 'node:net';
+import { limits } from '../limits.js';
+import type { Answerer } from './dns-server.js';
+
+export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs: number): void {
+  const client = socket.remoteAddress ?? '';
+  let buffered: Buffer = Buffer.alloc(0);
+  let inFlight = 0;
+  let paused = false;
+  socket.setNoDelay(true);
+  socket.setTimeout(idleMs, () => socket.destroy());
+  socket.on('error', () => {
+    // Resets and timeouts end this connection only.
+  });
+
+  const updateFlow = (): void => {
+    const busy = inFlight >= limits.tcpQueriesInFlightMax || socket.writableLength > limits.tcpWriteQueueBytesMax;
+    if (busy && !paused) socket.pause();
+    else if (!busy && paused) socket.resume();
+    paused = busy;
+  };
+
+  const send = (bytes: Buffer): void => {
+    inFlight--;
+    if (socket.destroyed) return;
+    const frame = Buffer.allocUnsafe(2 + bytes.length);
+    frame.writeUInt16BE(bytes.length, 0);
+    bytes.copy(frame, 2);
+    socket.write(frame);
+    updateFlow();
+  };
+
+  socket.on('drain', updateFlow);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2) {
+      const length = buffered.readUInt16BE(0);
+      if (buffered.length < 2 + length) break;
+      const query = buffered.subarray(2, 2 + length);
+      buffered = buffered.subarray(2 + length);
+      inFlight++;
+      // Dropped packets (QR set, too short) get no answer and leave nothing in flight.
+      if (!answer(query, client, 'tcp', send)) inFlight--;
+    }
+    updateFlow();
+  });
+}
+
