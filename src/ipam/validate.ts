@@ -129,14 +129,14 @@ function createNetwork(x: Fields): Check<CreateNetworkCommand> {
   if (!split.ok) return split;
   const enabled = x['enabled'] === undefined ? ok(true) : bool(x['enabled'], '/enabled');
   if (!enabled.ok) return enabled;
-  if (x['subnet'] === undefined && x['subnet6'] === undefined) {
-    return invalid('/subnet', 'a network needs a subnet (IPv4), a subnet6 (IPv6), or both');
-  }
   const poolBits = split.value === 'halves' ? 1 : 0;
   const v4 = family(x, 'subnet', 'prefix', 32, limits.ipv4PoolPrefixLenMax - poolBits, (s) => parseCidr4(s));
   if (!v4.ok) return v4;
   const v6 = family(x, 'subnet6', 'prefix6', 128, limits.ipv6PoolPrefixLenMax - poolBits, (s) => parseCidr6(s));
   if (!v6.ok) return v6;
+  if (x['subnet'] === undefined && x['subnet6'] === undefined) {
+    return invalid('/subnet', 'a network needs a subnet (IPv4), a subnet6 (IPv6), or both');
+  }
   return ok({ type: 'createNetwork', name: name.value, ...v4.value, ...v6.value, split: split.value, enabled: enabled.value });
 }
 
