@@ -1,0 +1,74 @@
+// The liveness phase. After the safety phase everything heals: partitions end, crashed nodes
+// restart, the network stops dropping, duplicating and holding back messages, fsyncs stop stalling,
+// and no new faults or client operations start. Within `livenessBoundUs` of virtual time the cluster
+// must converge: a leader is elected, a fresh proposal made through it is acknowledged, and every
+// member of the leader's configuration — voters and learners, all live — has applied it. Since that
+// proposal comes last in the log, everything pending before it is then decided on every node too.
+
+import type { SimNode } from './sim-node.js';
+import type { Simulation } from './simulator.js';
+import { propose } from './workload.js';
+
+export class LivenessState {
+  /** The final proposal is in some leader's log and not yet decided. */
+  private placedOn: SimNode | null = null;
+  private acked = false;
+  private finalIndex = 0;
+
+  constructor(readonly healedAt: number) {}
+
+  onCrash(node: SimNode): void {
+    if (this.placedOn === node) this.placedOn = null;
+  }
+
+  /** The final proposal's index was applied on its node: ours (acknowledged) or someone else's. */
+  onFinalResolved(ours: boolean): void {
+    if (ours) this.acked = true;
+    this.placedOn = null;
+  }
+
+  /** Places the final proposal when there is none in flight; true once it is acknowledged. */
+  ensureFinal(sim: Simulation): boolean {
+    if (this.acked) return true;
+    if (this.placedOn !== null) return false;
+    const leader = sim.leader();
+    if (leader === null) return false;
+    if (propose(sim, true)) {
+      this.placedOn = leader;
+      for (const [index, p] of leader.proposals) if (p.final) this.finalIndex = index;
+    }
+    return false;
+  }
+
+  get index(): number {
+    return this.finalIndex;
+  }
+
+  describe(sim: Simulation): string {
+    const leader = sim.leader();
+    const nodes = sim.all
+      .filter((n) => n.started && !n.stopped)
+      .map((n) => `${n.id}:${n.up ? n.role : 'down'} t${n.term} c${n.commit} a${n.sm.applied}`)
+      .join(', ');
+    return `leader ${leader?.id ?? 'none'}, final proposal ${this.acked ? `acknowledged at ${this.finalIndex}` : 'not acknowledged'}; ${nodes}`;
+  }
+}
+
+export function beginLiveness(sim: Simulation): LivenessState {
+  sim.net.healAll();
+  sim.net.reliable = true;
+  for (const n of sim.all) if (n.started && !n.stopped && !n.up) sim.startNode(n);
+  return new LivenessState(sim.now);
+}
+
+/** Called on every clock tick of the liveness phase. */
+export function checkConverged(sim: Simulation, state: LivenessState): boolean {
+  if (!state.ensureFinal(sim)) return false;
+  const leader = sim.leader();
+  if (leader?.core == null) return false;
+  for (const m of leader.core.status().membership.members) {
+    const n = sim.nodes.get(m.id);
+    if (n === undefined || !n.up || n.sm.applied < state.index) return false;
+  }
+  return true;
+}
