@@ -1,1 +1,3 @@
 export * from './transport.js';
+export { TcpTransport } from './tcp-transport.js';
+export { parseMessage, isParseError, parseLimits, type ParseError } from './parse-message.js';

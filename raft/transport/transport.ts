@@ -130,3 +130,16 @@ export interface TcpTransportOptions {
 }
 // Construct with `new TcpTransport(options)` (raft/transport/tcp-transport.ts, exported from
 // ./index.js); validate network input with `parseMessage` (./parse-message.ts).
+
+export type TransportErrorCode = 'invalid_config' | 'listen_failed' | 'closed';
+
+/** The one error type of this layer (configuration and lifecycle; send() never throws). */
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
