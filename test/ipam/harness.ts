@@ -1,7 +1,7 @@
 // A small driver for IPAM tests: applies commands through the real encode → apply path with
 // increasing log indexes, and unwraps results.
 import { IpamStateMachine, encodeCommand } from '../../src/ipam/index.js';
-import type { ApplyResult, IpamCommand, IpamError, IpamCommandType, ResultValues } from '../../src/ipam/index.js';
+import type { AllocateTaskCommand, RegisterAgentCommand, ApplyResult, IpamCommand, IpamError, IpamCommandType, ResultValues } from '../../src/ipam/index.js';
 import { logIndex } from '../../raft/core/types.js';
 
 export class Harness {
@@ -30,11 +30,11 @@ export class Harness {
 export const dcos = { type: 'createNetwork', name: 'dcos', subnet: '9.0.0.0/8', prefix: 24 } as const;
 export const dcos6 = { type: 'createNetwork', name: 'dcos6', subnet6: 'fd01:b::/64', prefix6: 80 } as const;
 
-export function agent(id: string, ip: string): IpamCommand {
+export function agent(id: string, ip: string): RegisterAgentCommand {
   return { type: 'registerAgent', id, ip };
 }
 
-export function task(id: string, agentId: string, network?: string, containerizer?: 'mesos' | 'docker'): IpamCommand {
+export function task(id: string, agentId: string, network?: string, containerizer?: 'mesos' | 'docker'): AllocateTaskCommand {
   return {
     type: 'allocateTask',
     id,
