@@ -119,15 +119,21 @@ export class OutboundPeer {
       const c = parseChallenge(value);
       if (typeof c === 'string') return this.fail('handshake', c);
       const expected = proof(this.ctx.secret, 'S', this.nonce, c.nonce, this.ctx.id, this.id);
+      const mine = proof(this.ctx.secret, 'C', this.nonce, c.nonce, this.ctx.id, this.id);
+      for (const b of encodeFrame({ t: 'proof', proof: mine })) socket.write(b);
       if (!proofMatches(expected, c.proof)) {
+        // Our proof still goes out (above), then we hang up: the acceptor then sees the mismatch
+        // too and logs it, so the intrusion is visible on both ends. The proof is useless to a
+        // fake acceptor: it binds the real acceptor's fresh nonce on any later connection.
         this.ctx.counters.authFailures += 1;
         this.ctx.log('auth_failed', { direction: 'outbound', peer: this.id, address: this.address, reason: 'wrong cluster secret' });
+        this.socket = null;
+        socket.end();
+        setTimeout(() => socket.destroy(), this.ctx.limits.handshakeTimeoutMs).unref();
         this.disconnect();
         this.scheduleReconnect();
         return false;
       }
-      const mine = proof(this.ctx.secret, 'C', this.nonce, c.nonce, this.ctx.id, this.id);
-      for (const b of encodeFrame({ t: 'proof', proof: mine })) socket.write(b);
       this.handshakeStep = 'ok';
       return true;
     }

@@ -107,7 +107,7 @@ export interface TransportLimits {
 }
 
 export const defaultTransportLimits: TransportLimits = {
-  frameBytesMax: 64 * 1024 * 1024,
+  frameBytesMax: 16 * 1024 * 1024,
   handshakeBytesMax: 1024,
   peerQueueBytesMax: 64 * 1024 * 1024,
   handshakeTimeoutMs: 5_000,
