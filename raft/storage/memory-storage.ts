@@ -40,7 +40,9 @@ export class MemoryStorage implements RaftStorage {
     for (let i = snapshot.meta.index + 1; this.durable.entries.has(i); i++) entries.push(copyEntry(this.durable.entries.get(i)!));
     assert(entries.length === this.durable.entries.size, 'memory storage holds entries outside its log');
     this.bounds = { snapshotIndex: snapshot.meta.index, lastIndex: snapshot.meta.index + entries.length };
-    return Promise.resolve({ hardState: { ...hardState }, snapshot: copySnapshot(snapshot), entries });
+    // As in LevelStorage: everything a snapshot covers is committed.
+    const commit = Math.max(hardState.commit, snapshot.meta.index) as HardState['commit'];
+    return Promise.resolve({ hardState: { ...hardState, commit }, snapshot: copySnapshot(snapshot), entries });
   }
 
   async save(update: StorageUpdate): Promise<void> {

@@ -135,5 +135,7 @@ export async function recover(db: Db, dataDir: string, log: Log): Promise<Recove
   if (typeof header === 'string') corrupt(dataDir, `snapshot header: ${header}`, null);
   const snapshot = await readSnapshot(db, dataDir, header);
   const { entries, deletes } = scanEntries(records, snapshot, hardState, dataDir, log);
-  return { state: { hardState, snapshot, entries }, snapshotChunks: header.chunks, deletes };
+  // Everything a snapshot covers is committed; the core requires commit >= the snapshot index.
+  const commit = Math.max(hardState.commit, snapshot.meta.index) as HardState['commit'];
+  return { state: { hardState: { ...hardState, commit }, snapshot, entries }, snapshotChunks: header.chunks, deletes };
 }

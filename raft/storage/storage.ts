@@ -44,7 +44,8 @@ export interface RaftStorage {
    * bootstrap snapshot and saves it with a hard state (the first save() on an empty store MUST
    * carry both). A corrupt or missing tail above the stored commit index is deleted (synced) and
    * logged; corruption at or below the commit index, or in the hard state or snapshot, rejects with
-   * a StorageCorruptionError. Call once, before any other method except getMeta/putMeta.
+   * a StorageCorruptionError. The returned commit index is at least the snapshot index (all a
+   * snapshot covers is committed). Call once, before any other method except getMeta/putMeta.
    */
   load(): Promise<RestoredState | null>;
   /** Persists one Ready's worth of state in one synced batch; see StorageUpdate for the rules. */

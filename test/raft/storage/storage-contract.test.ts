@@ -128,3 +128,14 @@ for (const impl of impls) {
     t.equal(await storage.getMeta('k'), null);
   });
 }
+
+for (const impl of impls) {
+  t.test(`${impl.name}: load() reports commit >= the snapshot index`, async (t) => {
+    const { storage, reopen } = await impl.create(t);
+    await storage.load();
+    await storage.save({ hardState: hard(1, 2), entries: entries(1, 9, 1), snapshot: bootstrap() });
+    await storage.saveSnapshot(bootstrap(5, 1));
+    const state = await (await reopen(storage)).load();
+    t.equal(state!.hardState.commit, 5);
+  });
+}
