@@ -81,6 +81,15 @@ export class Network {
     this.start(id);
   }
 
+  /** Replaces a node's disk with a log of the given terms (entries as in helpers.ent) and restarts it. */
+  setLog(id: string, terms: readonly number[], hardTerm: number, commit = 0): RaftCore {
+    const disk = this.disks.get(nodeId(id));
+    if (disk === undefined) throw new Error(`no disk for ${id}`);
+    disk.entries = terms.map((t, k) => ({ kind: 'normal', index: logIndex(k + 1), term: term(t), data: bytes(`e${k + 1}t${t}`) }));
+    disk.hardState = { term: term(hardTerm), vote: null, commit: logIndex(commit) };
+    return this.start(nodeId(id));
+  }
+
   /** (Re)starts a node from its disk, as after a crash. */
   start(id: NodeId): RaftCore {
     const disk = this.disks.get(id);
