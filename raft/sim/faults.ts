@@ -125,8 +125,24 @@ function oneWay(sim: Simulation): void {
 export function onVoteGranted(sim: Simulation, voter: NodeId): void {
   if (sim.phase !== 'safety' || !sim.rng.faults.chance(sim.opts.faults.crashAfterVote)) return;
   const node = sim.nodes.get(voter);
-  // A quick restart: the voter must be back before the other candidate's request reaches it.
-  if (node !== undefined) crashSoon(sim, node, sim.rng.faults.int(PROMPT_US), sim.rng.faults.between(1, 3 * sim.opts.net.delayMaxUs));
+  // An instant restart: the voter must be back before another candidate's request of the same
+  // term reaches it (a candidate never resends its request within a term).
+  if (node !== undefined) crashSoon(sim, node, sim.rng.faults.int(PROMPT_US), sim.rng.faults.between(1, sim.opts.net.delayMinUs));
+}
+
+/**
+ * `follower` just acknowledged entries to `leader`. It crashes at once — which loses nothing if the
+ * acknowledgement waited for the fsync, as it must — and half the time its leader is cut off from
+ * everyone as well, so the next leader is elected by nodes that may have lost the acknowledged
+ * entries.
+ */
+export function onEntriesAcked(sim: Simulation, follower: NodeId, leader: NodeId): void {
+  if (sim.phase !== 'safety' || !sim.rng.faults.chance(sim.opts.faults.crashAfterAck)) return;
+  const f = sim.nodes.get(follower);
+  const l = sim.nodes.get(leader);
+  if (f === undefined || l === undefined) return;
+  crashSoon(sim, f, sim.rng.faults.int(PROMPT_US), sim.rng.faults.between(1, sim.opts.faults.downMaxUs));
+  if (sim.rng.faults.chance(0.5)) isolate(sim, l);
 }
 
 /** `leader` just appended entries to its log. */

@@ -12,6 +12,7 @@ import { propose } from './workload.js';
 export class LivenessState {
   /** The final proposal is in some leader's log and not yet decided. */
   private placedOn: SimNode | null = null;
+  private placedTerm = 0;
   private acked = false;
   private finalIndex = 0;
 
@@ -21,21 +22,26 @@ export class LivenessState {
     if (this.placedOn === node) this.placedOn = null;
   }
 
-  /** The final proposal's index was applied on its node: ours (acknowledged) or someone else's. */
-  onFinalResolved(ours: boolean): void {
-    if (ours) this.acked = true;
+  /** A final proposal's index was applied on its node: ours (acknowledged) or someone else's. */
+  onFinalResolved(index: number, ours: boolean): void {
+    if (ours && !this.acked) {
+      this.acked = true;
+      this.finalIndex = index;
+    }
     this.placedOn = null;
   }
 
   /** Places the final proposal when there is none in flight; true once it is acknowledged. */
   ensureFinal(sim: Simulation): boolean {
     if (this.acked) return true;
-    if (this.placedOn !== null) return false;
+    // A client whose leader stepped down gives up and retries with the new one (its first attempt
+    // may still commit: whichever is acknowledged first counts).
+    if (this.placedOn !== null && this.placedOn.role === 'leader' && this.placedOn.term === this.placedTerm) return false;
     const leader = sim.leader();
     if (leader === null) return false;
     if (propose(sim, true)) {
       this.placedOn = leader;
-      for (const [index, p] of leader.proposals) if (p.final) this.finalIndex = index;
+      this.placedTerm = leader.term;
     }
     return false;
   }
@@ -50,7 +56,8 @@ export class LivenessState {
       .filter((n) => n.started && !n.stopped)
       .map((n) => `${n.id}:${n.up ? n.role : 'down'} t${n.term} c${n.commit} a${n.sm.applied}`)
       .join(', ');
-    return `leader ${leader?.id ?? 'none'}, final proposal ${this.acked ? `acknowledged at ${this.finalIndex}` : 'not acknowledged'}; ${nodes}`;
+    const progress = (leader?.core?.status().progress ?? []).map((p) => `${p.id}:${p.state} match=${p.match} next=${p.next}${p.recentActive ? '' : ' inactive'}`).join(', ');
+    return `leader ${leader?.id ?? 'none'} [${progress}], final proposal ${this.acked ? `acknowledged at ${this.finalIndex}` : 'not acknowledged'}; ${nodes}`;
   }
 }
 

@@ -70,6 +70,7 @@ export interface FaultOptions {
   readonly oneWay: number;
   /** Probabilities of the targeted faults, each at the moment that makes a bug visible. */
   readonly crashAfterVote: number; // the voter crashes just after granting a vote (forgetVote)
+  readonly crashAfterAck: number; // a follower crashes just after acknowledging entries; its leader may be cut off too
   readonly crashWithUnsynced: number; // per fault: crash a node whose disk holds unsynced writes
   readonly isolateOnAppend: number; // a leader is cut off right after appending entries (Figure 8)
   readonly crashLeaderOnCommit: number; // a leader crashes right after advancing its commit index
@@ -173,7 +174,8 @@ function deriveFaults(rng: Prng, electionTicks: number): FaultOptions {
     partition: rng.between(0, 3),
     isolateLeader: rng.between(0, 3),
     oneWay: rng.between(0, 2),
-    crashAfterVote: pickRate(rng, [0, 0.1, 0.3]),
+    crashAfterVote: pickRate(rng, [0, 0.2, 0.5]),
+    crashAfterAck: pickRate(rng, [0, 0.005, 0.02]),
     crashWithUnsynced: pickRate(rng, [0.2, 0.6]),
     isolateOnAppend: pickRate(rng, [0, 0.01, 0.05]),
     crashLeaderOnCommit: pickRate(rng, [0, 0.01, 0.05]),

@@ -16,7 +16,7 @@ import { logIndex, nodeId, term as asTerm } from '../core/types.js';
 import { Checkers } from './checkers/index.js';
 import { SimDisk } from './disk.js';
 import { EventQueue, type Timed } from './event-queue.js';
-import { faultStep, onLeaderAppended, onLeaderCommitted, onVoteGranted } from './faults.js';
+import { faultStep, onEntriesAcked, onLeaderAppended, onLeaderCommitted, onVoteGranted } from './faults.js';
 import { Hasher, hashHex } from './hash.js';
 import { decodeWrite } from './kv.js';
 import { beginLiveness, checkConverged, type LivenessState } from './liveness.js';
@@ -278,6 +278,7 @@ export class Simulation {
       checkQuorum: o.checkQuorum,
       random: () => rng.float(),
       limits: o.limits,
+      ...(this.log === undefined ? {} : { log: (event: string, fields: Record<string, unknown>) => this.log?.(`${this.now} ${node.id} ${event} ${JSON.stringify(fields)}`) }),
       unsafe: {
         ackBeforeSync: o.unsafe.includes('ackBeforeSync'),
         commitOldTermByCount: o.unsafe.includes('commitOldTermByCount'),
@@ -389,7 +390,7 @@ export class Simulation {
       node.proposals.delete(e.index);
       const ours = e.kind === 'normal' && e.term === p.term && decodeWrite(e.data)?.writeId === p.writeId;
       if (ours) this.checkers.reads.onAck(e.index);
-      if (p.final) this.liveness?.onFinalResolved(ours);
+      if (p.final) this.liveness?.onFinalResolved(e.index, ours);
     }
     if (e.kind === 'conf') {
       this.stats.confChanges++;
@@ -435,6 +436,7 @@ export class Simulation {
       const commit = rd.hardState.commit;
       this.checkers.monotonic.onCommit(node.id, commit);
       this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
+      if (wasLeader && rd.softState === null) this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
       node.commit = commit;
       if (wasLeader) onLeaderCommitted(this, node);
     }
@@ -458,7 +460,11 @@ export class Simulation {
   send(msgs: readonly Message[]): void {
     for (const m of msgs) {
       if (!this.nodes.has(m.to)) continue;
-      if (m.type === 'voteResp' && !m.reject) onVoteGranted(this, m.from);
+      if (m.type === 'voteResp' && !m.reject) {
+        this.checkers.votes.onVoteGranted(m.from, m.to, m.term);
+        onVoteGranted(this, m.from);
+      }
+      if (m.type === 'appendResp' && !m.reject) onEntriesAcked(this, m.from, m.to);
       for (const delay of this.net.route(m.from, m.to)) {
         this.schedule({ kind: 'deliver', msg: m, time: this.now + delay, seq: 0 });
       }
@@ -470,6 +476,7 @@ export class Simulation {
     const from = this.nodes.get(m.from);
     this.trace.num(2).num(MESSAGE_CODES[m.type]).num(from?.ordinal ?? -1).num(to?.ordinal ?? -1).num(m.term);
     if (to?.core == null || this.net.isCut(m.from, m.to)) return;
+    if (this.log !== undefined) this.log(`${this.now} ${m.to} <- ${describeMessage(m)}`);
     to.core.step(m);
     this.pump(to);
   }
@@ -499,6 +506,22 @@ function classify(e: unknown): { kind: ViolationKind; message: string } {
 
 function firstFrames(e: Error): string {
   return (e.stack ?? '').split('\n').slice(1, 6).join('\n');
+}
+
+function describeMessage(m: Message): string {
+  const { from, type, term } = m;
+  switch (m.type) {
+    case 'append':
+      return `${from} ${type} t${term} prev=${m.prevLogIndex}/${m.prevLogTerm} n=${m.entries.length} commit=${m.commit}`;
+    case 'appendResp':
+      return `${from} ${type} t${term} reject=${m.reject} index=${m.index} hint=${m.hintIndex}/${m.hintTerm}`;
+    case 'snapshot':
+      return `${from} ${type} t${term} index=${m.meta.index} offset=${m.offset} bytes=${m.data.length}/${m.totalBytes}`;
+    case 'snapshotResp':
+      return `${from} ${type} t${term} index=${m.snapshotIndex} offset=${m.offset} reject=${m.reject}`;
+    default:
+      return `${from} ${type} t${term}`;
+  }
 }
 
 function assertNeverEvent(ev: never): never {

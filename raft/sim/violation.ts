@@ -5,6 +5,8 @@ import { assertNever } from '../core/assert.js';
 
 export type ViolationKind =
   | 'election-safety' // two leaders in one term (Raft §5.2)
+  | 'double-vote' // a node granted votes to two candidates in one term (§5.2)
+  | 'commit-rule' // a leader advanced its commit index to an entry of an earlier term (§5.4.2, Figure 8)
   | 'log-matching' // two logs agree on (index, term) but not on the entry or what precedes it (§5.3)
   | 'leader-completeness' // a leader lacks an entry committed in an earlier term, or a committed entry changed (§5.4)
   | 'state-machine-safety' // two nodes applied different entries at one index (§5.4.3)
@@ -41,6 +43,8 @@ export function exitCodeOf(kind: ViolationKind): number {
     case 'crash':
       return EXIT.crash;
     case 'election-safety':
+    case 'double-vote':
+    case 'commit-rule':
     case 'log-matching':
     case 'leader-completeness':
     case 'state-machine-safety':
