@@ -1,0 +1,303 @@
+// DnsRecords: the IpamListener that keeps the zone index in step with the IPAM state machine.
+//
+// The cost rule (issue 5): a change touches only the names of the tasks it concerns, never the
+// whole zone. For each owner name we keep the set of tasks contributing to it; an event adds or
+// removes a task from the sets of its names and marks those names dirty; `flush()` recomputes
+// each dirty name once from its tasks (O(tasks sharing that name)) and sets or deletes its RRsets.
+// Marking first and recomputing at the end of a batch makes a forced delete of a thousand tasks
+// sharing one name cost one recomputation of that name, not a thousand.
+//
+// When records become visible: `flush()` runs from `onApplied(index)` (the server calls it after
+// each applied batch, together with the SOA serial) and, as a safety net, from a microtask queued
+// by the first change of a batch. Raft applies a batch synchronously, so no DNS query is answered
+// between an entry's apply and the flush: answers at serial i always reflect the state at i.
+import type { AgentView, IpamListener, IpamQueries, TaskView } from '../ipam/types.js';
+import type { RecordType } from '../../dns/zone.js';
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
+import { assert, assertNever } from '../../raft/core/assert.js';
+import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
+import { hasSrv, hostAddresses, srvRecords } from './records.js';
+import type { RecordsZoneIndex } from './zone.js';
+
+type Role =
+  | { readonly kind: 'host'; readonly hostKind: HostKind }
+  | { readonly kind: 'srv'; readonly hostKind: HostKind; readonly proto: 'tcp' | 'udp'; readonly target: string }
+  | { readonly kind: 'ptr' };
+
+interface Owner {
+  readonly name: string;
+  readonly role: Role;
+  /** Ids of the tasks contributing records to this name. */
+  readonly tasks: Set<string>;
+}
+
+interface Tracked {
+  view: TaskView;
+  /** The owner names this task contributes to (fixed for the task's life, see `ownersOf`). */
+  readonly owners: readonly string[];
+}
+
+/** Which Raft members `leader.<zone>` and `master.<zone>` name, by their advertised addresses. */
+export interface Masters {
+  /** The current leader's id, or null while unknown (then `leader.<zone>` does not exist). */
+  readonly leader: string | null;
+  /** Every voter with the IP address clients should use (IPv4 or IPv6 text; others skipped). */
+  readonly voters: readonly { readonly id: string; readonly ip: string }[];
+}
+
+export interface RecordsStats {
+  readonly tasks: number;
+  /** Tasks without names: their name or framework mangles to nothing, or a name is too long. */
+  readonly unnamedTasks: number;
+  readonly owners: number;
+  /** Owner names recomputed since start (each a handful of setRRset/deleteRRset calls). */
+  readonly recomputed: number;
+}
+
+export class DnsRecords implements IpamListener {
+  private readonly zoneLabels: readonly string[];
+  private readonly tasks = new Map<string, Tracked>();
+  private readonly owners = new Map<string, Owner>();
+  private readonly dirty = new Set<string>();
+  private flushQueued = false;
+  private unnamed = 0;
+  private recomputed = 0;
+
+  constructor(
+    private readonly zone: RecordsZoneIndex,
+    private readonly queries: IpamQueries,
+  ) {
+    this.zoneLabels = zoneLabels(zone.config.origin);
+  }
+
+  // ----- IpamListener -----
+
+  taskUpserted(task: TaskView): void {
+    // The state machine calls this only for new tasks; a repeat with another view is replaced.
+    this.detach(task.id);
+    this.attach(task);
+    this.queueFlush();
+  }
+
+  taskRemoved(task: TaskView): void {
+    this.detach(task.id);
+    this.queueFlush();
+  }
+
+  /** Re-reads the agent's tasks (their agentIp changed) and recomputes their agentip/autoip names. */
+  agentChanged(agent: AgentView): void {
+    for (const view of this.queries.listTasks({ agent: agent.id })) {
+      const tracked = this.tasks.get(view.id);
+      if (tracked === undefined) continue;
+      tracked.view = view;
+      for (const name of tracked.owners) {
+        const role = this.owners.get(name)?.role;
+        if (role?.kind === 'host' && role.hostKind !== 'containerip') this.dirty.add(name);
+      }
+    }
+    this.queueFlush();
+  }
+
+  agentRemoved(_agent: AgentView): void {
+    // Its tasks were removed (taskRemoved) before this event; agents hold no names of their own.
+  }
+
+  /** The only full rebuild: after a snapshot restore, drop every task record and re-read them all. */
+  reset(): void {
+    for (const owner of this.owners.values()) this.clearOwner(owner);
+    this.owners.clear();
+    this.tasks.clear();
+    this.dirty.clear();
+    this.unnamed = 0;
+    for (const view of this.queries.listTasks()) this.attach(view);
+    this.flush();
+  }
+
+  // ----- driving -----
+
+  /**
+   * Call after each applied batch with the new applied index (raft node's `applied` event):
+   * publishes the batch's records, then sets the SOA serial to `index`.
+   */
+  onApplied(index: number): void {
+    this.flush();
+    if (index > this.zone.serial) this.zone.setSerial(index);
+  }
+
+  /** Recomputes every dirty name and raises the serial to the state machine's applied index. */
+  flush(): void {
+    for (const name of this.dirty) {
+      const owner = this.owners.get(name);
+      if (owner !== undefined) this.recompute(owner);
+    }
+    this.dirty.clear();
+    const applied = this.queries.appliedIndex;
+    if (applied > this.zone.serial) this.zone.setSerial(applied);
+  }
+
+  /** Sets `leader.<zone>` and `master.<zone>` (call on every leader or membership change). */
+  setMasters(m: Masters): void {
+    const leader = m.voters.filter((v) => v.id === m.leader).map((v) => v.ip);
+    this.setAddresses(apexChild('leader', this.zoneLabels), leader);
+    this.setAddresses(apexChild('master', this.zoneLabels), m.voters.map((v) => v.ip));
+  }
+
+  stats(): RecordsStats {
+    return { tasks: this.tasks.size, unnamedTasks: this.unnamed, owners: this.owners.size, recomputed: this.recomputed };
+  }
+
+  // ----- bookkeeping -----
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  private attach(view: TaskView): void {
+    const owners = this.ownersOf(view);
+    if (owners.length === 0) this.unnamed++;
+    this.tasks.set(view.id, { view, owners: owners.map((o) => o.name) });
+    for (const { name, role } of owners) {
+      let owner = this.owners.get(name);
+      if (owner === undefined) {
+        owner = { name, role, tasks: new Set() };
+        this.owners.set(name, owner);
+      }
+      assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
+      owner.tasks.add(view.id);
+      this.dirty.add(name);
+    }
+  }
+
+  private detach(id: string): void {
+    const tracked = this.tasks.get(id);
+    if (tracked === undefined) return;
+    if (tracked.owners.length === 0) this.unnamed--;
+    this.tasks.delete(id);
+    for (const name of tracked.owners) {
+      const owner = this.owners.get(name);
+      assert(owner !== undefined && owner.tasks.delete(id), () => `task ${id} missing from owner ${name}`);
+      this.dirty.add(name);
+    }
+  }
+
+  /**
+   * Every name a task contributes to. Fixed for the task's life: it depends on the task's name,
+   * framework, ports and container IPs, which never change (a changed body is a new allocation);
+   * only agent addresses change, and they change records, not names.
+   */
+  private ownersOf(view: TaskView): { name: string; role: Role }[] {
+    const l = taskLabels(view);
+    if (l === undefined) return [];
+    const hosts = hostKinds.map((k) => hostName(l, k, this.zoneLabels));
+    if (hosts.some((h) => h === undefined)) return [];
+    const out: { name: string; role: Role }[] = [];
+    hostKinds.forEach((hostKind, i) => {
+      const target = hosts[i]!;
+      out.push({ name: target, role: { kind: 'host', hostKind } });
+      for (const proto of ['tcp', 'udp'] as const) {
+        const name = hasSrv(view, hostKind, proto) ? srvName(l, proto, hostKind, this.zoneLabels) : undefined;
+        if (name !== undefined) out.push({ name, role: { kind: 'srv', hostKind, proto, target } });
+      }
+    });
+    for (const ip of view.ips) {
+      const name = reverseName(ip);
+      if (name !== undefined && this.inReverseZone(name)) out.push({ name, role: { kind: 'ptr' } });
+    }
+    return out;
+  }
+
+  private inReverseZone(name: string): boolean {
+    return this.zone.config.reverseZones.some((z) => name === z || name.endsWith('.' + z));
+  }
+
+  private viewsOf(owner: Owner): TaskView[] {
+    return [...owner.tasks].map((id) => {
+      const t = this.tasks.get(id);
+      assert(t !== undefined, () => `owner ${owner.name} lists unknown task ${id}`);
+      return t.view;
+    });
+  }
+
+  /** Sets the RRsets of one name from its tasks, or removes the name when none are left. */
+  private recompute(owner: Owner): void {
+    this.recomputed++;
+    if (owner.tasks.size === 0) {
+      this.clearOwner(owner);
+      this.owners.delete(owner.name);
+      return;
+    }
+    const views = this.viewsOf(owner);
+    const role = owner.role;
+    switch (role.kind) {
+      case 'host': {
+        const { a, aaaa } = hostAddresses(role.hostKind, views);
+        this.zone.setRRset(owner.name, 'A', a);
+        this.zone.setRRset(owner.name, 'AAAA', aaaa);
+        // DESIGN.md §1: a containerip name whose tasks have no container IP is NODATA, not NXDOMAIN.
+        if (a.length + aaaa.length === 0) this.zone.markExists(owner.name);
+        else this.zone.unmarkExists(owner.name);
+        return;
+      }
+      case 'srv':
+        this.zone.setRRset(owner.name, 'SRV', srvRecords(role.hostKind, role.proto, role.target, views));
+        return;
+      case 'ptr':
+        this.zone.setRRset(owner.name, 'PTR', ptrTargets(views, this.zoneLabels));
+        return;
+      default:
+        assertNever(role);
+    }
+  }
+
+  private clearOwner(owner: Owner): void {
+    for (const type of typesOf(owner.role)) this.zone.deleteRRset(owner.name, type);
+    if (owner.role.kind === 'host') this.zone.unmarkExists(owner.name);
+  }
+
+  /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */
+  private setAddresses(name: string, ips: readonly string[]): void {
+    const a = new Set<string>();
+    const aaaa = new Set<string>();
+    for (const ip of ips) {
+      const v4 = parseIpv4(ip);
+      const v6 = v4 === undefined ? parseIpv6(ip) : undefined;
+      if (v4 !== undefined && v4 !== 0) a.add(formatIpv4(v4));
+      else if (v6 !== undefined && v6 !== 0n) aaaa.add(formatIpv6(v6));
+    }
+    this.zone.setRRset(name, 'A', [...a].sort());
+    this.zone.setRRset(name, 'AAAA', [...aaaa].sort());
+  }
+}
+
+function typesOf(role: Role): readonly RecordType[] {
+  switch (role.kind) {
+    case 'host':
+      return ['A', 'AAAA'];
+    case 'srv':
+      return ['SRV'];
+    case 'ptr':
+      return ['PTR'];
+    default:
+      return assertNever(role);
+  }
+}
+
+function sameRole(a: Role, b: Role): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** PTR data: the containerip names of the tasks holding the address (RFC 1035 §3.5). */
+function ptrTargets(views: readonly TaskView[], zone: readonly string[]): string[] {
+  const names = new Set<string>();
+  for (const v of views) {
+    const l = taskLabels(v);
+    const name = l === undefined ? undefined : hostName(l, 'containerip', zone);
+    if (name !== undefined) names.add(name);
+  }
+  return [...names].sort();
+}

@@ -1,0 +1,165 @@
+// DNS names of tasks: Mesos-DNS label mangling (REFERENCE.md §1, DESIGN.md §1) and the builders
+// of every owner name src/records sets. Pure functions of their arguments.
+//
+// Mangling follows Mesos-DNS `labels.RFC1123` and `labels.DomainFrag` (mesos-dns labels/labels.go)
+// byte for byte, with one deliberate difference: Mesos-DNS refills a label that lost trailing
+// hyphens at the 63-character cut from the characters after the cut, and that refill can itself end
+// in a hyphen (an invalid RFC 1123 label); we trim that hyphen too.
+import { parseIpv6 } from '../ipam/addr.js';
+import { limits } from './limits.js';
+
+/** The three address kinds of DESIGN.md §1, in the order the names are listed there. */
+export const hostKinds = ['agentip', 'containerip', 'autoip'] as const;
+export type HostKind = (typeof hostKinds)[number];
+
+/** Maps one character code to its label character, or '' when Mesos-DNS drops it. */
+function mapChar(c: number): string {
+  if (c >= 0x41 && c <= 0x5a) return String.fromCharCode(c + 0x20); // A-Z → a-z
+  if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) return String.fromCharCode(c);
+  if (c === 0x2d || c === 0x2e || c === 0x5f) return '-'; // '-', '.', '_'
+  return '';
+}
+
+function trimLeftHyphens(s: string): string {
+  let i = 0;
+  while (i < s.length && s.charCodeAt(i) === 0x2d) i++;
+  return s.slice(i);
+}
+
+function trimRightHyphens(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 0x2d) end--;
+  return s.slice(0, end);
+}
+
+/**
+ * One RFC 1123 label from any text, as Mesos-DNS `labels.RFC1123` makes it: lowercase; `.`, `_`
+ * and `-` become `-`; every other character is dropped; leading hyphens trimmed; cut at 63
+ * characters; trailing hyphens trimmed, the characters they took refilled from after the cut.
+ * May return '' (nothing usable in the input). Input longer than `nameInputCharsMax` is cut first.
+ */
+export function mangleLabel(text: string): string {
+  let mapped = '';
+  const n = Math.min(text.length, limits.nameInputCharsMax);
+  for (let i = 0; i < n; i++) mapped += mapChar(text.charCodeAt(i));
+  const trimmed = trimLeftHyphens(mapped);
+  const size = Math.min(trimmed.length, limits.labelCharsMax);
+  const head = trimRightHyphens(trimmed.slice(0, size));
+  if (head.length === size) return head;
+  const tail = trimLeftHyphens(trimmed.slice(size));
+  // Mesos-DNS stops here; the refill may end in '-', which RFC 1123 forbids, so trim once more.
+  return trimRightHyphens(head + tail.slice(0, size - head.length));
+}
+
+/**
+ * A framework name as a domain fragment (Mesos-DNS `labels.DomainFrag` with `.`): split on dots,
+ * each part mangled by `mangleLabel`, empty parts dropped. `marathon-0.6.0-dev` →
+ * `marathon-0.6.0-dev` as three labels. Returns the labels (possibly none).
+ */
+export function mangleFramework(text: string): string[] {
+  const parts = text.slice(0, limits.nameInputCharsMax).split('.');
+  const labels: string[] = [];
+  for (const part of parts) {
+    const label = mangleLabel(part);
+    if (label !== '') labels.push(label);
+  }
+  return labels;
+}
+
+/** Bytes of a dotted absolute name on the wire (RFC 1035 §3.1): a length byte per label + root. */
+export function wireLength(labels: readonly string[]): number {
+  let n = 1;
+  for (const l of labels) n += l.length + 1;
+  return n;
+}
+
+/** Whether every label fits 1..63 bytes and the whole name fits 255 bytes (RFC 1035 §2.3.4). */
+export function validLabels(labels: readonly string[]): boolean {
+  for (const l of labels) if (l.length === 0 || l.length > limits.labelCharsMax) return false;
+  return wireLength(labels) <= limits.nameBytesMax;
+}
+
+/** Labels of a zone apex ("dcos." → ["dcos"]), lowercased. */
+export function zoneLabels(zone: string): string[] {
+  const text = zone.endsWith('.') ? zone.slice(0, -1) : zone;
+  return text === '' ? [] : text.toLowerCase().split('.');
+}
+
+/** The mangled labels a task's names are built from; undefined when a part mangles to nothing. */
+export interface TaskLabels {
+  readonly task: string;
+  readonly framework: readonly string[];
+}
+
+export function taskLabels(task: { readonly name: string; readonly framework: string }): TaskLabels | undefined {
+  const label = mangleLabel(task.name);
+  const framework = mangleFramework(task.framework);
+  // Mesos-DNS would build `.marathon.mesos` or `web..mesos` here; such a task has no names.
+  if (label === '' || framework.length === 0) return undefined;
+  return { task: label, framework };
+}
+
+const absolute = (labels: readonly string[]): string => labels.join('.') + '.';
+
+/** `<task>.<framework>.<kind>.<zone>.` or undefined when it would exceed 255 bytes. */
+export function hostName(l: TaskLabels, kind: HostKind, zone: readonly string[]): string | undefined {
+  const labels = [l.task, ...l.framework, kind, ...zone];
+  return validLabels(labels) ? absolute(labels) : undefined;
+}
+
+/**
+ * `_<task>._<proto>.<framework>.<kind>.<zone>.` (Mesos-DNS SRV names), or undefined when invalid:
+ * a 63-character task label gets no SRV name, as `_` makes it 64.
+ */
+export function srvName(l: TaskLabels, proto: 'tcp' | 'udp', kind: HostKind, zone: readonly string[]): string | undefined {
+  const labels = ['_' + l.task, '_' + proto, ...l.framework, kind, ...zone];
+  return validLabels(labels) ? absolute(labels) : undefined;
+}
+
+/** A fixed name directly under the zone, e.g. `leader.dcos.`. */
+export function apexChild(label: string, zone: readonly string[]): string {
+  return absolute([label, ...zone]);
+}
+
+/** RFC 1035 §3.5: `d.c.b.a.in-addr.arpa.` for a.b.c.d; undefined for text that is no IPv4. */
+export function reverseName4(ip: string): string | undefined {
+  const parts = ip.split('.');
+  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+  return `${parts.reverse().join('.')}.in-addr.arpa.`;
+}
+
+/** RFC 3596 §2.5: 32 reversed nibbles under `ip6.arpa.`; undefined for text that is no IPv6. */
+export function reverseName6(ip: string): string | undefined {
+  const value = parseIpv6(ip);
+  if (value === undefined) return undefined;
+  const hex = value.toString(16).padStart(32, '0');
+  let out = '';
+  for (let i = hex.length - 1; i >= 0; i--) out += hex[i] + '.';
+  return out + 'ip6.arpa.';
+}
+
+/** The reverse name of an IPv4 or IPv6 address text. */
+export function reverseName(ip: string): string | undefined {
+  return ip.includes(':') ? reverseName6(ip) : reverseName4(ip);
+}
+
+/** A task's A/AAAA names, as the HTTP API shows them (no trailing dot). */
+export interface TaskDnsNames {
+  readonly agentip: string;
+  readonly containerip: string;
+  readonly autoip: string;
+}
+
+/**
+ * The `agentip`, `containerip` and `autoip` names of a task under `zone` (e.g. "dcos" or
+ * "dcos.thisdcos.directory."), without the trailing dot; undefined when the task has no names
+ * (its name or framework mangles to nothing, or a name would exceed 255 bytes).
+ */
+export function taskDnsNames(task: { readonly name: string; readonly framework: string }, zone: string): TaskDnsNames | undefined {
+  const l = taskLabels(task);
+  if (l === undefined) return undefined;
+  const z = zoneLabels(zone);
+  const [agentip, containerip, autoip] = hostKinds.map((k) => hostName(l, k, z)?.slice(0, -1));
+  if (agentip === undefined || containerip === undefined || autoip === undefined) return undefined;
+  return { agentip, containerip, autoip };
+}
