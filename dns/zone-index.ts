@@ -98,6 +98,8 @@ export function resolveZoneConfig(config: ZoneConfig): ResolvedZoneConfig {
     }
   }
   const all = [origin, ...aliases, ...reverse];
+  const twice = all.find((a, i) => all.indexOf(a) !== i);
+  if (twice !== undefined) throw new DnsError('bad-config', `zone ${presentation(twice)} is listed twice`);
   for (const a of all) {
     if (a.length === 1) throw new DnsError('bad-config', 'the root cannot be a zone apex here');
     for (const b of all) {
@@ -106,7 +108,6 @@ export function resolveZoneConfig(config: ZoneConfig): ResolvedZoneConfig {
       }
     }
   }
-  if (new Set(all).size !== all.length) throw new DnsError('bad-config', 'a zone apex is listed twice');
   const ttlSeconds = seconds(config.ttlSeconds, 5, 'ttlSeconds');
   const soa = config.soa ?? {};
   return {

@@ -1,0 +1,147 @@
+// The zone index contract (dns/zone.ts) that src/records relies on: validation that changes
+// nothing on bad input, empty non-terminals by reference count, incremental re-encoding, serial.
+import t, { type Test } from 'tap';
+import { DnsError } from '../../dns/errors.js';
+import { createZoneIndex, resolveZoneConfig } from '../../dns/zone-index.js';
+import { respond } from '../../dns/respond.js';
+import { buildQuery, decodeReply } from './helpers.js';
+
+function throwsDns(t: Test, f: () => void, code: string, message: RegExp, what: string): void {
+  try {
+    f();
+    t.fail(`${what}: did not throw`);
+  } catch (e) {
+    t.ok(e instanceof DnsError && e.code === code && message.test(e.message), `${what}: ${String(e)}`);
+  }
+}
+
+function zone() {
+  const z = createZoneIndex({ origin: 'dcos', aliases: ['dcos.thisdcos.directory.'] });
+  z.setReady(true);
+  return z;
+}
+
+t.test('config: defaults filled in, names normalised, bad values named', async (t) => {
+  const c = resolveZoneConfig({ origin: 'DCOS' });
+  t.same(c, {
+    origin: 'dcos.',
+    aliases: [],
+    reverseZones: ['in-addr.arpa.', 'ip6.arpa.'],
+    ttlSeconds: 5,
+    soa: { mnameLabel: 'ns', rnameLabel: 'hostmaster', ttlSeconds: 5, refreshSeconds: 60, retrySeconds: 30, expireSeconds: 86400, minimumSeconds: 5 },
+  });
+  const bad: [object, RegExp][] = [
+    [{ origin: 'dcos', ttlSeconds: -1 }, /ttlSeconds must be an integer/],
+    [{ origin: 'dcos', ttlSeconds: 1.5 }, /ttlSeconds/],
+    [{ origin: 'dcos', aliases: ['x.dcos'] }, /lies under zone dcos/],
+    [{ origin: 'dcos', reverseZones: ['example.'] }, /not under in-addr.arpa/],
+    [{ origin: '.' }, /root/],
+    [{ origin: 'dcos', soa: { mnameLabel: 'a.b' } }, /soa.mnameLabel/],
+    [{ origin: 'dcos', aliases: ['dcos'] }, /dcos/],
+  ];
+  for (const [config, message] of bad) {
+    throwsDns(t, () => createZoneIndex(config as never), 'bad-config', message, JSON.stringify(config));
+  }
+});
+
+t.test('bad names and records throw DnsError naming the problem and change nothing', async (t) => {
+  const z = zone();
+  z.setRRset('web.dcos', 'A', ['9.0.0.1']);
+  const before = z.stats();
+  const cases: [() => void, string, RegExp][] = [
+    [() => z.setRRset('web.dcos', 'A', ['9.0.0.1', '9.0.0.256']), 'bad-record', /IPv4/],
+    [() => z.setRRset('web.dcos', 'AAAA', ['9.0.0.1']), 'bad-record', /IPv6/],
+    [() => z.setRRset('x.' + 'a'.repeat(64) + '.dcos', 'A', ['9.0.0.1']), 'bad-name', /at most 63/],
+    [() => z.setRRset(Array.from({ length: 60 }, () => 'abcd').join('.') + '.dcos', 'A', ['9.0.0.1']), 'bad-name', /at most 255/],
+    [() => z.setRRset('we b.dcos', 'A', ['9.0.0.1']), 'bad-name', /printable ASCII/],
+    [() => z.setRRset('a..dcos', 'A', ['9.0.0.1']), 'bad-name', /empty label/],
+    [() => z.setRRset('web.example', 'A', ['9.0.0.1']), 'outside-zone', /not under dcos/],
+    [() => z.setRRset('web.dcos.thisdcos.directory', 'A', ['9.0.0.1']), 'outside-zone', /aliases hold no data/],
+    [() => z.setRRset('_x._tcp.dcos', 'SRV', [{ priority: 0, weight: 0, port: 70000, target: 'web.dcos' }]), 'bad-record', /port/],
+    [() => z.setRRset('_x._tcp.dcos', 'SRV', [{ priority: 0, weight: 0, port: 1, target: 'a..b' }]), 'bad-name', /empty label/],
+    [() => z.setRRset('web.dcos', 'MX' as 'A', ['x']), 'bad-record', /not one of/],
+    [() => z.setSerial(-1), 'bad-serial', /must be a safe integer/],
+  ];
+  for (const [f, code, message] of cases) {
+    throwsDns(t, f, code, message, `${code} ${message}`);
+  }
+  t.same(z.stats(), before);
+  t.same(z.get('web.dcos', 'A'), ['9.0.0.1']);
+  t.notOk(z.exists('_x._tcp.dcos'));
+});
+
+t.test('RFC 2181 §5: an RRset is a set; duplicates are kept once', async (t) => {
+  const z = zone();
+  z.setRRset('web.dcos', 'A', ['9.0.0.1', '9.0.0.1', '9.0.0.2']);
+  t.same(z.get('web.dcos', 'A'), ['9.0.0.1', '9.0.0.2']);
+  z.setRRset('web.dcos', 'AAAA', ['fd00::1', 'FD00:0:0::1']);
+  t.equal(z.get('web.dcos', 'AAAA')?.length, 1, 'same address in two spellings');
+});
+
+t.test('RFC 8020: empty non-terminals exist exactly while a descendant has data (reference counts)', async (t) => {
+  const z = zone();
+  z.setRRset('a.b.c.dcos', 'A', ['9.0.0.1']);
+  z.setRRset('x.b.c.dcos', 'A', ['9.0.0.2']);
+  t.ok(z.exists('b.c.dcos') && z.exists('c.dcos') && z.exists('dcos'));
+  t.same(z.stats().names, 2);
+  z.deleteRRset('a.b.c.dcos', 'A');
+  t.notOk(z.exists('a.b.c.dcos'));
+  t.ok(z.exists('b.c.dcos'), 'still above x.b.c');
+  z.setRRset('b.c.dcos', 'A', ['9.0.0.3']);
+  z.deleteName('x.b.c.dcos');
+  t.ok(z.exists('b.c.dcos'), 'has data of its own');
+  z.setRRset('b.c.dcos', 'A', []);
+  t.notOk(z.exists('b.c.dcos'), 'empty records delete');
+  t.notOk(z.exists('c.dcos'));
+  t.ok(z.exists('dcos'), 'the apex always exists');
+  t.same(z.stats(), { names: 0, rrsets: 0, encodedBytes: 0 });
+  // Deleting what is not there is a no-op.
+  z.deleteRRset('nothing.dcos', 'A');
+  z.deleteName('nothing.dcos');
+  t.same(z.stats().names, 0);
+});
+
+t.test('issue 5: a change re-encodes only its own name, whatever the zone size', async (t) => {
+  const z = zone();
+  for (let i = 0; i < 3000; i++) z.setRRset(`task-${i}.marathon.containerip.dcos`, 'A', [`9.0.${i >> 8}.${i & 0xff}`]);
+  const bytes = z.stats().encodedBytes;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 1000; i++) z.setRRset('task-7.marathon.containerip.dcos', 'A', [`9.1.0.${i & 0xff}`]);
+  const perChangeUs = Number(process.hrtime.bigint() - started) / 1000 / 1000;
+  t.equal(z.stats().encodedBytes, bytes, 'same size after replacing one RRset by one of equal size');
+  t.ok(perChangeUs < 500, `one change costs ${perChangeUs.toFixed(1)} µs with 3000 names`);
+  const r = decodeReply((respond(buildQuery('task-7.marathon.containerip.dcos', 'A'), z, { transport: 'udp', client: '::1' }) as { bytes: Buffer }).bytes);
+  t.same(r.answers.map((a) => a.data), [`9.1.0.${999 & 0xff}`]);
+});
+
+t.test('SRV answers follow their targets: A/AAAA changes re-encode the SRV RRsets that point at them', async (t) => {
+  const z = zone();
+  z.setRRset('_a._tcp.f.agentip.dcos', 'SRV', [
+    { priority: 0, weight: 0, port: 1, target: 't1.f.agentip.dcos' },
+    { priority: 0, weight: 0, port: 2, target: 't2.f.agentip.dcos' },
+  ]);
+  const glue = () => {
+    const o = respond(buildQuery('_a._tcp.f.agentip.dcos', 'SRV'), z, { transport: 'tcp', client: '::1' });
+    return decodeReply((o as { bytes: Buffer }).bytes).additionals.map((a) => `${a.name} ${a.data}`).sort();
+  };
+  t.same(glue(), [], 'targets without addresses: no glue');
+  z.setRRset('t1.f.agentip.dcos', 'A', ['10.0.0.1']);
+  t.same(glue(), ['t1.f.agentip.dcos. 10.0.0.1']);
+  z.setRRset('t2.f.agentip.dcos', 'AAAA', ['fd00::2']);
+  t.same(glue(), ['t1.f.agentip.dcos. 10.0.0.1', 't2.f.agentip.dcos. fd00::2']);
+  z.setRRset('_a._tcp.f.agentip.dcos', 'SRV', [{ priority: 0, weight: 0, port: 2, target: 't2.f.agentip.dcos' }]);
+  z.setRRset('t1.f.agentip.dcos', 'A', ['10.0.0.9']);
+  t.same(glue(), ['t2.f.agentip.dcos. fd00::2'], 'a dropped target no longer counts');
+  z.deleteRRset('t2.f.agentip.dcos', 'AAAA');
+  t.same(glue(), []);
+});
+
+t.test('serial: monotonic, exposed as set', async (t) => {
+  const z = zone();
+  z.setSerial(5);
+  z.setSerial(5);
+  t.equal(z.serial, 5);
+  t.throws(() => z.setSerial(4), /current 5/);
+  t.equal(z.serial, 5);
+  t.notOk(createZoneIndex({ origin: 'dcos' }).ready, 'a new index is not ready');
+});
