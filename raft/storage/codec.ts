@@ -23,11 +23,11 @@ const KIND_NORMAL = 0;
 const KIND_CONF = 1;
 
 export function entryKey(index: number): Uint8Array {
-  const key = new Uint8Array(9);
-  const view = new DataView(key.buffer);
+  // Buffer.allocUnsafe draws from Node's pool: keys are many and tiny, and LevelDB copies them.
+  const key = Buffer.allocUnsafe(9);
   key[0] = PREFIX_ENTRY;
-  view.setUint32(1, Math.floor(index / TWO_32));
-  view.setUint32(5, index >>> 0);
+  key.writeUInt32BE(Math.floor(index / TWO_32), 1);
+  key.writeUInt32BE(index >>> 0, 5);
   return key;
 }
 
@@ -59,8 +59,8 @@ export function metaKey(name: string): Uint8Array {
 
 /** A record is the CRC-32C of the payload (4 bytes, big-endian) followed by the payload. */
 export function seal(payload: Uint8Array): Uint8Array {
-  const record = new Uint8Array(CRC_BYTES + payload.length);
-  new DataView(record.buffer).setUint32(0, crc32c(payload));
+  const record = Buffer.allocUnsafe(CRC_BYTES + payload.length);
+  record.writeUInt32BE(crc32c(payload), 0);
   record.set(payload, CRC_BYTES);
   return record;
 }
