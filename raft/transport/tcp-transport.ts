@@ -34,6 +34,12 @@ function checkLimits(l: TransportLimits): void {
   if (l.reconnectDelayMsMin > l.reconnectDelayMsMax) throw new TransportError('invalid_config', 'reconnectDelayMsMin > reconnectDelayMsMax');
 }
 
+function addressProblem(a: PeerAddress): string | null {
+  if (typeof a.host !== 'string' || a.host.length === 0 || a.host.length > 255) return 'host must be 1..255 characters';
+  if (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535) return `port ${String(a.port)} is not in 1..65535`;
+  return null;
+}
+
 export class TcpTransport implements Transport {
   private readonly ctx: Context;
   private readonly server: net.Server;
@@ -103,6 +109,12 @@ export class TcpTransport implements Transport {
   setPeer(id: NodeId, address: PeerAddress): void {
     assert(id !== this.ctx.id, `setPeer() with this node's own id ${id}`);
     if (this.state === 'closed') return;
+    const problem = addressProblem(address);
+    if (problem !== null) {
+      // Addresses come from member contexts in the log; a bad one must not crash a timer later.
+      this.ctx.log('invalid_peer_address', { peer: id, address, problem });
+      return;
+    }
     const existing = this.peers.get(id);
     if (existing !== undefined) return existing.setAddress(address);
     const peer = new OutboundPeer(this.ctx, id, address);

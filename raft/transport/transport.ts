@@ -68,7 +68,11 @@ export interface Transport {
    * unknown or its queue is over peerQueueBytesMax. Messages to one peer leave in send() order.
    */
   send(msg: Message): void;
-  /** Adds a peer or changes its address (an address change reconnects). Never for this node's id. */
+  /**
+   * Adds a peer or changes its address (an address change reconnects). Never for this node's id.
+   * An invalid address (empty host, port outside 1..65535) is logged as invalid_peer_address and
+   * ignored: the peer stays as it was.
+   */
   setPeer(id: NodeId, address: PeerAddress): void;
   /** Forgets a peer: closes its outbound connection and drops its queue. */
   removePeer(id: NodeId): void;

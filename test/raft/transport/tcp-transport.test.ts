@@ -223,3 +223,13 @@ t.test('configuration errors are refused at construction', async (t) => {
   t.throws(() => new TcpTransport({ ...base, secret: SECRET, limits: { frameBytesMax: 0 } }), { code: 'invalid_config', message: /frameBytesMax/ });
   t.throws(() => new TcpTransport({ ...base, secret: SECRET, limits: { frameBytesMax: 1024, peerQueueBytesMax: 1024 } }), { message: /peerQueueBytesMax/ });
 });
+
+t.test('an invalid peer address is logged and ignored, never thrown later from a timer', async (t) => {
+  const a = await startNode(t, 'a');
+  a.transport.setPeer(nodeId('p'), { host: '127.0.0.1', port: 70000 });
+  a.transport.setPeer(nodeId('q'), { host: '', port: 1 });
+  t.same(a.events.filter(([e]) => e === 'invalid_peer_address').map(([, f]) => f['peer']), ['p', 'q']);
+  a.transport.send(heartbeat('a', 'p'));
+  t.equal(a.transport.stats().droppedBy.unknown_peer, 1);
+  await new Promise((r) => setTimeout(r, 100));
+});
