@@ -282,7 +282,10 @@ function handleAppendResp(r: RaftCore, role: Leader, m: Extract<Message, { type:
     }
     return;
   }
-  if (!pr.maybeUpdate(m.index)) return;
+  // A probe answered at the index we already know (e.g. the empty append after a snapshot) still
+  // proves where the follower's log ends: switch to replicate rather than stay paused.
+  const probeConfirmed = pr.state === 'probe' && pr.match === m.index;
+  if (!pr.maybeUpdate(m.index) && !probeConfirmed) return;
   if (pr.state === 'probe') pr.becomeReplicate();
   else if (pr.state === 'snapshot' && pr.match + 1 >= r.log.firstIndex()) pr.becomeReplicate();
   else if (pr.state === 'replicate') pr.inflights.freeTo(m.index);
