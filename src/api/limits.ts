@@ -1,0 +1,30 @@
+// Every limit of the HTTP layer, in one place, named with its unit (STYLE rule 6).
+
+import { assert } from '../../raft/core/assert.js';
+import { ipamLimits } from '../ipam/index.js';
+
+export const apiLimits = {
+  /** A request body above this is refused with 413 before it is buffered further. */
+  bodyBytesMax: 1024 * 1024,
+  /** Query strings (and path) above this are refused: nothing we accept needs more. */
+  urlCharsMax: 4096,
+  /** How long a write waits for a leader to appear (elections take ~1-2 s) before 503. */
+  leaderWaitMs: 5_000,
+  /** Poll period while waiting for a leader (there is no event for "a leader I can reach"). */
+  leaderPollMs: 50,
+  /** Deadline of one forwarded request to the leader. */
+  forwardTimeoutMs: 10_000,
+  /** A forwarded request may be forwarded again at most this many times (leader moved meanwhile). */
+  forwardHopsMax: 2,
+  /** Tasks returned by one GET /v1/tasks unless ?limit says otherwise, and the most it may say. */
+  tasksPerListDefault: 10_000,
+  tasksPerListMax: 100_000,
+  /** Per-agent IPAM gauges are exported only up to this many agents per network (scrape size). */
+  agentGaugesPerNetworkMax: 10_000,
+  /** Graceful stop: in-flight requests get this long before their connections are closed. */
+  drainMs: 3_000,
+} as const;
+
+assert(apiLimits.bodyBytesMax >= ipamLimits.commandBytesMax, 'a body may carry the largest command');
+assert(apiLimits.leaderPollMs < apiLimits.leaderWaitMs, 'the leader wait polls more than once');
+assert(apiLimits.tasksPerListDefault <= apiLimits.tasksPerListMax, 'default list size within its max');

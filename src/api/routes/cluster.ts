@@ -1,0 +1,114 @@
+// Health, readiness, cluster status and membership (DESIGN.md §3). Membership changes run on the
+// leader (forwarded like any write). A node joins as a learner; asking again with role "voter"
+// promotes it once it has caught up, so the joiner drives its own promotion by repeating the
+// request until it answers role "voter" (etcd's learner-then-promote, without an operator).
+
+import { nodeId } from '../../../raft/core/types.js';
+import type { NodeId } from '../../../raft/core/types.js';
+import { RaftError } from '../../../raft/node/api.js';
+import { parseMemberContext } from '../../../raft/node/index.js';
+import type { ApiContext } from '../context.js';
+import { encodeMemberContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import type { Reply, Request, Route } from '../router.js';
+import { appliedHeader, leaderWrite } from '../writes.js';
+
+export function clusterStatus(ctx: ApiContext): Record<string, unknown> {
+  const s = ctx.node.status();
+  const leaderMatch = s.members.find((m) => m.id === s.id)?.matchIndex ?? null;
+  return {
+    id: s.id,
+    state: s.role,
+    leader: s.leader,
+    term: s.term,
+    commitIndex: s.commitIndex,
+    appliedIndex: s.appliedIndex,
+    ready: ctx.ready(),
+    members: s.members.map((m) => {
+      const a = parseMemberContext(m.context);
+      return {
+        id: m.id,
+        role: m.role,
+        raft: a.raft,
+        http: a.http,
+        dns: a.dns,
+        matchIndex: m.matchIndex,
+        lag: m.matchIndex === null || leaderMatch === null ? null : Math.max(0, leaderMatch - m.matchIndex),
+        reachable: m.reachable,
+      };
+    }),
+  };
+}
+
+interface AddMemberBody {
+  readonly id: string;
+  readonly raft: string;
+  readonly http: string;
+  readonly dns: string;
+  readonly role?: 'voter' | 'learner';
+}
+
+/** Adds a learner, or promotes an existing learner when asked for a voter; idempotent. */
+async function addMember(ctx: ApiContext, body: AddMemberBody): Promise<Reply> {
+  const id: NodeId = nodeId(body.id);
+  const want = body.role ?? 'learner';
+  let member = ctx.node.status().members.find((m) => m.id === id);
+  let status = 200;
+  if (member === undefined) {
+    await ctx.node.addLearner(id, encodeMemberContext(body));
+    ctx.log.info('member added as learner', { member: id, raft: body.raft, http: body.http });
+    status = 201;
+  } else if (parseMemberContext(member.context).raft !== body.raft) {
+    throw new ApiError('conflict', `member ${id} exists with raft address ${parseMemberContext(member.context).raft}, not ${body.raft}`, { field: '/raft' });
+  }
+  member = ctx.node.status().members.find((m) => m.id === id);
+  if (want === 'voter' && member?.role === 'learner') {
+    try {
+      await ctx.node.promote(id);
+      ctx.log.info('member promoted to voter', { member: id });
+    } catch (err) {
+      // Not caught up yet: answer the learner state; the joiner asks again.
+      if (!(err instanceof RaftError) || err.code !== 'timeout') throw err;
+      return { status: 202, body: { id, role: 'learner', promotion: 'pending', message: err.message } };
+    }
+  }
+  const role = ctx.node.status().members.find((m) => m.id === id)?.role ?? 'learner';
+  return { status, body: { id, role } };
+}
+
+function removeMember(ctx: ApiContext, req: Request): Promise<Reply> {
+  return leaderWrite(ctx, req, async () => {
+    const id = nodeId(req.params['id']!);
+    if (!ctx.node.status().members.some((m) => m.id === id)) throw new ApiError('not_found', `no member ${id}`, { kind: 'member', id });
+    await ctx.node.removeMember(id);
+    ctx.log.info('member removed', { member: id });
+    return { status: 200, body: { id, removed: true } };
+  });
+}
+
+export function clusterRoutes(ctx: ApiContext): Route[] {
+  return [
+    { method: 'GET', pattern: '/v1/health', access: 'open', params: 'none', query: 'none', handle: () => ({ status: 200, body: { status: 'ok', id: ctx.node.id } }) },
+    {
+      method: 'GET', pattern: '/v1/ready', access: 'open', params: 'none', query: 'none',
+      handle: () => {
+        if (!ctx.ready()) throw new ApiError('not_ready', 'not caught up with the leader since start');
+        return { status: 200, body: { ready: true, appliedIndex: ctx.ipam.appliedIndex }, headers: { [appliedHeader]: String(ctx.ipam.appliedIndex) } };
+      },
+    },
+    { method: 'GET', pattern: '/v1/cluster', access: 'read', params: 'none', query: 'none', handle: () => ({ status: 200, body: clusterStatus(ctx) }) },
+    {
+      method: 'POST', pattern: '/v1/cluster/members', access: 'write', params: 'none', query: 'none', body: 'addMember',
+      handle: (req) => leaderWrite(ctx, req, () => addMember(ctx, req.body as AddMemberBody)),
+    },
+    { method: 'DELETE', pattern: '/v1/cluster/members/{id}', access: 'write', params: 'member', query: 'none', handle: (req) => removeMember(ctx, req) },
+    {
+      method: 'POST', pattern: '/v1/cluster/leadership', access: 'write', params: 'none', query: 'none', body: 'transferLeadership',
+      handle: (req) => leaderWrite(ctx, req, async () => {
+        const to = nodeId((req.body as { to: string }).to);
+        if (to !== ctx.node.id) await ctx.node.transferLeadership(to);
+        return { status: 200, body: { leader: to } };
+      }),
+    },
+  ];
+}

@@ -1,0 +1,55 @@
+// /v1/tasks: allocate (idempotent per id), read, list with filters, release (idempotent, 204).
+// A task is answered as its view plus `dns`, the names it resolves under (src/records naming).
+
+import type { AllocateTaskCommand, TaskFilter, TaskView } from '../../ipam/index.js';
+import { taskDnsNames } from '../../records/naming.js';
+import type { ApiContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import type { Route } from '../router.js';
+import { listLimit } from '../schemas.js';
+import { leaderWrite, proposeIpam } from '../writes.js';
+import { read } from './read.js';
+
+function taskBody(ctx: ApiContext, task: TaskView): Record<string, unknown> {
+  const dns = taskDnsNames(task, ctx.zone);
+  return dns === undefined ? { ...task } : { ...task, dns };
+}
+
+function listTasks(ctx: ApiContext, q: Readonly<Record<string, string>>): Record<string, unknown> {
+  const limit = listLimit(q);
+  const filter: TaskFilter = {
+    ...(q['agent'] === undefined ? {} : { agent: q['agent'] }),
+    ...(q['network'] === undefined ? {} : { network: q['network'] }),
+    ...(q['framework'] === undefined ? {} : { framework: q['framework'] }),
+  };
+  const all = ctx.ipam.listTasks(filter);
+  return { tasks: all.slice(0, limit).map((t) => taskBody(ctx, t)), truncated: all.length > limit };
+}
+
+export function taskRoutes(ctx: ApiContext): Route[] {
+  return [
+    {
+      method: 'PUT', pattern: '/v1/tasks/{id}', access: 'write', params: 'id', query: 'none', body: 'allocateTask',
+      handle: (req) => leaderWrite(ctx, req, async () => {
+        const body = req.body as Omit<AllocateTaskCommand, 'type' | 'id'>;
+        const alloc = await proposeIpam(ctx, { ...body, type: 'allocateTask', id: req.params['id']! });
+        return { status: alloc.created ? 201 : 200, body: taskBody(ctx, alloc.task) };
+      }),
+    },
+    {
+      method: 'GET', pattern: '/v1/tasks/{id}', access: 'read', params: 'id', query: 'read',
+      handle: (req) => read(ctx, req, () => {
+        const task = ctx.ipam.getTask(req.params['id']!);
+        return task === undefined ? new ApiError('not_found', `no task ${req.params['id']}`, { kind: 'task', id: req.params['id'] }) : taskBody(ctx, task);
+      }),
+    },
+    { method: 'GET', pattern: '/v1/tasks', access: 'read', params: 'none', query: 'tasks', handle: (req) => read(ctx, req, () => listTasks(ctx, req.query)) },
+    {
+      method: 'DELETE', pattern: '/v1/tasks/{id}', access: 'write', params: 'id', query: 'none',
+      handle: (req) => leaderWrite(ctx, req, async () => {
+        await proposeIpam(ctx, { type: 'releaseTask', id: req.params['id']! });
+        return { status: 204 };
+      }),
+    },
+  ];
+}

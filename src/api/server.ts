@@ -1,0 +1,183 @@
+// The HTTP API server on node:http (no framework): URL and query parsing, routing, bearer-token
+// checks, schema checks of path, query and body, the JSON error envelope, metrics per route, and
+// a graceful stop that lets in-flight requests finish.
+
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { ApiContext } from './context.js';
+import { ApiError, toApiError } from './errors.js';
+import { apiLimits } from './limits.js';
+import { Router } from './router.js';
+import type { Method, Reply, Request, Route } from './router.js';
+import { checkBody, checkParams, checkQuery } from './schemas.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { networkRoutes } from './routes/networks.js';
+import { agentRoutes } from './routes/agents.js';
+import { taskRoutes } from './routes/tasks.js';
+import { appliedHeader } from './writes.js';
+
+export interface ApiServer {
+  readonly server: http.Server;
+  /** Binds; resolves with the bound port (useful with port 0). */
+  listen(host: string, port: number): Promise<number>;
+  /** Stops accepting, lets in-flight requests finish (up to drainMs), then closes every connection. */
+  close(): Promise<void>;
+}
+
+const methods: ReadonlySet<string> = new Set<Method>(['GET', 'PUT', 'POST', 'PATCH', 'DELETE']);
+
+export function buildRouter(ctx: ApiContext): Router {
+  const router = new Router();
+  const metricsRoute: Route = {
+    method: 'GET', pattern: '/metrics', access: 'read', params: 'none', query: 'none',
+    handle: async () => ({ status: 200, raw: { contentType: ctx.metrics.registry.contentType, data: await ctx.metrics.registry.metrics() } }),
+  };
+  for (const r of [...clusterRoutes(ctx), ...networkRoutes(ctx), ...agentRoutes(ctx), ...taskRoutes(ctx), metricsRoute]) router.add(r);
+  return router;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+function checkToken(ctx: ApiContext, route: Route, raw: IncomingMessage): void {
+  if (ctx.token === null || route.access === 'open' || (route.access === 'read' && !ctx.tokenReads)) return;
+  const header = raw.headers['authorization'];
+  const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+  // Compare digests: equal lengths for timingSafeEqual, and no timing hint about the token.
+  if (m === null || !timingSafeEqual(digest(m[1]!), digest(ctx.token))) {
+    throw new ApiError('unauthorized', m === null ? 'this endpoint needs "Authorization: Bearer TOKEN"' : 'wrong bearer token');
+  }
+}
+
+function parseQuery(search: URLSearchParams): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of search) {
+    if (k in out) throw new ApiError('invalid', `?${k} is given more than once`, { field: `?${k}` });
+    out[k] = v;
+  }
+  return { ...out };
+}
+
+function readBody(raw: IncomingMessage): Promise<Buffer> {
+  const declared = Number(raw.headers['content-length'] ?? 0);
+  if (declared > apiLimits.bodyBytesMax) {
+    return Promise.reject(new ApiError('too_large', `the body is ${declared} bytes; at most ${apiLimits.bodyBytesMax}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    raw.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes > apiLimits.bodyBytesMax) {
+        reject(new ApiError('too_large', `the body exceeds ${apiLimits.bodyBytesMax} bytes`));
+        raw.pause();
+        return;
+      }
+      chunks.push(c);
+    });
+    raw.on('end', () => resolve(Buffer.concat(chunks)));
+    raw.on('error', reject);
+  });
+}
+
+function parseBody(route: Route, rawBody: Buffer): unknown {
+  if (route.body === undefined) {
+    if (rawBody.length > 0) throw new ApiError('invalid', `${route.method} ${route.pattern} takes no body`, { field: '' });
+    return undefined;
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch (err) {
+    throw new ApiError('invalid', rawBody.length === 0 ? 'a JSON body is required' : `the body is not valid JSON: ${(err as Error).message}`, { field: '' });
+  }
+  checkBody(route.body, body);
+  return body;
+}
+
+/** Turns a raw request into a checked Request for its route (every failure is an ApiError). */
+async function prepare(ctx: ApiContext, router: Router, raw: IncomingMessage, routeOut: { route: string }): Promise<{ route: Route; req: Request }> {
+  const url = raw.url ?? '/';
+  if (url.length > apiLimits.urlCharsMax) throw new ApiError('invalid', `the URL is longer than ${apiLimits.urlCharsMax} characters`, { field: '' });
+  const parsed = new URL(url, 'http://vnetd.invalid');
+  const method = raw.method ?? 'GET';
+  if (!methods.has(method)) throw new ApiError('method_not_allowed', `method ${method} is not supported`);
+  const { route, params } = router.match(method, parsed.pathname);
+  routeOut.route = route.pattern;
+  checkToken(ctx, route, raw);
+  checkParams(route.params, params);
+  const query = parseQuery(parsed.searchParams);
+  checkQuery(route.query, query);
+  const rawBody = await readBody(raw);
+  const body = parseBody(route, rawBody);
+  return { route, req: { method: method as Method, route: route.pattern, path: parsed.pathname, params, query, body, rawBody, raw } };
+}
+
+function send(res: ServerResponse, reply: Reply, appliedIndex: number): void {
+  const headers: Record<string, string> = { ...reply.headers };
+  if (!(appliedHeader in headers)) headers[appliedHeader] = String(appliedIndex);
+  if (reply.raw !== undefined) {
+    headers['content-type'] = reply.raw.contentType;
+    res.writeHead(reply.status, headers).end(reply.raw.data);
+  } else if (reply.body === undefined || reply.status === 204) {
+    res.writeHead(reply.status, headers).end();
+  } else {
+    headers['content-type'] = 'application/json';
+    res.writeHead(reply.status, headers).end(JSON.stringify(reply.body) + '\n');
+  }
+}
+
+async function handle(ctx: ApiContext, router: Router, raw: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = performance.now();
+  const label = { route: 'unmatched' };
+  let reply: Reply;
+  try {
+    const { route, req } = await prepare(ctx, router, raw, label);
+    reply = await route.handle(req);
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.code === 'internal') ctx.log.error('request failed', { method: raw.method, url: raw.url, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+    reply = { status: e.status, body: e.body(), ...(e.code === 'too_large' ? { headers: { connection: 'close' } } : {}) };
+  }
+  if (!res.headersSent) send(res, reply, ctx.ipam.appliedIndex);
+  const method = raw.method ?? 'GET';
+  ctx.metrics.httpRequests.inc({ method, route: label.route, status: String(reply.status) });
+  ctx.metrics.httpSeconds.observe({ method, route: label.route }, (performance.now() - started) / 1000);
+}
+
+export function createApiServer(ctx: ApiContext): ApiServer {
+  const router = buildRouter(ctx);
+  let inFlight = 0;
+  let drained: (() => void) | null = null;
+  const server = http.createServer((raw, res) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      if (inFlight === 0 && drained !== null) drained();
+    });
+    void handle(ctx, router, raw, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address();
+          resolve(a !== null && typeof a === 'object' ? a.port : port);
+        });
+      }),
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, apiLimits.drainMs).unref())]);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
