@@ -1,0 +1,139 @@
+// Label mangling and name builders. Expected values: Mesos-DNS labels/labels_test.go (TestRFC1123,
+// testFunc, testDomainFrag tables, copied as data), DESIGN.md §1 examples, RFC 1035 §3.5 and
+// RFC 3596 §2.5 for reverse names.
+import t from 'tap';
+import fc from 'fast-check';
+import {
+  hostName,
+  mangleFramework,
+  mangleLabel,
+  reverseName,
+  srvName,
+  taskDnsNames,
+  taskLabels,
+  validLabels,
+  wireLength,
+} from '../../src/records/naming.js';
+
+// Mesos-DNS labels_test.go: testFunc's base cases plus TestRFC1123's special cases.
+const rfc1123Cases: Record<string, string> = {
+  '': '',
+  a: 'a',
+  '-': '',
+  'a---': 'a',
+  '---a---': 'a',
+  '---a---b': 'a---b',
+  'a.b.c.d.e': 'a-b-c-d-e',
+  'a.c.d_de.': 'a-c-d-de',
+  abc123: 'abc123',
+  '-abc123': 'abc123',
+  'abc123-': 'abc123',
+  'abc-123': 'abc-123',
+  'abc--123': 'abc--123',
+  'r29f.dev.angrypigs': 'r29f-dev-angrypigs',
+  '4abc123': '4abc123',
+  '-4abc123': '4abc123',
+  '89fdgsf---gs7-fgs--d7fddg-123': '89fdgsf---gs7-fgs--d7fddg-123',
+  '89fdgsf---gs7-fgs--d7fddg---123': '89fdgsf---gs7-fgs--d7fddg---123',
+  '89fdgsf---gs7-fgs--d7fddg-': '89fdgsf---gs7-fgs--d7fddg',
+  'fd%gsf---gs7-f$gs--d7fddg-123': 'fdgsf---gs7-fgs--d7fddg-123',
+  'fd%gsf---gs7-f$gs--d7fddg123456789012345678901234567890123456789-123': 'fdgsf---gs7-fgs--d7fddg1234567890123456789012345678901234567891',
+  '$$fdgsf---gs7-fgs--d7fddg123456789012345678901234567890123456789-123': 'fdgsf---gs7-fgs--d7fddg1234567890123456789012345678901234567891',
+  '%%fdgsf---gs7-fgs--d7fddg123456789012345678901234567890123456789---123': 'fdgsf---gs7-fgs--d7fddg1234567890123456789012345678901234567891',
+  '##fdgsf---gs7-fgs--d7fddg123456789012345678901234567890123456789-': 'fdgsf---gs7-fgs--d7fddg123456789012345678901234567890123456789',
+};
+
+// Mesos-DNS labels_test.go testDomainFrag (RFC1123 variant).
+const domainFragCases: Record<string, string> = {
+  '': '',
+  '.': '',
+  '..': '',
+  '...': '',
+  a: 'a',
+  abc: 'abc',
+  'abc.': 'abc',
+  '.abc': 'abc',
+  'a.c': 'a.c',
+  '.a.c': 'a.c',
+  'a.c.': 'a.c',
+  'a..c': 'a.c',
+  'ab.cd.efg': 'ab.cd.efg',
+  'a..c.e': 'a.c.e',
+  'a.c..e': 'a.c.e',
+  'host.com': 'host.com',
+  'space space.com': 'spacespace.com',
+  'blah-dash.com': 'blah-dash.com',
+  'not$1234.com': 'not1234.com',
+  '(@ host . com': 'host.com',
+  'MiXeDcase.CoM': 'mixedcase.com',
+  'pod_123$abc.marathon-0.6.0-dev.mesos': 'pod-123abc.marathon-0.6.0-dev.mesos',
+};
+
+t.test('Mesos-DNS labels.RFC1123 table (labels_test.go)', async (t) => {
+  for (const [input, want] of Object.entries(rfc1123Cases)) t.equal(mangleLabel(input), want, JSON.stringify(input));
+});
+
+t.test('Mesos-DNS labels.DomainFrag table (labels_test.go)', async (t) => {
+  for (const [input, want] of Object.entries(domainFragCases)) t.equal(mangleFramework(input).join('.'), want, JSON.stringify(input));
+});
+
+t.test('DESIGN.md §1 examples: the task name is one label, the framework keeps its dots', async (t) => {
+  t.equal(mangleLabel('myapp.mygroup'), 'myapp-mygroup');
+  t.equal(mangleLabel('My_App'), 'my-app');
+  t.equal(mangleLabel('naïve café'), 'navecaf', 'non-ASCII letters are dropped, not transliterated');
+  t.same(mangleFramework('Marathon'), ['marathon']);
+  t.same(mangleFramework('kafka.prod_1'), ['kafka', 'prod-1']);
+  t.same(taskDnsNames({ name: 'myapp.mygroup', framework: 'marathon' }, 'dcos'), {
+    agentip: 'myapp-mygroup.marathon.agentip.dcos',
+    containerip: 'myapp-mygroup.marathon.containerip.dcos',
+    autoip: 'myapp-mygroup.marathon.autoip.dcos',
+  });
+  t.same(taskDnsNames({ name: 'Web', framework: 'Kafka.Prod' }, 'dcos.thisdcos.directory.')?.autoip, 'web.kafka.prod.autoip.dcos.thisdcos.directory');
+});
+
+t.test('deviation from Mesos-DNS: a refill after the 63-char cut never leaves a trailing hyphen', async (t) => {
+  // 61 letters, "--", then "b-c": Mesos-DNS returns 61 letters + "b-" (invalid RFC 1123 label).
+  const input = 'a'.repeat(61) + '--b-c';
+  t.equal(mangleLabel(input), 'a'.repeat(61) + 'b');
+});
+
+t.test('empty parts: a task whose name or framework mangles to nothing has no names', async (t) => {
+  t.equal(taskLabels({ name: '!!!', framework: 'marathon' }), undefined);
+  t.equal(taskLabels({ name: 'web', framework: '...' }), undefined);
+  t.equal(taskDnsNames({ name: '---', framework: 'marathon' }, 'dcos'), undefined);
+  t.same(taskLabels({ name: 'web', framework: '.$.marathon..' }), { task: 'web', framework: ['marathon'] });
+});
+
+t.test('RFC 1035 §2.3.4: names over 255 bytes are not built; SRV of a 63-char label is skipped', async (t) => {
+  const longFramework = Array.from({ length: 5 }, () => 'f'.repeat(50)).join('.'); // 5 × 51 bytes
+  const l = taskLabels({ name: 'web', framework: longFramework })!;
+  t.ok(l, 'labels exist');
+  t.equal(hostName(l, 'agentip', ['dcos']), undefined, 'too long');
+  t.equal(taskDnsNames({ name: 'web', framework: longFramework }, 'dcos'), undefined);
+  const l63 = taskLabels({ name: 'x'.repeat(70), framework: 'marathon' })!;
+  t.equal(l63.task.length, 63);
+  t.equal(hostName(l63, 'autoip', ['dcos']), `${'x'.repeat(63)}.marathon.autoip.dcos.`);
+  t.equal(srvName(l63, 'tcp', 'autoip', ['dcos']), undefined, '_ + 63 chars is a 64-byte label');
+  t.equal(srvName(taskLabels({ name: 'web', framework: 'marathon' })!, 'udp', 'containerip', ['dcos']), '_web._udp.marathon.containerip.dcos.');
+});
+
+t.test('RFC 1035 §3.5 / RFC 3596 §2.5: reverse names', async (t) => {
+  t.equal(reverseName('9.0.1.2'), '2.1.0.9.in-addr.arpa.');
+  t.equal(reverseName('fd01:b::2'), '2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.0.0.0.1.0.d.f.ip6.arpa.');
+  t.equal(reverseName('2001:db8::567:89ab'), 'b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.', 'RFC 3596 §2.5 example');
+  t.equal(reverseName('300.1.1.1'), undefined);
+  t.equal(reverseName('web'), undefined);
+});
+
+t.test('property: every mangled label is a valid RFC 1123 label or empty (seeded)', async (t) => {
+  const seed = Number(process.env['RECORDS_SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay with RECORDS_SEED=${seed})`);
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (s) => {
+      const l = mangleLabel(s);
+      if (l === '') return true;
+      return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l) && validLabels([l]) && wireLength([l]) === l.length + 2;
+    }),
+    { seed, numRuns: 2000 },
+  );
+});
