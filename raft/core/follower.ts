@@ -6,7 +6,7 @@ import { assertNever } from './assert.js';
 import { campaign } from './election.js';
 import type { RaftCore, RoleState } from './raft.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot } from './types.js';
-import { logIndex } from './types.js';
+import { logIndex, term } from './types.js';
 
 type Follower = Extract<RoleState, { kind: 'follower' }>;
 type AppendMsg = Extract<Message, { type: 'append' }>;
@@ -73,7 +73,7 @@ function wellFormed(m: AppendMsg): boolean {
   return true;
 }
 
-function appendResp(r: RaftCore, to: NodeId, index: LogIndex, reject: boolean, hint = { index: logIndex(0), term: r.term }): Message {
+function appendResp(r: RaftCore, to: NodeId, index: LogIndex, reject: boolean, hint = { index: logIndex(0), term: term(0) }): Message {
   return { type: 'appendResp', from: r.id, to, term: r.term, reject, index, hintIndex: hint.index, hintTerm: hint.term };
 }
 
@@ -81,6 +81,12 @@ function handleAppend(r: RaftCore, m: AppendMsg): void {
   const committed = r.log.committed;
   if (!wellFormed(m)) {
     r.emit('appendIgnored', { from: m.from, reason: 'malformed entries or indexes' });
+    return;
+  }
+  if (m.prevLogIndex === 0 && r.log.isUninitialized()) {
+    // We lack the cluster's initial membership (RaftLog.isUninitialized): refusing index 0, which
+    // an initialised node never does, asks the leader for its snapshot.
+    r.sendAfterPersist(appendResp(r, m.from, logIndex(0), true));
     return;
   }
   if (m.prevLogIndex < committed) {
@@ -110,7 +116,8 @@ function handleAppend(r: RaftCore, m: AppendMsg): void {
 function handleSnapshot(r: RaftCore, m: SnapshotMsg): void {
   if (!isIndex(m.meta.index) || !isIndex(m.meta.term)) return;
   const done = { type: 'snapshotResp', from: r.id, to: m.from, term: r.term, snapshotIndex: m.meta.index, reject: false } as const;
-  if (m.meta.index <= r.log.committed) {
+  const wanted = m.meta.index > r.log.committed || (r.log.isUninitialized() && m.meta.membership.members.length > 0);
+  if (!wanted) {
     // We already have everything it covers: tell the leader to resume from it.
     r.snapshotReceiver.reset();
     r.sendAfterPersist({ ...done, offset: m.totalBytes });
@@ -136,7 +143,7 @@ function handleSnapshot(r: RaftCore, m: SnapshotMsg): void {
 }
 
 function install(r: RaftCore, s: Snapshot): void {
-  if (r.log.matchTerm(s.meta.index, s.meta.term)) {
+  if (r.log.matchTerm(s.meta.index, s.meta.term) && !r.log.isUninitialized()) {
     // Our log already holds the snapshot's last entry, hence everything before it: keep the log.
     r.log.commitTo(s.meta.index);
     r.emit('snapshotFastForward', { index: s.meta.index });

@@ -118,7 +118,10 @@ function sendAppend(r: RaftCore, to: NodeId, pr: Progress, allowEmpty: boolean):
 /** An empty append at next-1, outside flow control: detects appends lost in replicate state. */
 function sendProbe(r: RaftCore, to: NodeId, pr: Progress): void {
   const prevLogTerm = r.log.term(pr.next - 1);
-  if (prevLogTerm === undefined) return;
+  if (prevLogTerm === undefined) {
+    startSnapshot(r, to, pr); // compacted away meanwhile: only the snapshot can repair it
+    return;
+  }
   r.send({ type: 'append', from: r.id, to, term: r.term, prevLogIndex: logIndex(pr.next - 1), prevLogTerm, entries: [], commit: r.log.committed });
 }
 
@@ -272,6 +275,12 @@ function handleAppendResp(r: RaftCore, role: Leader, m: Extract<Message, { type:
   const pr = role.progress.get(m.from);
   if (pr === undefined || !isIndex(m.index) || m.index > r.log.lastIndex()) return;
   pr.recentActive = true;
+  if (m.reject && m.index === 0) {
+    // Only a node that lacks the cluster's initial membership refuses index 0: send it our
+    // snapshot, even the bootstrap one at index 0 (RaftLog.isUninitialized).
+    if (pr.state !== 'snapshot') startSnapshot(r, m.from, pr);
+    return;
+  }
   if (m.reject) {
     // Raft §5.3 optimisation: skip back over the whole conflicting term in one step.
     let hint = isIndex(m.hintIndex) ? m.hintIndex : 0;

@@ -212,9 +212,22 @@ export class RaftLog {
     if (this.pendingSnapshot === s) this.pendingSnapshot = null;
   }
 
+  /**
+   * A node that is to join a cluster starts from a bootstrap snapshot at index 0 with no members
+   * and an empty log. It knows nothing of the cluster's initial membership, which lives in the
+   * cluster's own bootstrap snapshot, not in any entry: replaying entries from index 1 would give
+   * it a wrong configuration. Such a node must first receive a snapshot (see follower.ts).
+   */
+  isUninitialized(): boolean {
+    return this.snap.meta.index === 0 && this.ents.length === 0 && this.snap.meta.membership.members.length === 0;
+  }
+
   /** Replaces the whole log with a snapshot received from the leader. */
   restore(s: Snapshot): void {
-    assert(s.meta.index > this.commitIndex, () => `restore snapshot ${s.meta.index} <= commit ${this.commitIndex}`);
+    assert(
+      s.meta.index > this.commitIndex || this.isUninitialized(),
+      () => `restore snapshot ${s.meta.index} <= commit ${this.commitIndex}`,
+    );
     this.snap = s;
     this.ents = [];
     this.confs = [];

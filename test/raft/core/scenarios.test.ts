@@ -186,6 +186,7 @@ t.test('learner: added, catches up, never counts, then promoted', async (t) => {
   net.stabilize();
   t.same(net.appliedOf('d'), ['before'], 'the learner received the log');
   t.equal(net.core('d').status().isLearner, true);
+  t.same(net.core('d').status().membership, net.core('a').status().membership, 'the joiner learned the whole membership');
   for (let k = 0; k < 50; k++) net.tick('d');
   net.stabilize();
   t.equal(net.core('d').status().role, 'follower', 'a learner never campaigns');
