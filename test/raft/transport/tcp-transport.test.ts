@@ -204,17 +204,19 @@ t.test('a stalled peer (connected, not reading) is bounded by the socket buffer 
   const stalled = await stalledPeer(t, 'slow');
   a.transport.setPeer(nodeId('slow'), { host: '127.0.0.1', port: stalled.port });
   await until(() => a.transport.isReachable(nodeId('slow')), 5000, 'connected to the stalled peer');
-  // 64 MiB offered in 32 KiB messages, in batches so writes proceed between them.
+  // 64 MiB offered in 32 KiB messages, 128 KiB per turn of the event loop: each turn alone fits
+  // the bound, so only honouring backpressure across turns (socket 'drain') produces drops.
   let maxHeld = 0;
-  for (let batch = 0; batch < 64; batch++) {
-    for (let i = 0; i < 32; i++) a.transport.send(append('a', 'slow', batch * 32 + i + 1, 32 * 1024));
+  for (let turn = 0; turn < 512; turn++) {
+    for (let i = 0; i < 4; i++) a.transport.send(append('a', 'slow', turn * 4 + i + 1, 32 * 1024));
     maxHeld = Math.max(maxHeld, a.transport.stats().queuedBytes['slow']!);
     await new Promise((r) => setImmediate(r));
   }
   const s = a.transport.stats();
   t.ok(maxHeld <= limits.peerQueueBytesMax, `held at most ${maxHeld} bytes`);
   t.ok(s.droppedBy.queue_full > 0, `dropped ${s.droppedBy.queue_full}`);
-  t.ok(s.bytesSent < 64 * 1024 * 1024 / 2, `only ${s.bytesSent} bytes went to the kernel`);
+  // Loopback socket buffers hold a few MiB; anything written beyond that would sit in memory.
+  t.ok(s.bytesSent < 32 * 1024 * 1024, `only ${s.bytesSent} bytes were handed to the socket`);
 });
 
 t.test('configuration errors are refused at construction', async (t) => {
