@@ -127,10 +127,12 @@ function parseGroups(parts: readonly string[], mayEndWithIpv4: boolean): number[
 /** RFC 5952 text: lowercase, no leading zeros, the longest (first) run of 2+ zero groups as `::`. */
 export function formatIpv6(addr: Ipv6 | bigint): string {
   assert(addr >= 0n && addr <= ipv6Max, `not an IPv6 value: ${addr}`);
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
+  // One BigInt-to-hex conversion, then plain string work: BigInt shifts per group are slow.
+  const hex32 = addr.toString(16).padStart(32, '0');
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (addr >> 32n === 0xffffn) return `::ffff:${formatIpv4(Number(addr & 0xffffffffn))}`;
+  if (hex32.startsWith('00000000000000000000ffff')) return `::ffff:${formatIpv4(parseInt(hex32.slice(24), 16))}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push(parseInt(hex32.slice(4 * i, 4 * i + 4), 16));
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
