@@ -24,7 +24,8 @@ export function baseBytes(q: ParsedQuery): number {
 /** A buffer of `size` bytes with the question already copied in at offset 12. */
 export function begin(query: Uint8Array, q: ParsedQuery, size: number): Buffer {
   const out = Buffer.allocUnsafe(size);
-  out.set(query.subarray(headerBytes, q.questionEnd), headerBytes);
+  // A plain loop: the question is tens of bytes, and subarray()+set() would allocate a view.
+  for (let i = headerBytes; i < q.questionEnd; i++) out[i] = query[i]!;
   return out;
 }
 
