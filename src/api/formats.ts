@@ -73,7 +73,7 @@ export function firstError(
       return { field: `${e.instancePath}/${String(e.params['additionalProperty'])}`, problem: 'is not a known field' };
     case 'required':
       return { field: `${e.instancePath}/${String(e.params['missingProperty'])}`, problem: 'is required' };
-    case 'dependentRequired':
+    case 'dependencies':
       return { field: `${e.instancePath}/${String(e.params['missingProperty'])}`, problem: `is required with ${String(e.params['property'])}` };
     case 'not':
       return { field: e.instancePath, problem: 'must not be a reserved name (host, bridge, default, none)' };

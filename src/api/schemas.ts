@@ -47,7 +47,7 @@ export const bodies = {
       },
       ['name'],
     ),
-    dependentRequired: { subnet: ['prefix'], prefix: ['subnet'], subnet6: ['prefix6'], prefix6: ['subnet6'] },
+    dependencies: { subnet: ['prefix'], prefix: ['subnet'], subnet6: ['prefix6'], prefix6: ['subnet6'] },
   },
   patchNetwork: object({ enabled: { type: 'boolean' } }, ['enabled']),
   registerAgent: object({ ip: { type: 'string', format: 'ipv4' }, ip6: { type: 'string', format: 'ipv6' } }, ['ip']),

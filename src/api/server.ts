@@ -20,6 +20,8 @@ import { appliedHeader } from './writes.js';
 
 export interface ApiServer {
   readonly server: http.Server;
+  /** Starts serving the API; until then every request answers 503 (the node is still opening). */
+  attach(ctx: ApiContext): void;
   /** Binds; resolves with the bound port (useful with port 0). */
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting, lets in-flight requests finish (up to drainMs), then closes every connection. */
@@ -146,8 +148,12 @@ async function handle(ctx: ApiContext, router: Router, raw: IncomingMessage, res
   ctx.metrics.httpSeconds.observe({ method, route: label.route }, (performance.now() - started) / 1000);
 }
 
-export function createApiServer(ctx: ApiContext): ApiServer {
-  const router = buildRouter(ctx);
+/**
+ * The HTTP server. It can listen before the node exists (so a port-0 address is known for the
+ * node's member context); requests before `attach` get 503 "unavailable".
+ */
+export function createApiServer(): ApiServer {
+  let state: { ctx: ApiContext; router: Router } | null = null;
   let inFlight = 0;
   let drained: (() => void) | null = null;
   const server = http.createServer((raw, res) => {
@@ -156,11 +162,19 @@ export function createApiServer(ctx: ApiContext): ApiServer {
       inFlight--;
       if (inFlight === 0 && drained !== null) drained();
     });
-    void handle(ctx, router, raw, res);
+    if (state === null) {
+      raw.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(new ApiError('unavailable', 'the node is starting').body()) + '\n');
+      return;
+    }
+    void handle(state.ctx, state.router, raw, res);
   });
   server.keepAliveTimeout = 5_000;
   return {
     server,
+    attach: (ctx) => {
+      state = { ctx, router: buildRouter(ctx) };
+    },
     listen: (host, port) =>
       new Promise((resolve, reject) => {
         server.once('error', reject);

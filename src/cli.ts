@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// The `vnetd` command line (DESIGN.md §3). `vnetd start` runs a node; with no flags it is the
+// embedded single-node default (data in ./data, HTTP 127.0.0.1:62080, DNS 127.0.0.1:8053, Raft
+// 127.0.0.1:62090, network dcos 9.0.0.0/8 with /24 per agent). Exit codes: 0 clean stop,
+// 1 runtime failure, 2 bad usage or configuration.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { serverLimits, startServer } from './server.js';
+import type { RunningServer } from './server.js';
+
+const exitUsage = 2;
+
+const peersHelp = `
+Multi-node:
+  --peers lists the initial voters, this node included, as ID=RAFT[/HTTP[/DNS]] items separated by
+  commas, e.g.
+    --peers n1=127.0.0.1:7001/127.0.0.1:8001/127.0.0.1:5301,n2=127.0.0.1:7002/127.0.0.1:8002/127.0.0.1:5302,...
+  Give all three addresses of every peer: a follower forwards writes to the leader's HTTP address,
+  and leader.<zone>/master.<zone> answer the voters' HTTP hosts. This node's own entry sets its
+  --raft/--http/--dns, so every voter can be started with the same --peers and its own --id.
+  Voters of one cluster share a secret: --cluster-secret-file FILE (or --cluster-secret). A single
+  node generates one into DATA_DIR/cluster-secret on its first start; hand that file to the others.
+  --join URL adds this node to a running cluster through any member's HTTP URL, as a learner, or
+  with --role voter as a learner that is promoted once it has caught up (it needs the secret too).
+  A restarted node needs only --data-dir: DATA_DIR/node.json remembers its id, addresses and settings.
+`;
+
+const usage = `vnetd: Raft-replicated IPAM and DNS for container clusters
+
+Usage:
+  vnetd start [--config FILE] [--id ID] [--data-dir DIR] [--http HOST:PORT] [--dns HOST:PORT]
+              [--raft HOST:PORT] [--peers ID=RAFT[/HTTP[/DNS]],...] [--join URL --role voter|learner] ...
+  vnetd help
+
+With no flags, \`vnetd start\` runs the embedded single-node default: data in ./data, HTTP API on
+127.0.0.1:62080, DNS on 127.0.0.1:8053 (UDP and TCP), Raft on 127.0.0.1:62090, and on first start
+the network dcos (9.0.0.0/8, a /24 per agent). Settings come from, lowest first: defaults, the data
+directory (node.json), --config FILE (JSON, keys as below in camelCase), VNETD_* environment
+variables, flags.
+
+Options of start:
+  --config FILE                      JSON settings file
+  --no-default-network               do not create the default network on a new cluster
+${flagUsage().join('\n')}
+${peersHelp}`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`vnetd: ${message}\n`);
+  process.exit(code);
+}
+
+function printListeners(s: RunningServer): void {
+  const out = (line: string): boolean => process.stdout.write(`vnetd ${s.id}: ${line}\n`);
+  out(`HTTP API on http://${s.http}`);
+  out(`DNS on ${s.dns} (UDP and TCP), zone ${s.config.zone}`);
+  out(`Raft on ${s.raft}`);
+  out(`data in ${s.config.dataDir}`);
+}
+
+async function start(args: string[]): Promise<void> {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseArgs({ args, options: { ...flagOptions(), config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    fail(`${(err as Error).message}\nsee: vnetd start --help`, exitUsage);
+  }
+  if (values['help'] === true) {
+    process.stdout.write(usage);
+    return;
+  }
+  let loaded;
+  try {
+    const file = values['config'];
+    loaded = loadConfig({ ...(typeof file === 'string' ? { file } : {}), env: process.env, flags: values });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, exitUsage);
+    throw err;
+  }
+  const log = createLogger(loaded.config.logLevel);
+  for (const w of loaded.warnings) log.warn(w);
+  let server: RunningServer;
+  try {
+    server = await startServer(loaded, log);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, exitUsage);
+    fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 1);
+  }
+  printListeners(server);
+  log.info('listening', { id: server.id, http: server.http, dns: server.dns, raft: server.raft });
+  let signalled = false;
+  const onSignal = (signal: string): void => {
+    if (signalled) process.exit(1); // a second Ctrl-C: stop waiting
+    signalled = true;
+    log.info('signal received, stopping', { signal });
+    const timer = setTimeout(() => {
+      log.error('stop took too long; exiting', { ms: serverLimits.stopMs });
+      process.exit(1);
+    }, serverLimits.stopMs);
+    timer.unref();
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('stop failed', { err: String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return;
+    default:
+      fail(`unknown command ${JSON.stringify(command)}\n\n${usage}`, exitUsage);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
+});

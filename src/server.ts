@@ -1,0 +1,435 @@
+// Wires one vnetd node (DESIGN.md §2): LevelStorage in DATA_DIR/raft, TcpTransport authenticated
+// by the cluster secret, the IPAM state machine under a RaftNode, src/records filling the DNS zone
+// index served over UDP and TCP, and the HTTP API. It also owns the node's life outside Raft:
+// the data directory (identity, effective settings, secret), joining a running cluster, the
+// default network of a new cluster, readiness, and the graceful stop.
+//
+// Data directory layout:
+//   DATA_DIR/raft/           the Raft log, hard state and snapshots (LevelDB)
+//   DATA_DIR/node.json       this node's effective settings (id, addresses, ...) and lifecycle flags,
+//                            so that a restart needs nothing but --data-dir (mode 0600)
+//   DATA_DIR/cluster-secret  the shared secret peers authenticate with (mode 0600)
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Member, NodeId } from '../raft/core/types.js';
+import { nodeId } from '../raft/core/types.js';
+import { RaftNode, parseMemberContext } from '../raft/node/index.js';
+import { LevelStorage } from '../raft/storage/index.js';
+import { TcpTransport } from '../raft/transport/index.js';
+import { startDnsServer } from '../dns/index.js';
+import type { DnsServer } from '../dns/index.js';
+import { IpamStateMachine, encodeCommand } from './ipam/index.js';
+import type { ApplyResult } from './ipam/index.js';
+import { DnsRecords, createRecordsZone } from './records/index.js';
+import type { Config, ConfigKey, LoadedConfig } from './config.js';
+import { ConfigError, checkLayer, defaults } from './config.js';
+import type { Logger } from './log.js';
+import type { ApiContext, MemberContext } from './api/context.js';
+import { encodeMemberContext } from './api/context.js';
+import { ApiMetrics } from './api/metrics.js';
+import { createApiServer } from './api/server.js';
+import type { ApiServer } from './api/server.js';
+import { joinHostPort, splitHostPort } from './api/formats.js';
+
+/** What the data directory remembers between runs. */
+interface NodeFile {
+  readonly version: 1;
+  /** The effective settings of the first run, updated by later explicit settings. */
+  readonly config: Omit<Config, 'dataDir'>;
+  /** A joiner was added to the cluster (do not ask again). */
+  readonly joined: boolean;
+  /** The cluster's first-start setup (VTEP settings, default network) is done or not ours to do. */
+  readonly initialized: boolean;
+}
+
+export const serverLimits = {
+  /** Between readiness attempts (a ReadIndex round trip each). */
+  readyRetryMs: 200,
+  readyReadTimeoutMs: 2_000,
+  /** node.stop() and listener closes together must finish within this on SIGTERM. */
+  stopMs: 8_000,
+} as const;
+
+export interface RunningServer {
+  readonly id: string;
+  readonly config: Config;
+  /** Bound addresses (a configured port 0 is replaced by the real port). */
+  readonly http: string;
+  readonly dns: string;
+  readonly raft: string;
+  readonly node: RaftNode;
+  readonly ipam: IpamStateMachine;
+  /** The Prometheus registry served on /metrics; other parts may register theirs here. */
+  readonly metrics: ApiMetrics;
+  isReady(): boolean;
+  /** Stops accepting, finishes in-flight requests, stops the node (flushes), closes listeners. */
+  stop(): Promise<void>;
+}
+
+const nodeFileName = 'node.json';
+const secretFileName = 'cluster-secret';
+
+function readNodeFile(dataDir: string): NodeFile | null {
+  const path = join(dataDir, nodeFileName);
+  if (!existsSync(path)) return null;
+  const parsed = JSON.parse(readFileSync(path, 'utf8')) as NodeFile;
+  if (parsed.version !== 1) throw new ConfigError('', path, `config: ${path} has version ${String(parsed.version)}; this vnetd reads version 1`);
+  checkLayer(parsed.config, `file ${path}`);
+  return parsed;
+}
+
+function writeNodeFile(dataDir: string, file: NodeFile): void {
+  const path = join(dataDir, nodeFileName);
+  writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * The settings of this run: defaults < what the data directory remembers < explicit settings.
+ * A data directory belongs to one node: another id, or another Raft address (peers know it by
+ * that), is refused rather than silently forking an identity.
+ */
+export function effectiveConfig(loaded: LoadedConfig, stored: NodeFile | null): Config {
+  if (stored === null) return loaded.config;
+  const explicit: Partial<Record<ConfigKey, unknown>> = {};
+  for (const k of loaded.explicit) explicit[k] = loaded.config[k];
+  for (const k of ['id', 'raft'] as const) {
+    if (k in explicit && explicit[k] !== stored.config[k]) {
+      throw new ConfigError(`/${k}`, 'the data directory', `config: /${k} is ${JSON.stringify(explicit[k])} but ${loaded.config.dataDir} belongs to a node with ${k} ${JSON.stringify(stored.config[k])}; drop the setting or use another --data-dir`);
+    }
+  }
+  return { ...defaults, ...stored.config, ...explicit, dataDir: loaded.config.dataDir } as Config;
+}
+
+/** Where --peers names this node, its entry fills addresses that were not set explicitly. */
+function reconcileWithPeers(config: Config, explicit: ReadonlySet<ConfigKey>): Config {
+  if (config.peers.length === 0) return config;
+  const self = config.peers.find((p) => p.id === config.id);
+  if (self === undefined) {
+    throw new ConfigError('/peers', 'the merged configuration', `config: /peers must include this node (${config.id}); got ${config.peers.map((p) => p.id).join(', ')}`);
+  }
+  const out: Record<string, unknown> = { ...config };
+  for (const k of ['raft', 'http', 'dns'] as const) {
+    const fromPeers = self[k];
+    if (fromPeers === undefined) continue;
+    if (explicit.has(k) && config[k] !== fromPeers) {
+      throw new ConfigError(`/${k}`, 'the merged configuration', `config: /${k} is ${config[k]} but /peers gives ${fromPeers} for ${config.id}`);
+    }
+    out[k] = fromPeers;
+  }
+  return out as unknown as Config;
+}
+
+function clusterSecret(config: Config, fresh: boolean, log: Logger): string {
+  const stored = join(config.dataDir, secretFileName);
+  let secret: string | null = config.clusterSecret;
+  if (secret === null && config.clusterSecretFile !== null) secret = readFileSync(config.clusterSecretFile, 'utf8').trim();
+  const have = existsSync(stored) ? readFileSync(stored, 'utf8').trim() : null;
+  if (secret !== null && have !== null && secret !== have) {
+    throw new ConfigError('/clusterSecret', 'the data directory', `config: the given cluster secret differs from ${stored}; peers of this cluster use the stored one`);
+  }
+  if (secret === null) secret = have;
+  if (secret === null) {
+    const singleBootstrap = fresh && config.join === null && config.peers.length <= 1;
+    if (!singleBootstrap) {
+      throw new ConfigError('/clusterSecret', 'the merged configuration', 'config: /clusterSecret (or /clusterSecretFile) is required to bootstrap several voters or to join: every member needs the same secret, e.g. --cluster-secret-file OTHER_DATA_DIR/cluster-secret');
+    }
+    secret = randomBytes(32).toString('hex');
+    log.info('generated a cluster secret', { file: stored });
+  }
+  if (have === null) writeFileSync(stored, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+function bootstrapMembers(config: Config, self: MemberContext): Member[] {
+  if (config.peers.length === 0) return [{ id: nodeId(config.id), role: 'voter', context: encodeMemberContext(self) }];
+  return config.peers.map((p) => ({
+    id: nodeId(p.id),
+    role: 'voter' as const,
+    context: p.id === config.id ? encodeMemberContext(self) : JSON.stringify({ raft: p.raft, ...(p.http && { http: p.http }), ...(p.dns && { dns: p.dns }) }),
+  }));
+}
+
+function tokenOf(config: Config): string | null {
+  if (config.apiToken !== null) return config.apiToken;
+  return config.apiTokenFile === null ? null : readFileSync(config.apiTokenFile, 'utf8').trim();
+}
+
+export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
+  mkdirSync(loaded.config.dataDir, { recursive: true, mode: 0o700 });
+  let stored = readNodeFile(loaded.config.dataDir);
+  const fresh = stored === null;
+  const config = reconcileWithPeers(effectiveConfig(loaded, stored), loaded.explicit);
+  const { dataDir: _dataDir, ...persisted } = config;
+  stored = { version: 1, config: persisted, joined: stored?.joined ?? false, initialized: stored?.initialized ?? false };
+  writeNodeFile(config.dataDir, stored);
+  const secret = clusterSecret(config, fresh, log);
+  const id: NodeId = nodeId(config.id);
+
+  const storage = await LevelStorage.open({ dataDir: join(config.dataDir, 'raft'), unsafeNoFsync: config.unsafeNoFsync, log: log.eventSink('warn', 'storage') });
+  const raftAddr = splitHostPort(config.raft);
+  const transport = new TcpTransport({ id, listen: raftAddr, secret, log: log.eventSink('info', 'transport') });
+  try {
+    await transport.start();
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const bound = transport.address();
+  const ipam = new IpamStateMachine();
+  const zone = createRecordsZone({ origin: config.zone, aliases: config.zoneAliases, ttlSeconds: config.dnsTtl });
+  // Listeners first, so that port-0 addresses are known for this node's member context.
+  const listeners = await bindListeners(config, zone).catch(async (err: unknown) => {
+    await transport.close();
+    await storage.close();
+    throw err;
+  });
+  const { api, dns, metricsSink } = listeners;
+  const self: MemberContext = { raft: joinHostPort(bound.host, bound.port), http: listeners.httpAddress, dns: listeners.dnsAddress };
+
+  const records = new DnsRecords(zone, ipam);
+  ipam.addListener(records);
+
+  const node = await RaftNode.open({
+    id,
+    storage,
+    transport,
+    stateMachine: ipam,
+    bootstrap: config.join !== null ? 'join' : { members: bootstrapMembers(config, self) },
+    tickMs: config.tickMs,
+    electionTicks: config.electionTicks,
+    heartbeatTicks: config.heartbeatTicks,
+    snapshotEntries: config.snapshotEntries,
+    proposalTimeoutMs: config.proposalTimeoutMs,
+    logger: log.child({ component: 'raft' }).lineSink(),
+  }).catch(async (err: unknown) => {
+    await api.close();
+    await dns.close();
+    await transport.close();
+    await storage.close();
+    throw err;
+  });
+  node.on('applied', (index) => records.onApplied(index));
+  const masters = (): void => records.setMasters(mastersOf(node));
+  node.on('leader', masters);
+  node.on('membership', masters);
+  masters();
+
+  const metrics = new ApiMetrics({ node, ipam });
+  metricsSink.target = metrics;
+  let ready = false;
+  const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };
+  api.attach(ctx);
+
+  let stopping = false;
+  const background = new Lifecycle(config, node, ipam, log, () => stopping);
+  void background.waitReady().then(() => {
+    ready = true;
+    zone.setReady(true);
+  });
+  if (config.join !== null) void background.join(self, stored, ctx.token);
+  else void background.initialize(stored);
+
+  const running: RunningServer = {
+    id: config.id,
+    config,
+    http: self.http,
+    dns: self.dns,
+    raft: self.raft,
+    node,
+    ipam,
+    metrics,
+    isReady: () => ready,
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { id: config.id });
+      await api.close();
+      await dns.close();
+      await node.stop();
+      log.info('stopped', { id: config.id, applied: ipam.appliedIndex });
+    },
+  };
+  return running;
+}
+
+/** DNS and HTTP bound before the node opens; DNS queries are counted once metrics exist. */
+async function bindListeners(
+  config: Config,
+  zone: ReturnType<typeof createRecordsZone>,
+): Promise<{ api: ApiServer; dns: DnsServer; httpAddress: string; dnsAddress: string; metricsSink: { target: ApiMetrics | null } }> {
+  const metricsSink: { target: ApiMetrics | null } = { target: null };
+  const dnsAddr = splitHostPort(config.dns);
+  const dns = await startDnsServer({
+    zone, host: dnsAddr.host, port: dnsAddr.port, upstreams: config.upstreams, allowRecursion: config.allowRecursion,
+    onQuery: (e) => metricsSink.target?.onDnsQuery(e),
+  });
+  const api = createApiServer();
+  const httpAddr = splitHostPort(config.http);
+  try {
+    const httpPort = await api.listen(httpAddr.host, httpAddr.port);
+    return { api, dns, httpAddress: joinHostPort(httpAddr.host, httpPort), dnsAddress: joinHostPort(dnsAddr.host, dns.port), metricsSink };
+  } catch (err) {
+    await dns.close();
+    throw err;
+  }
+}
+
+/** leader.<zone> and master.<zone>: the voters' advertised HTTP hosts (src/records/README.md). */
+function mastersOf(node: RaftNode): { leader: string | null; voters: { id: string; ip: string }[] } {
+  const s = node.status();
+  const voters: { id: string; ip: string }[] = [];
+  for (const m of s.members) {
+    if (m.role !== 'voter') continue;
+    const http = parseMemberContext(m.context).http;
+    if (http !== null) voters.push({ id: m.id, ip: splitHostPort(http).host });
+  }
+  return { leader: s.leader, voters };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The background duties of a node's first minutes: readiness, joining, first-start setup. */
+class Lifecycle {
+  constructor(
+    private readonly config: Config,
+    private readonly node: RaftNode,
+    private readonly ipam: IpamStateMachine,
+    private readonly log: Logger,
+    private readonly stopping: () => boolean,
+  ) {}
+
+  /**
+   * Caught up = a ReadIndex barrier passed: this node has applied at least the leader's commit
+   * index as of some moment after start (DESIGN.md §1: SERVFAIL until then, never NXDOMAIN).
+   */
+  async waitReady(): Promise<void> {
+    while (!this.stopping()) {
+      try {
+        const index = await this.node.read({ timeoutMs: serverLimits.readyReadTimeoutMs });
+        this.log.info('caught up with the leader', { applied: index });
+        return;
+      } catch {
+        await sleep(serverLimits.readyRetryMs);
+      }
+    }
+    return new Promise(() => {});
+  }
+
+  async join(self: MemberContext, stored: NodeFile, token: string | null): Promise<void> {
+    const url = this.config.join;
+    if (url === null || stored.joined) return;
+    const done = await joinCluster({ url, id: this.config.id, self, role: this.config.role, token, joined: stored.joined, log: this.log, stopping: this.stopping });
+    if (done) writeNodeFile(this.config.dataDir, { ...stored, joined: true, initialized: true });
+  }
+
+  /**
+   * A new cluster's first leader sets the VTEP settings and creates the default network, once.
+   * A node that finds the state already written to (it caught up with a cluster that did it, or
+   * a user wrote first) marks the setup done without touching anything.
+   */
+  async initialize(stored: NodeFile): Promise<void> {
+    if (stored.initialized) return;
+    while (!this.stopping()) {
+      if (this.ipam.appliedIndex > 0) break;
+      if (this.node.status().leader === this.node.id) {
+        if (await this.runSetup()) break;
+      }
+      await sleep(serverLimits.readyRetryMs);
+    }
+    if (!this.stopping()) writeNodeFile(this.config.dataDir, { ...stored, initialized: true });
+  }
+
+  private async runSetup(): Promise<boolean> {
+    const c = this.config;
+    try {
+      const configured = (await this.node.propose(encodeCommand({ type: 'configure', vtepSubnet: c.vtepSubnet, vtepMacOui: c.vtepMacOui }))) as ApplyResult;
+      if (!configured.ok) this.log.error('configure refused', { error: configured.error });
+      if (c.defaultNetwork !== null) {
+        const created = (await this.node.propose(encodeCommand({ type: 'createNetwork', ...c.defaultNetwork }))) as ApplyResult;
+        if (created.ok) this.log.info('created the default network', { network: c.defaultNetwork });
+        else this.log.warn('default network not created', { error: created.error });
+      }
+      return true;
+    } catch (err) {
+      this.log.warn('first-start setup will be retried', { err: (err as Error).message });
+      return false;
+    }
+  }
+}
+
+export const joinLimits = {
+  /** Asking a member to add us: attempts are spaced by this, for at most joinWaitMs. */
+  retryMs: 1_000,
+  joinWaitMs: 120_000,
+  /** A voter-to-be asks again for promotion until caught up, for at most this long. */
+  promoteWaitMs: 600_000,
+  requestTimeoutMs: 15_000,
+} as const;
+
+interface JoinOptions {
+  readonly url: string;
+  readonly id: string;
+  readonly self: MemberContext;
+  readonly role: 'voter' | 'learner';
+  readonly token: string | null;
+  readonly joined: boolean;
+  readonly log: Logger;
+  readonly stopping: () => boolean;
+}
+
+async function postMember(o: JoinOptions): Promise<{ status: number; body: Record<string, unknown> }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (o.token !== null) headers['authorization'] = `Bearer ${o.token}`;
+  const res = await fetch(new URL('/v1/cluster/members', o.url), {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ id: o.id, raft: o.self.raft, http: o.self.http, dns: o.self.dns, role: o.role }),
+    signal: AbortSignal.timeout(joinLimits.requestTimeoutMs),
+  });
+  const text = await res.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    body = { message: text };
+  }
+  return { status: res.status, body };
+}
+
+/**
+ * Joins through any member: asks it (it forwards to the leader) to add this node as a learner;
+ * a voter-to-be repeats the request until the leader has promoted it (it does so once this node
+ * has caught up). Returns true once the wanted role is reached. A 4xx other than "not yet" is
+ * final (a wrong token, an id taken by another address) and is logged as an error.
+ */
+async function joinCluster(o: JoinOptions): Promise<boolean> {
+  const started = Date.now();
+  let added = o.joined;
+  while (!o.stopping()) {
+    const waited = Date.now() - started;
+    if (waited > (added ? joinLimits.promoteWaitMs : joinLimits.joinWaitMs)) {
+      o.log.error('join gave up', { url: o.url, waitedMs: waited, added });
+      return false;
+    }
+    try {
+      const { status, body } = await postMember(o);
+      if (status === 200 || status === 201 || status === 202) {
+        if (!added) o.log.info('joined the cluster', { via: o.url, role: body['role'] });
+        added = true;
+        if (body['role'] === o.role || o.role === 'learner') return true;
+      } else if (status >= 400 && status < 500) {
+        o.log.error('join refused', { url: o.url, status, error: body['error'], message: body['message'] });
+        return false;
+      } else {
+        o.log.warn('join not answered yet', { url: o.url, status, message: body['message'] });
+      }
+    } catch (err) {
+      o.log.warn('join request failed; retrying', { url: o.url, err: (err as Error).message });
+    }
+    await sleep(joinLimits.retryMs);
+  }
+  return false;
+}
