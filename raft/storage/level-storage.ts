@@ -112,6 +112,7 @@ export class LevelStorage implements RaftStorage {
       if (update.snapshot !== null) this.snapshotOps(update.snapshot, ops);
       this.planOps(plan, ops);
       if (update.hardState !== null) ops.push(this.put(KEY_HARD_STATE, encodeHardState(update.hardState)));
+      if (ops.length === 0) return; // nothing to persist: no fsync
       await this.write(ops);
       this.counters.entriesWritten += plan.puts.length;
       this.bounds = plan.next;

@@ -53,6 +53,7 @@ export class MemoryStorage implements RaftStorage {
       bounds = { snapshotIndex: update.snapshot.meta.index, lastIndex: update.snapshot.meta.index };
     }
     const plan = planSave(bounds, update);
+    if (update.snapshot === null && update.hardState === null && plan.puts.length === 0) return Promise.resolve();
     if (update.snapshot !== null) this.durable.snapshot = copySnapshot(update.snapshot);
     this.apply(plan);
     if (update.hardState !== null) this.durable.hardState = { ...update.hardState };

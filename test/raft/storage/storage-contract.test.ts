@@ -139,3 +139,15 @@ for (const impl of impls) {
     t.equal(state!.hardState.commit, 5);
   });
 }
+
+for (const impl of impls) {
+  t.test(`${impl.name}: an empty update costs no batch (no fsync)`, async (t) => {
+    const { storage } = await impl.create(t);
+    await storage.load();
+    await storage.save({ hardState: hard(1, 0), entries: entries(1, 3, 1), snapshot: bootstrap() });
+    const before = storage.stats().batches;
+    await storage.save({ hardState: null, entries: [], snapshot: null });
+    t.equal(storage.stats().batches, before);
+    t.equal(storage.stats().entriesWritten, 3);
+  });
+}
