@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { assertNever } from '../assert.js';
 import { cidrMatcher, defaultAllowRecursion } from '../forward/cidr.js';
 import { Forwarder } from '../forward/upstream.js';
 import type { Outcome } from '../handler.js';
@@ -78,6 +79,8 @@ function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, a
         });
         return true;
       }
+      default:
+        return assertNever(outcome);
     }
   };
 }
