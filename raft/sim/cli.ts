@@ -1,5 +1,5 @@
 // `npm run sim -- --seeds N --steps M [--seed S] [--nodes K] [--unsafe FLAGS] [--driver-bug BUGS]
-//                [--workers W] [--verbose] [--trace]`
+//                [--checks all|paper] [--workers W] [--verbose] [--trace]`
 //
 // Runs seeds S, S+1, ..., S+N-1 (S drawn from the clock when absent, and printed), each for M steps
 // of the safety phase followed by the liveness phase. Prints every failing seed with its options and
@@ -9,7 +9,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { DRIVER_BUGS, STEPS_DEFAULT, UNSAFE_FLAGS, formatOptions, type DriverBug, type SimArgs, type UnsafeFlag } from './options.js';
+import { DRIVER_BUGS, STEPS_DEFAULT, UNSAFE_FLAGS, formatOptions, type Checks, type DriverBug, type SimArgs, type UnsafeFlag } from './options.js';
 import { runSeed, type SimResult } from './simulator.js';
 import { EXIT } from './violation.js';
 
@@ -20,6 +20,7 @@ export interface CliArgs {
   readonly nodes: number | null;
   readonly unsafe: readonly UnsafeFlag[];
   readonly driverBugs: readonly DriverBug[];
+  readonly checks: Checks;
   readonly workers: number;
   readonly verbose: boolean;
   readonly trace: boolean;
@@ -31,7 +32,7 @@ const WORKERS_DEFAULT = 2;
 const SEED_MAX = Number.MAX_SAFE_INTEGER;
 
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const out = { seeds: 1, steps: STEPS_DEFAULT, seed: null as number | null, nodes: null as number | null, unsafe: [] as UnsafeFlag[], driverBugs: [] as DriverBug[], workers: WORKERS_DEFAULT, verbose: false, trace: false };
+  const out = { seeds: 1, steps: STEPS_DEFAULT, seed: null as number | null, nodes: null as number | null, unsafe: [] as UnsafeFlag[], driverBugs: [] as DriverBug[], checks: 'all' as Checks, workers: WORKERS_DEFAULT, verbose: false, trace: false };
   let seedsGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
@@ -47,6 +48,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case '--nodes': out.nodes = integer(flag, value(), 3, 5); if (out.nodes === 4) throw new UsageError('--nodes must be 3 or 5'); break;
       case '--unsafe': out.unsafe = list(flag, value(), UNSAFE_FLAGS); break;
       case '--driver-bug': out.driverBugs = list(flag, value(), DRIVER_BUGS); break;
+      case '--checks': {
+        const v = value();
+        if (v !== 'all' && v !== 'paper') throw new UsageError(`--checks must be 'all' or 'paper', got '${v}'`);
+        out.checks = v;
+        break;
+      }
       case '--workers': out.workers = integer(flag, value(), 1, 64); break;
       case '--verbose': out.verbose = true; break;
       case '--trace': out.trace = true; break;
@@ -80,12 +87,13 @@ export function replayCommand(r: SimResult, args: CliArgs): string {
   const extra = [
     args.unsafe.length > 0 ? ` --unsafe ${args.unsafe.join(',')}` : '',
     args.driverBugs.length > 0 ? ` --driver-bug ${args.driverBugs.join(',')}` : '',
+    args.checks === 'all' ? '' : ` --checks ${args.checks}`,
   ].join('');
   return `npm run sim -- --seed ${r.seed} --steps ${r.options.steps} --nodes ${r.options.voters}${extra}`;
 }
 
 function simArgs(a: CliArgs, seed: number): SimArgs {
-  return { seed, steps: a.steps, ...(a.nodes === null ? {} : { nodes: a.nodes }), unsafe: a.unsafe, driverBugs: a.driverBugs };
+  return { seed, steps: a.steps, ...(a.nodes === null ? {} : { nodes: a.nodes }), unsafe: a.unsafe, driverBugs: a.driverBugs, checks: a.checks };
 }
 
 /** What a worker sends back per seed: failures in full, successes as a count. */
@@ -158,7 +166,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`sim: ${e.message}`);
-    console.error('usage: npm run sim -- --seeds N --steps M [--seed S] [--nodes 3|5] [--unsafe F,..] [--driver-bug B,..] [--workers W] [--verbose] [--trace]');
+    console.error('usage: npm run sim -- --seeds N --steps M [--seed S] [--nodes 3|5] [--unsafe F,..] [--driver-bug B,..] [--checks all|paper] [--workers W] [--verbose] [--trace]');
     return EXIT.usage;
   }
   const base = a.seed ?? Date.now() % 1_000_000_007;

@@ -26,7 +26,12 @@ export interface SimArgs {
   readonly nodes?: number;
   readonly unsafe?: readonly UnsafeFlag[];
   readonly driverBugs?: readonly DriverBug[];
+  /** 'paper' checks only the Figure 3 properties and the read and monotonicity rules, leaving out
+   *  the direct rule checks (one vote per term, the Figure 8 commit rule) that catch bugs earliest. */
+  readonly checks?: Checks;
 }
+
+export type Checks = 'all' | 'paper';
 
 export interface NetOptions {
   readonly delayMinUs: number;
@@ -102,6 +107,7 @@ export interface SimOptions {
   readonly livenessBoundUs: number;
   readonly unsafe: readonly UnsafeFlag[];
   readonly driverBugs: readonly DriverBug[];
+  readonly checks: Checks;
 }
 
 export const STEPS_DEFAULT = 2000;
@@ -150,6 +156,7 @@ export function deriveOptions(rng: Prng, args: SimArgs): SimOptions {
     livenessBoundUs: 60 * electionTicks * TICK_US,
     unsafe: args.unsafe ?? [],
     driverBugs: args.driverBugs ?? [],
+    checks: args.checks ?? 'all',
   };
 }
 

@@ -436,7 +436,7 @@ export class Simulation {
       const commit = rd.hardState.commit;
       this.checkers.monotonic.onCommit(node.id, commit);
       this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
-      if (wasLeader && rd.softState === null) this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
+      if (wasLeader && rd.softState === null && this.opts.checks === 'all') this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
       node.commit = commit;
       if (wasLeader) onLeaderCommitted(this, node);
     }
@@ -461,7 +461,7 @@ export class Simulation {
     for (const m of msgs) {
       if (!this.nodes.has(m.to)) continue;
       if (m.type === 'voteResp' && !m.reject) {
-        this.checkers.votes.onVoteGranted(m.from, m.to, m.term);
+        if (this.opts.checks === 'all') this.checkers.votes.onVoteGranted(m.from, m.to, m.term);
         onVoteGranted(this, m.from);
       }
       if (m.type === 'appendResp' && !m.reject) onEntriesAcked(this, m.from, m.to);

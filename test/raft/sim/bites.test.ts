@@ -1,0 +1,39 @@
+// The simulator must prove that it bites: with a deliberately broken core (CoreConfig.unsafe) or a
+// broken driver, it reports a safety violation within a bounded number of seeds — on a seed that the
+// correct core and driver pass, so the violation is the broken variant's doing.
+import t from 'tap';
+import type { DriverBug, UnsafeFlag } from '../../../raft/sim/options.js';
+import { runSeed } from '../../../raft/sim/simulator.js';
+import { EXIT } from '../../../raft/sim/violation.js';
+
+const SEEDS_MAX = 200;
+const steps = 2000;
+
+interface Variant {
+  readonly name: string;
+  readonly unsafe?: readonly UnsafeFlag[];
+  readonly driverBugs?: readonly DriverBug[];
+  readonly why: string;
+}
+
+const variants: readonly Variant[] = [
+  { name: 'ackBeforeSync', unsafe: ['ackBeforeSync'], why: 'acknowledges entries and votes before they are durable (Raft §5.1: persist before responding)' },
+  { name: 'commitOldTermByCount', unsafe: ['commitOldTermByCount'], why: 'commits an old-term entry by counting replicas (Raft §5.4.2, Figure 8)' },
+  { name: 'forgetVote', unsafe: ['forgetVote'], why: 'never persists its vote, so it can vote twice in a term after a crash (Raft §5.2)' },
+  { name: 'driver sendBeforePersist', driverBugs: ['sendBeforePersist'], why: 'the driver sends messagesAfterPersist before the fsync' },
+  { name: 'driver localReads', driverBugs: ['localReads'], why: 'the driver serves reads from local state without ReadIndex (Raft §6.4)' },
+];
+
+for (const v of variants) {
+  t.test(`${v.name} is caught within ${SEEDS_MAX} seeds: ${v.why}`, async (t) => {
+    for (let seed = 1; seed <= SEEDS_MAX; seed++) {
+      const broken = runSeed({ seed, steps, unsafe: v.unsafe ?? [], driverBugs: v.driverBugs ?? [] });
+      if (broken.exitCode !== EXIT.safety) continue;
+      const correct = runSeed({ seed, steps });
+      if (correct.violation !== null) continue; // the correct build fails this seed too: not evidence
+      t.pass(`seed ${seed}: ${broken.violation?.kind}: ${broken.violation?.message}`);
+      return;
+    }
+    t.fail(`no safety violation in ${SEEDS_MAX} seeds`);
+  });
+}
