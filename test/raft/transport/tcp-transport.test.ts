@@ -119,6 +119,18 @@ t.test('bad frames close only their own connection and are counted', async (t) =
       s.write(frame({ t: 'hello', v: HANDSHAKE_VERSION, from: 'evil', to: 'c', nonce: newNonce() }));
       return s;
     }],
+    ['a hello claiming to be the acceptor itself (reflection)', 'handshake', async () => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('error', () => undefined);
+      s.write(frame({ t: 'hello', v: HANDSHAKE_VERSION, from: 'b', to: 'b', nonce: newNonce() }));
+      return s;
+    }],
+    ['a proof before any hello', 'handshake', async () => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.on('error', () => undefined);
+      s.write(frame({ t: 'proof', proof: Buffer.alloc(32) }));
+      return s;
+    }],
     ['silence (handshake timeout)', 'handshake', async () => {
       const s = net.connect({ host: '127.0.0.1', port });
       s.on('error', () => undefined);
@@ -234,4 +246,18 @@ t.test('an invalid peer address is logged and ignored, never thrown later from a
   a.transport.send(heartbeat('a', 'p'));
   t.equal(a.transport.stats().droppedBy.unknown_peer, 1);
   await new Promise((r) => setTimeout(r, 100));
+});
+
+t.test('a peer that only sends to us (inbound only) is reachable while it keeps delivering', async (t) => {
+  const b = await startNode(t, 'b', { limits: { reachableWindowMs: 300 } });
+  const s = await rawAuthenticated(t, b.transport.address().port, 'c', 'b');
+  t.notOk(b.transport.isReachable(nodeId('c')), 'authenticated but silent');
+  s.write(frame(heartbeat('c', 'b')));
+  await until(() => b.received.length === 1, 5000, 'delivery');
+  t.ok(b.transport.isReachable(nodeId('c')));
+  await until(() => !b.transport.isReachable(nodeId('c')), 5000, 'window passes');
+  s.write(frame(heartbeat('c', 'b')));
+  await until(() => b.received.length === 2 && b.transport.isReachable(nodeId('c')), 5000, 'reachable again');
+  s.destroy();
+  await until(() => !b.transport.isReachable(nodeId('c')), 5000, 'closed connection is not reachable');
 });
