@@ -56,9 +56,17 @@ export interface RRsetEntry {
 }
 
 export interface NameNode {
-  /** Names with data at or below this one (this one included). The node exists while > 0. */
+  /** Names holding data (or marked existing) at or below this one, this one included. The node
+   * exists while > 0. */
   refs: number;
   readonly rrsets: Map<number, RRsetEntry>;
+  /** Set by setNameExists: the name exists even without RRsets (NODATA for every type). */
+  marked?: boolean;
+}
+
+/** Whether a node counts as a name of its own (rather than only an empty non-terminal). */
+function holds(node: NameNode): boolean {
+  return node.rrsets.size > 0 || node.marked === true;
 }
 
 const typeCodes: { readonly [K in RecordType]: number } = { A: T.A, AAAA: T.AAAA, SRV: T.SRV, PTR: T.PTR };
@@ -259,7 +267,7 @@ export class MemoryZoneIndex implements ZoneIndex {
     }
     if (byId.size === 0) return this.deleteRRset(name, type);
     let node = this.nodes.get(key);
-    const hadData = node !== undefined && node.rrsets.size > 0;
+    const hadData = node !== undefined && holds(node);
     if (node === undefined) {
       node = { refs: 0, rrsets: new Map() };
       this.nodes.set(key, node);
@@ -286,12 +294,39 @@ export class MemoryZoneIndex implements ZoneIndex {
     this.forget(key, entry);
     node.rrsets.delete(code);
     this.counts.rrsets--;
-    if (node.rrsets.size === 0) this.addRefs(key, apex, -1);
+    if (!holds(node)) this.addRefs(key, apex, -1);
     if (type === 'A' || type === 'AAAA') this.reencodeDependents(key);
   }
 
   deleteName(name: string): void {
     for (const type of ['A', 'AAAA', 'SRV', 'PTR'] as const) this.deleteRRset(name, type);
+    this.setNameExists(name, false);
+  }
+
+  setNameExists(name: string, exists: boolean): void {
+    const key = nameToKey(name);
+    const apex = this.storedApexOf(key, name);
+    let node = this.nodes.get(key);
+    if ((node?.marked === true) === exists) return;
+    if (exists) {
+      const had = node !== undefined && holds(node);
+      if (node === undefined) {
+        node = { refs: 0, rrsets: new Map() };
+        this.nodes.set(key, node);
+      }
+      node.marked = true;
+      if (!had) this.addRefs(key, apex, 1);
+      return;
+    }
+    assert(node !== undefined, () => `marked node ${key} missing`);
+    node.marked = false;
+    if (!holds(node)) this.addRefs(key, apex, -1);
+  }
+
+  clear(): void {
+    this.nodes.clear();
+    this.dependents.clear();
+    this.counts = { names: 0, rrsets: 0, encodedBytes: 0 };
   }
 
   /** Drops an RRset's encoded bytes and its SRV dependencies (before replacing or deleting it). */

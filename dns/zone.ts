@@ -91,8 +91,20 @@ export interface ZoneIndex {
   /** Removes the RRset of `type` at `name` (no-op if absent); the name and empty non-terminals
    * that no longer lead to data disappear (NXDOMAIN from then on). */
   deleteRRset(name: string, type: RecordType): void;
-  /** Removes every RRset at `name` (no-op if absent). */
+  /** Removes every RRset at `name` and its setNameExists mark (no-op if absent). */
   deleteName(name: string): void;
+  /**
+   * Makes `name` exist without any RRset (true) or undoes that (false); idempotent. For names
+   * that must answer NODATA rather than NXDOMAIN although they hold nothing, e.g. the containerip
+   * name of a host-network task (DESIGN.md §1: "NODATA if none"; RFC 8020). Same cost and
+   * errors as setRRset.
+   */
+  setNameExists(name: string, exists: boolean): void;
+  /**
+   * Removes every name (config, serial and readiness stay). For a full rebuild after restoring a
+   * snapshot: clear and refill in one synchronous run, so that no query sees the empty zone.
+   */
+  clear(): void;
   /** Sets the SOA serial: the applied Raft index the index reflects. Must not decrease. */
   setSerial(serial: number): void;
   /** Marks the zone as answerable (true once caught up after start); false → SERVFAIL. */

@@ -145,3 +145,40 @@ t.test('serial: monotonic, exposed as set', async (t) => {
   t.equal(z.serial, 5);
   t.notOk(createZoneIndex({ origin: 'dcos' }).ready, 'a new index is not ready');
 });
+
+t.test('RFC 8020, DESIGN.md §1 ("NODATA if none"): setNameExists makes a data-less name NODATA, not NXDOMAIN', async (t) => {
+  const z = zone();
+  const ask = (name: string) => decodeReply((respond(buildQuery(name, 'A'), z, { transport: 'udp', client: '::1' }) as { bytes: Buffer }).bytes).rcode;
+  const name = 'host-task.marathon.containerip.dcos';
+  t.equal(ask(name), 'NXDOMAIN');
+  z.setNameExists(name, true);
+  z.setNameExists(name, true);
+  t.equal(ask(name), 'NOERROR');
+  t.equal(ask('marathon.containerip.dcos'), 'NOERROR', 'its ancestors are empty non-terminals');
+  t.equal(ask('host-task.marathon.containerip.dcos.thisdcos.directory'), 'NOERROR', 'under the alias too');
+  z.setRRset(name, 'A', ['9.0.0.1']);
+  z.deleteRRset(name, 'A');
+  t.equal(ask(name), 'NOERROR', 'still marked after its data went');
+  z.setNameExists(name, false);
+  t.equal(ask(name), 'NXDOMAIN');
+  t.equal(ask('marathon.containerip.dcos'), 'NXDOMAIN');
+  z.setNameExists(name, true);
+  z.deleteName(name);
+  t.equal(ask(name), 'NXDOMAIN', 'deleteName removes the mark too');
+  t.same(z.stats(), { names: 0, rrsets: 0, encodedBytes: 0 });
+  t.throws(() => z.setNameExists('x.example', true), { code: 'outside-zone' });
+});
+
+t.test('clear() empties the index but keeps serial and readiness', async (t) => {
+  const z = zone();
+  z.setSerial(9);
+  z.setRRset('a.dcos', 'A', ['9.0.0.1']);
+  z.setRRset('_s._tcp.dcos', 'SRV', [{ priority: 0, weight: 0, port: 1, target: 'a.dcos' }]);
+  z.clear();
+  t.same(z.stats(), { names: 0, rrsets: 0, encodedBytes: 0 });
+  t.notOk(z.exists('a.dcos'));
+  t.equal(z.serial, 9);
+  t.ok(z.ready);
+  z.setRRset('a.dcos', 'A', ['9.0.0.2']);
+  t.same(z.get('a.dcos', 'A'), ['9.0.0.2'], 'usable after clear (no stale SRV dependents)');
+});
