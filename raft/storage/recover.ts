@@ -43,11 +43,23 @@ function corrupt(dataDir: string, what: string, index: number | null): never {
   );
 }
 
+/** Entries read per native call: one round trip per entry would dominate start-up time. */
+const READ_BATCH_ENTRIES = 4096;
+
 async function readEntryRecords(db: Db): Promise<Array<[number, Uint8Array]>> {
   const records: Array<[number, Uint8Array]> = [];
-  for await (const [key, value] of db.iterator({ gte: ENTRY_KEY_START, lt: ENTRY_KEY_END })) {
-    const index = entryKeyIndex(key);
-    if (index !== null) records.push([index, value]);
+  const it = db.iterator({ gte: ENTRY_KEY_START, lt: ENTRY_KEY_END });
+  try {
+    for (;;) {
+      const batch = await it.nextv(READ_BATCH_ENTRIES);
+      if (batch.length === 0) break;
+      for (const [key, value] of batch) {
+        const index = entryKeyIndex(key);
+        if (index !== null) records.push([index, value]);
+      }
+    }
+  } finally {
+    await it.close();
   }
   return records;
 }
