@@ -31,7 +31,7 @@ import { encodeMemberContext } from './api/context.js';
 import { ApiMetrics } from './api/metrics.js';
 import { createApiServer } from './api/server.js';
 import type { ApiServer } from './api/server.js';
-import { joinHostPort, splitHostPort } from './api/formats.js';
+import { isHostPort, joinHostPort, splitHostPort } from './api/formats.js';
 
 /** What the data directory remembers between runs. */
 interface NodeFile {
@@ -229,7 +229,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     ready = true;
     zone.setReady(true);
   });
-  if (config.join !== null) void background.join(self, stored, ctx.token);
+  if (config.join !== null) void background.join(self, stored, ctx.token, transport);
   else void background.initialize(stored);
 
   const running: RunningServer = {
@@ -318,10 +318,16 @@ class Lifecycle {
     return new Promise(() => {});
   }
 
-  async join(self: MemberContext, stored: NodeFile, token: string | null): Promise<void> {
+  async join(self: MemberContext, stored: NodeFile, token: string | null, transport: TcpTransport): Promise<void> {
     const url = this.config.join;
     if (url === null || stored.joined) return;
-    const done = await joinCluster({ url, id: this.config.id, self, role: this.config.role, token, joined: stored.joined, log: this.log, stopping: this.stopping });
+    // The joiner's membership is empty until the log reaches it, so the node has no peer to
+    // answer the leader's appends with: tell the transport where the members are meanwhile. The
+    // node replaces these entries with the same addresses once the membership arrives.
+    const onMembers = (members: readonly { id: string; raft: string }[]): void => {
+      for (const m of members) if (m.id !== this.config.id) transport.setPeer(nodeId(m.id), splitHostPort(m.raft));
+    };
+    const done = await joinCluster({ url, id: this.config.id, self, role: this.config.role, token, joined: stored.joined, log: this.log, stopping: this.stopping, onMembers });
     if (done) writeNodeFile(this.config.dataDir, { ...stored, joined: true, initialized: true });
   }
 
@@ -378,6 +384,17 @@ interface JoinOptions {
   readonly joined: boolean;
   readonly log: Logger;
   readonly stopping: () => boolean;
+  /** Called with the members' raft addresses from each answer (to reach them before the log arrives). */
+  readonly onMembers: (members: readonly { id: string; raft: string }[]) => void;
+}
+
+function membersOf(body: Record<string, unknown>): { id: string; raft: string }[] {
+  const list = body['members'];
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((m: unknown) => {
+    const r = m as { id?: unknown; raft?: unknown };
+    return typeof r.id === 'string' && typeof r.raft === 'string' && isHostPort(r.raft) ? [{ id: r.id, raft: r.raft }] : [];
+  });
 }
 
 async function postMember(o: JoinOptions): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -417,6 +434,7 @@ async function joinCluster(o: JoinOptions): Promise<boolean> {
     try {
       const { status, body } = await postMember(o);
       if (status === 200 || status === 201 || status === 202) {
+        o.onMembers(membersOf(body));
         if (!added) o.log.info('joined the cluster', { via: o.url, role: body['role'] });
         added = true;
         if (body['role'] === o.role || o.role === 'learner') return true;

@@ -48,6 +48,15 @@ interface AddMemberBody {
   readonly role?: 'voter' | 'learner';
 }
 
+/**
+ * The answer to a joiner: its role, and every member's addresses. A joiner starts with an empty
+ * membership, so it learns here where to send its replies until the log tells it the same.
+ */
+function joinAnswer(ctx: ApiContext, id: NodeId, role: string): Record<string, unknown> {
+  const members = ctx.node.status().members.map((m) => ({ id: m.id, role: m.role, ...parseMemberContext(m.context) }));
+  return { id, role, members };
+}
+
 /** Adds a learner, or promotes an existing learner when asked for a voter; idempotent. */
 async function addMember(ctx: ApiContext, body: AddMemberBody): Promise<Reply> {
   const id: NodeId = nodeId(body.id);
@@ -69,11 +78,10 @@ async function addMember(ctx: ApiContext, body: AddMemberBody): Promise<Reply> {
     } catch (err) {
       // Not caught up yet: answer the learner state; the joiner asks again.
       if (!(err instanceof RaftError) || err.code !== 'timeout') throw err;
-      return { status: 202, body: { id, role: 'learner', promotion: 'pending', message: err.message } };
+      return { status: 202, body: { ...joinAnswer(ctx, id, 'learner'), promotion: 'pending', message: err.message } };
     }
   }
-  const role = ctx.node.status().members.find((m) => m.id === id)?.role ?? 'learner';
-  return { status, body: { id, role } };
+  return { status, body: joinAnswer(ctx, id, ctx.node.status().members.find((m) => m.id === id)?.role ?? 'learner') };
 }
 
 function removeMember(ctx: ApiContext, req: Request): Promise<Reply> {
