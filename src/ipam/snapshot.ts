@@ -240,7 +240,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
   const ip4Col = view(c.ip4);
   const ip6Col = view(c.ip6);
   assert(c.ids.length === c.count && c.flags.length === c.count, `snapshot task columns disagree with count ${c.count}`);
-  const extras = new Map(c.extras.map((e) => [e[0], e] as const));
+  let extraRow = 0;
   let ip6Row = 0;
   let previous: string | undefined;
   for (let i = 0; i < c.count; i++) {
@@ -272,7 +272,10 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
       }
       assert((pool.v4 === undefined) === (ip4 < 0) && (pool.v6 === undefined) === (ip6 === undefined), `snapshot task ${id}: addresses do not match its pool`);
     }
-    const extra = extras.get(i);
+    // Extras are in task row order: one pointer walks them alongside the rows.
+    const next = c.extras[extraRow];
+    const extra = next !== undefined && next[0] === i ? next : undefined;
+    if (extra !== undefined) extraRow++;
     const task: TaskRec = {
       id,
       name: c.nameDict[names.getUint32(4 * i)] ?? '',
@@ -288,6 +291,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
     };
     linkTask(s, task);
   }
+  assert(extraRow === c.extras.length && 16 * ip6Row === c.ip6.length, 'snapshot extras or IPv6 column not fully used');
 }
 
 function portOf([name, protocol, containerPort, hostPort]: PortRow): PortMapping {

@@ -1,9 +1,10 @@
 // Property tests over random command sequences (DESIGN.md §4 invariants, issue 4 "Tests").
 // Seeded: SEED=<n> replays a run (FC_PATH=<path> a counterexample, SHRINK=1 shrinks it, RUNS=<n>
-// sets the number of sequences); the seed is printed on failure. After every command: no IP held twice, every IP inside its agent's pool, blocks
-// disjoint and stable, usage equal to a recount. Determinism: a second instance fed the same
-// bytes returns the same results and writes a byte-identical snapshot, and a replica restored
-// from a mid-run snapshot that applies the rest ends byte-identical too.
+// sets the number of sequences); the seed is printed on failure. After every command: no IP held
+// twice, every IP inside its agent's pool, blocks disjoint and stable, usage equal to a recount.
+// Determinism: a second instance fed apply(decode(encode(cmd))) returns the same results and writes
+// a byte-identical snapshot, and a replica restored from a mid-run snapshot that applies the rest
+// ends byte-identical too.
 import t from 'tap';
 import fc from 'fast-check';
 import { IpamStateMachine, decodeCommand, encodeCommand } from '../../src/ipam/index.js';
