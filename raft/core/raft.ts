@@ -7,12 +7,13 @@
 
 import { assert, assertNever } from './assert.js';
 import { campaign, handleVoteRequest, pollSelfAfterPersist, stepCandidate } from './election.js';
-import { advanceLeader, initLeader, leaderPropose, leaderProposeConf, leaderReadIndex, leaderTransfer, stepLeader, tickLeader } from './leader.js';
+import { advanceLeader, initLeader, leaderPropose, leaderProposeConf, stepLeader, tickLeader } from './leader.js';
+import { leaderReadIndex } from './leader-reads.js';
+import { leaderTransfer } from './transfer.js';
 import { stepFollower } from './follower.js';
 import { resolveLimits } from './limits.js';
-import type { CoreLimits } from './limits.js';
+
 import { isVoter, roleOf } from './membership.js';
-import type { Progress } from './progress.js';
 import { RaftLog } from './raft-log.js';
 import { ReadOnly } from './read-only.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
@@ -31,88 +32,8 @@ import type {
 } from './types.js';
 import { logIndex, term as asTerm } from './types.js';
 
-export type { CoreLimits } from './limits.js';
-
-export interface CoreConfig {
-  readonly id: NodeId;
-  /** The election timeout is drawn from [electionTicks, 2*electionTicks) at each role change. */
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  /** Injected seeded PRNG, values in [0, 1). The core never uses Math.random. */
-  readonly random: () => number;
-  readonly limits?: Partial<CoreLimits>;
-  /** Deliberately broken variants, only for the simulator's "it bites" tests. Never in production. */
-  readonly unsafe?: {
-    /** Append and vote responses go in `messages`, not `messagesAfterPersist`. */
-    readonly ackBeforeSync?: boolean;
-    /** Ignore Figure 8: commit an old-term entry by counting replicas. */
-    readonly commitOldTermByCount?: boolean;
-    /** Never put the vote into hardState (two votes in one term after a crash). */
-    readonly forgetVote?: boolean;
-  };
-  readonly log?: (event: string, fields: Record<string, unknown>) => void;
-}
-
-export type ProposeErrorCode =
-  | 'not_leader'
-  | 'transferring'
-  | 'overloaded'
-  | 'too_large'
-  | 'change_pending'
-  | 'unknown_member';
-
-export type ProposeResult =
-  | { readonly ok: true; readonly index: LogIndex; readonly term: Term }
-  | { readonly ok: false; readonly code: ProposeErrorCode; readonly leader: NodeId | null; readonly message: string };
-
-export type TransferResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly code: 'not_leader' | 'unknown_member'; readonly message: string };
-
-export interface ProgressStatus {
-  readonly id: NodeId;
-  readonly role: 'voter' | 'learner';
-  readonly match: LogIndex;
-  readonly next: LogIndex;
-  readonly state: 'probe' | 'replicate' | 'snapshot';
-  readonly recentActive: boolean;
-}
-
-export interface CoreStatus {
-  readonly id: NodeId;
-  readonly role: SoftState['role'];
-  readonly isLearner: boolean;
-  readonly term: Term;
-  readonly vote: NodeId | null;
-  readonly leader: NodeId | null;
-  readonly commit: LogIndex;
-  /** The highest committed index handed out in a Ready and advanced. */
-  readonly applied: LogIndex;
-  readonly firstIndex: LogIndex;
-  readonly lastIndex: LogIndex;
-  /** The effective membership (that of the last conf entry appended). */
-  readonly membership: Membership;
-  /** Leader only (every other member, never itself), else []. */
-  readonly progress: readonly ProgressStatus[];
-  readonly transferringTo: NodeId | null;
-}
-
-/** Leader-only state lives only on the leader variant (STYLE rule 2). */
-export interface LeaderState {
-  readonly kind: 'leader';
-  readonly progress: Map<NodeId, Progress>;
-  readonly reads: ReadOnly;
-  transferee: NodeId | null;
-  heartbeatElapsed: number;
-}
-
-export type RoleState =
-  | { readonly kind: 'follower'; leader: NodeId | null }
-  | { readonly kind: 'precandidate'; readonly votes: Map<NodeId, boolean> }
-  | { readonly kind: 'candidate'; readonly votes: Map<NodeId, boolean> }
-  | LeaderState;
+export type { CoreConfig, CoreLimits, CoreStatus, LeaderState, ProgressStatus, ProposeErrorCode, ProposeResult, RoleState, TransferResult } from './core-types.js';
+import type { CoreConfig, CoreLimits, CoreStatus, LeaderState, ProgressStatus, ProposeResult, RoleState, TransferResult } from './core-types.js';
 
 const electionTicksMin = 2;
 

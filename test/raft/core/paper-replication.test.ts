@@ -5,7 +5,7 @@ import t from 'tap';
 import type { RaftCore } from '../../../raft/core/raft.js';
 import type { Message } from '../../../raft/core/types.js';
 import { logIndex, nodeId } from '../../../raft/core/types.js';
-import { drain, ent, entries, logTerms, makeCore, msg, ofType, tickUntil } from './helpers.js';
+import { drain, entries, logTerms, makeCore, msg, ofType, tickUntil } from './helpers.js';
 import { Network, bytes, text } from './network.js';
 
 const three = ['a', 'b', 'c'];
