@@ -62,6 +62,7 @@ export class LivenessState {
 }
 
 export function beginLiveness(sim: Simulation): LivenessState {
+  sim.figure8?.reset(sim);
   sim.net.healAll();
   sim.net.reliable = true;
   for (const n of sim.all) if (n.started && !n.stopped && !n.up) sim.startNode(n);

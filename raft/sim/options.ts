@@ -79,6 +79,7 @@ export interface FaultOptions {
   readonly crashWithUnsynced: number; // per fault: crash a node whose disk holds unsynced writes
   readonly isolateOnAppend: number; // a leader is cut off right after appending entries (Figure 8)
   readonly crashLeaderOnCommit: number; // a leader crashes right after advancing its commit index
+  readonly figure8: boolean; // the scripted Figure 8 sequence (figure8.ts) runs now and then
   readonly downMinUs: number;
   readonly downMaxUs: number;
   readonly partitionMinUs: number;
@@ -186,6 +187,7 @@ function deriveFaults(rng: Prng, electionTicks: number): FaultOptions {
     crashWithUnsynced: pickRate(rng, [0.2, 0.6]),
     isolateOnAppend: pickRate(rng, [0, 0.01, 0.05]),
     crashLeaderOnCommit: pickRate(rng, [0, 0.01, 0.05]),
+    figure8: rng.chance(0.5),
     downMinUs: rng.between(1, 1000),
     downMaxUs: rng.between(1, 4) * electionUs,
     partitionMinUs: electionUs,

@@ -17,6 +17,7 @@ import { Checkers } from './checkers/index.js';
 import { SimDisk } from './disk.js';
 import { EventQueue, type Timed } from './event-queue.js';
 import { faultStep, onEntriesAcked, onLeaderAppended, onLeaderCommitted, onVoteGranted } from './faults.js';
+import { Figure8Nemesis } from './figure8.js';
 import { Hasher, hashHex } from './hash.js';
 import { decodeWrite } from './kv.js';
 import { beginLiveness, checkConverged, type LivenessState } from './liveness.js';
@@ -96,6 +97,8 @@ export class Simulation {
   };
   phase: 'safety' | 'liveness' = 'safety';
   liveness: LivenessState | null = null;
+  /** The scripted Figure 8 sequence, in seeds that arm it. */
+  readonly figure8: Figure8Nemesis | null;
   now = 0;
   nextWriteId = 1;
   nextRead = 1;
@@ -110,6 +113,7 @@ export class Simulation {
     this.opts = deriveOptions(master, args);
     this.rng = { net: master.fork(), disk: master.fork(), workload: master.fork(), faults: master.fork(), nodes: master.fork() };
     this.net = new SimNetwork(this.rng.net, this.opts.net);
+    this.figure8 = this.opts.faults.figure8 ? new Figure8Nemesis() : null;
     const o = this.opts;
     const ids = (from: number, count: number): NodeId[] => Array.from({ length: count }, (_, i) => nodeId(`n${from + i}`));
     this.originalVoters = ids(1, o.voters);
@@ -203,6 +207,7 @@ export class Simulation {
       case 'fault':
         this.trace.num(5);
         if (this.phase !== 'safety') return;
+        this.figure8?.expire(this);
         faultStep(this);
         this.schedule({ kind: 'fault', time: this.now + this.rng.faults.exponential(this.opts.faults.meanIntervalUs), seq: 0 });
         return;
@@ -430,7 +435,10 @@ export class Simulation {
       }
       this.checkers.logMatching.onAppend(node.id, prevTerm, rd.entries);
       node.log.write(node.id, rd.entries);
-      if (wasLeader) onLeaderAppended(this, node);
+      if (wasLeader) {
+        onLeaderAppended(this, node);
+        if (this.phase === 'safety') this.figure8?.onLeaderAppended(this, node);
+      }
     }
     if (rd.hardState !== null && rd.hardState.commit !== node.commit) {
       const commit = rd.hardState.commit;
@@ -438,7 +446,10 @@ export class Simulation {
       this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
       if (wasLeader && rd.softState === null && this.opts.checks === 'all') this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
       node.commit = commit;
-      if (wasLeader) onLeaderCommitted(this, node);
+      if (wasLeader) {
+        onLeaderCommitted(this, node);
+        if (this.phase === 'safety') this.figure8?.onLeaderCommitted(this, node);
+      }
     }
     if (rd.softState !== null) this.observeRole(node, rd.softState.role);
   }
@@ -453,6 +464,7 @@ export class Simulation {
     this.log?.(`${this.now} ${node.id} leader term=${t} last=${node.log.lastIndex}`);
     this.checkers.election.onLeader(node.id, t);
     this.checkers.completeness.onLeader(node.id, t, node.log);
+    if (this.phase === 'safety') this.figure8?.onLeader(this, node);
   }
 
   // ---- the network ----------------------------------------------------------------------------

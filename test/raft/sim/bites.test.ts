@@ -2,7 +2,7 @@
 // broken driver, it reports a safety violation within a bounded number of seeds — on a seed that the
 // correct core and driver pass, so the violation is the broken variant's doing.
 import t from 'tap';
-import type { DriverBug, UnsafeFlag } from '../../../raft/sim/options.js';
+import type { Checks, DriverBug, UnsafeFlag } from '../../../raft/sim/options.js';
 import { runSeed } from '../../../raft/sim/simulator.js';
 import { EXIT } from '../../../raft/sim/violation.js';
 
@@ -13,6 +13,7 @@ interface Variant {
   readonly name: string;
   readonly unsafe?: readonly UnsafeFlag[];
   readonly driverBugs?: readonly DriverBug[];
+  readonly checks?: Checks;
   readonly why: string;
 }
 
@@ -20,6 +21,11 @@ const variants: readonly Variant[] = [
   { name: 'ackBeforeSync', unsafe: ['ackBeforeSync'], why: 'acknowledges entries and votes before they are durable (Raft §5.1: persist before responding)' },
   { name: 'commitOldTermByCount', unsafe: ['commitOldTermByCount'], why: 'commits an old-term entry by counting replicas (Raft §5.4.2, Figure 8)' },
   { name: 'forgetVote', unsafe: ['forgetVote'], why: 'never persists its vote, so it can vote twice in a term after a crash (Raft §5.2)' },
+  // The same broken cores with only the paper's properties checked (no vote-uniqueness, no
+  // commit-rule check): the bug must still surface as two leaders in a term or a lost commit.
+  { name: 'forgetVote (paper checks)', unsafe: ['forgetVote'], checks: 'paper', why: 'shows up as two leaders in one term' },
+  { name: 'commitOldTermByCount (paper checks)', unsafe: ['commitOldTermByCount'], checks: 'paper', why: 'shows up as a committed entry missing from a later leader' },
+  { name: 'ackBeforeSync (paper checks)', unsafe: ['ackBeforeSync'], checks: 'paper', why: 'shows up as a lost committed entry or two leaders' },
   { name: 'driver sendBeforePersist', driverBugs: ['sendBeforePersist'], why: 'the driver sends messagesAfterPersist before the fsync' },
   { name: 'driver localReads', driverBugs: ['localReads'], why: 'the driver serves reads from local state without ReadIndex (Raft §6.4)' },
 ];
@@ -27,7 +33,7 @@ const variants: readonly Variant[] = [
 for (const v of variants) {
   t.test(`${v.name} is caught within ${SEEDS_MAX} seeds: ${v.why}`, async (t) => {
     for (let seed = 1; seed <= SEEDS_MAX; seed++) {
-      const broken = runSeed({ seed, steps, unsafe: v.unsafe ?? [], driverBugs: v.driverBugs ?? [] });
+      const broken = runSeed({ seed, steps, unsafe: v.unsafe ?? [], driverBugs: v.driverBugs ?? [], checks: v.checks ?? 'all' });
       if (broken.exitCode !== EXIT.safety) continue;
       const correct = runSeed({ seed, steps });
       if (correct.violation !== null) continue; // the correct build fails this seed too: not evidence
