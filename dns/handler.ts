@@ -27,9 +27,9 @@ export interface HandlerContext {
   /** The largest answer we may send on this transport to this query. */
   readonly limitBytes: number;
   /** The zone the question falls under, or undefined when it is outside all of ours. */
-  readonly apex: ZoneApex | undefined;
+  apex(): ZoneApex | undefined;
   /** Whether this client gets recursion (computed once per query, on first use). */
-  readonly recursion: () => boolean;
+  recursion(): boolean;
 }
 
 export interface Handler {

@@ -49,6 +49,7 @@ interface StoredRecord {
 }
 
 export interface RRsetEntry {
+  readonly owner: NameKey;
   readonly type: RecordType;
   readonly records: readonly StoredRecord[];
   /** encoded[variant][ordering] */
@@ -188,6 +189,11 @@ export class MemoryZoneIndex implements ZoneIndex {
   readonly synth: Synth;
   private readonly variantApexes: readonly NameKey[];
   private readonly nodes = new Map<string, NameNode>();
+  /**
+   * (name as asked, lowercased) + QTYPE bytes → the orderings of its pre-encoded answer, for every
+   * RRset and zone variant: the hot path is one lookup here (see dns/answers/).
+   */
+  private readonly answers = new Map<string, EncodedAnswer[]>();
   /** SRV/PTR target → owners whose encoded answers embed its addresses. */
   private readonly dependents = new Map<string, Set<NameKey>>();
   private serialValue = 0;
@@ -237,6 +243,11 @@ export class MemoryZoneIndex implements ZoneIndex {
     return undefined;
   }
 
+  /** The pre-encoded orderings answering `typedKey` (ParsedQuery.typedKey), if any. */
+  answerFor(typedKey: string): EncodedAnswer[] | undefined {
+    return this.answers.get(typedKey);
+  }
+
   /** The node of a stored (origin-relative) key, if the name exists other than as an apex. */
   node(key: string): NameNode | undefined {
     return this.nodes.get(key);
@@ -275,7 +286,7 @@ export class MemoryZoneIndex implements ZoneIndex {
     const old = node.rrsets.get(code);
     if (old !== undefined) this.forget(key, old);
     else this.counts.rrsets++;
-    const entry: RRsetEntry = { type, records: [...byId.values()], encoded: [] };
+    const entry: RRsetEntry = { owner: key, type, records: [...byId.values()], encoded: [] };
     node.rrsets.set(code, entry);
     if (!hadData) this.addRefs(key, apex, 1);
     for (const r of entry.records) if (type === 'SRV' && r.target !== undefined) this.depend(r.target, key);
@@ -325,6 +336,7 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   clear(): void {
     this.nodes.clear();
+    this.answers.clear();
     this.dependents.clear();
     this.counts = { names: 0, rrsets: 0, encodedBytes: 0 };
   }
@@ -343,7 +355,19 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   private dropEncoded(entry: RRsetEntry): void {
     for (const v of entry.encoded) for (const e of v) this.counts.encodedBytes -= e.body.length;
+    for (const typedKey of this.typedKeys(entry)) this.answers.delete(typedKey);
     entry.encoded = [];
+  }
+
+  /** The answer-table keys of an RRset: its owner under each zone variant, plus the type bytes. */
+  private typedKeys(entry: RRsetEntry): string[] {
+    const apex = this.findApex(entry.owner);
+    assert(apex !== undefined && apex.variant === 0, () => `RRset outside zones: ${entry.owner}`);
+    const code = typeCodes[entry.type];
+    const typeBytes = String.fromCharCode(code >> 8, code & 0xff);
+    if (apex.kind === 'reverse') return [entry.owner + typeBytes];
+    const relative = entry.owner.slice(0, entry.owner.length - apex.storedApex.length);
+    return this.variantApexes.map((v) => relative + v + typeBytes);
   }
 
   private depend(target: NameKey, owner: NameKey): void {
@@ -396,6 +420,9 @@ export class MemoryZoneIndex implements ZoneIndex {
         return e;
       }),
     );
+    const keys = this.typedKeys(entry);
+    assert(keys.length === entry.encoded.length, () => `${keys.length} answer keys for ${entry.encoded.length} variants`);
+    keys.forEach((k, i) => this.answers.set(k, entry.encoded[i]!));
   }
 
   private encodeOne(owner: NameKey, entry: RRsetEntry, order: readonly number[], stored: NameKey, variant: NameKey): EncodedAnswer {

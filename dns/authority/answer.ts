@@ -2,9 +2,9 @@
 // positive answers are copies of pre-encoded bytes; negative answers, SOA, NS and ANY are
 // synthesised (see synth.ts). Every answer here sets AA (RFC 1035 §4.1.1).
 import type { HandlerContext, Outcome } from '../handler.js';
-import { qtype, rcode } from '../wire/constants.js';
+import { flag, qtype, rcode } from '../wire/constants.js';
 import type { ParsedQuery } from '../wire/query.js';
-import { baseBytes, begin, emptyReply, finish } from '../wire/response.js';
+import { baseBytes, begin, emptyReply, finish, raBit } from '../wire/response.js';
 import type { EncodedAnswer, NameNode, ZoneApex } from '../zone-index.js';
 
 /** Which ordering of an RRset the next answer uses (round-robin over the pre-encoded ones). */
@@ -21,8 +21,7 @@ function answer(bytes: Buffer, code: number, q: ParsedQuery): Outcome {
 
 /** SERVFAIL while the zone has not caught up once (DESIGN.md §4: never a wrong NXDOMAIN). */
 export function notReady(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext): Outcome {
-  const bits = { rcode: rcode.SERVFAIL, aa: false, tc: false, ra: ctx.recursion() };
-  return answer(emptyReply(query, q, bits), rcode.SERVFAIL, q);
+  return answer(emptyReply(query, q, rcode.SERVFAIL, raBit(ctx.recursion())), rcode.SERVFAIL, q);
 }
 
 /**
@@ -34,7 +33,7 @@ export function negative(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext,
   const out = begin(query, q, baseBytes(q) + synth.soaBytes);
   const apexAt = q.questionEnd - 4 - apex.key.length;
   const at = synth.soa(out, q.questionEnd, apexAt, synth.negativeTtl, ctx.zone.wireSerial);
-  return answer(finish(out, q, at, { rcode: code, aa: true, tc: false, ra: ctx.recursion() }, 0, 1, 0), code, q);
+  return answer(finish(out, q, at, code, flag.AA | raBit(ctx.recursion()), 0, 1, 0), code, q);
 }
 
 /** One record synthesised at the apex (SOA or NS) or for ANY (HINFO), as the answer. */
@@ -48,7 +47,7 @@ function synthesised(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext, typ
       : type === qtype.NS
         ? synth.ns(out, q.questionEnd, 12)
         : synth.hinfo(out, q.questionEnd, 12);
-  return answer(finish(out, q, at, { rcode: rcode.NOERROR, aa: true, tc: false, ra: ctx.recursion() }, 1, 0, 0), rcode.NOERROR, q);
+  return answer(finish(out, q, at, rcode.NOERROR, flag.AA | raBit(ctx.recursion()), 1, 0, 0), rcode.NOERROR, q);
 }
 
 /**
@@ -58,9 +57,9 @@ function synthesised(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext, typ
  */
 export function positive(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext, e: EncodedAnswer): Outcome {
   const base = baseBytes(q);
-  const ra = ctx.recursion();
+  const ra = raBit(ctx.recursion());
   if (base + e.answerEnd > ctx.limitBytes) {
-    return answer(emptyReply(query, q, { rcode: rcode.NOERROR, aa: true, tc: true, ra }), rcode.NOERROR, q);
+    return answer(emptyReply(query, q, rcode.NOERROR, flag.AA | flag.TC | ra), rcode.NOERROR, q);
   }
   let end = e.answerEnd;
   let ar = 0;
@@ -73,7 +72,7 @@ export function positive(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext,
   }
   const out = begin(query, q, base + end);
   e.body.copy(out, q.questionEnd, 0, end);
-  return answer(finish(out, q, q.questionEnd + end, { rcode: rcode.NOERROR, aa: true, tc: false, ra }, e.ancount, 0, ar), rcode.NOERROR, q);
+  return answer(finish(out, q, q.questionEnd + end, rcode.NOERROR, flag.AA | ra, e.ancount, 0, ar), rcode.NOERROR, q);
 }
 
 /** The full authoritative decision for a name under `apex`. */
@@ -83,13 +82,17 @@ export function authoritative(query: Uint8Array, q: ParsedQuery, ctx: HandlerCon
   if (node === undefined && !isApex) return negative(query, q, ctx, apex, rcode.NXDOMAIN);
   // RFC 5936 §2.2.1: we do not serve zone transfers; say so rather than claim the type is absent.
   if (q.qtype === qtype.AXFR || q.qtype === qtype.IXFR) {
-    return answer(emptyReply(query, q, { rcode: rcode.REFUSED, aa: false, tc: false, ra: ctx.recursion() }), rcode.REFUSED, q);
+    return answer(emptyReply(query, q, rcode.REFUSED, raBit(ctx.recursion())), rcode.REFUSED, q);
   }
   if (q.qtype === qtype.ANY) return synthesised(query, q, ctx, qtype.HINFO);
   if (isApex && (q.qtype === qtype.SOA || q.qtype === qtype.NS)) return synthesised(query, q, ctx, q.qtype);
   const entry = node?.rrsets.get(q.qtype);
   if (entry === undefined) return negative(query, q, ctx, apex, rcode.NOERROR);
-  const orderings = entry.encoded[apex.variant]!;
+  return positive(query, q, ctx, pick(entry.encoded[apex.variant]!));
+}
+
+/** The next of an RRset's pre-encoded orderings: cheap per-answer shuffling (RFC 1794). */
+export function pick(orderings: readonly EncodedAnswer[]): EncodedAnswer {
   rotation = (rotation + 1) & 0x3fffffff;
-  return positive(query, q, ctx, orderings[rotation % orderings.length]!);
+  return orderings[rotation % orderings.length]!;
 }

@@ -8,7 +8,7 @@ import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { DnsError } from '../errors.js';
 import { limits } from '../limits.js';
-import { rcode } from '../wire/constants.js';
+import { flag, rcode } from '../wire/constants.js';
 import { headerBytes, type ParsedQuery } from '../wire/query.js';
 import { emptyReply } from '../wire/response.js';
 import { AnswerCache, cacheKey } from './cache.js';
@@ -107,13 +107,13 @@ export class Forwarder {
   }
 
   private fail(query: Uint8Array, q: ParsedQuery): ForwardResult {
-    return { bytes: emptyReply(query, q, { rcode: rcode.SERVFAIL, aa: false, tc: false, ra: true }), rcode: rcode.SERVFAIL, cached: false };
+    return { bytes: emptyReply(query, q, rcode.SERVFAIL, flag.RA), rcode: rcode.SERVFAIL, cached: false };
   }
 
   /** The upstream's reply for this client: its ID and question, TC if too big for its transport. */
   private fit(query: Uint8Array, q: ParsedQuery, reply: Buffer, limitBytes: number, cached: boolean): ForwardResult {
     if (reply.length > limitBytes) {
-      return { bytes: emptyReply(query, q, { rcode: rcode.NOERROR, aa: false, tc: true, ra: true }), rcode: rcode.NOERROR, cached };
+      return { bytes: emptyReply(query, q, rcode.NOERROR, flag.TC | flag.RA), rcode: rcode.NOERROR, cached };
     }
     const out = cached ? reply : Buffer.from(reply);
     out.writeUInt16BE(q.id, 0);

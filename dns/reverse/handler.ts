@@ -7,7 +7,7 @@ import type { Handler } from '../handler.js';
 export const reverse: Handler = {
   name: 'reverse',
   handle(query, q, ctx) {
-    const apex = ctx.apex;
+    const apex = ctx.apex();
     if (apex === undefined || apex.kind !== 'reverse') return undefined;
     const node = ctx.zone.node(storedKey(q, apex));
     const isApex = q.key.length === apex.key.length;

@@ -15,6 +15,8 @@ export interface ParsedQuery {
   readonly flags: number;
   /** The question name, ASCII-lowercased, in wire form (see name.ts). */
   readonly key: NameKey;
+  /** `key` followed by the two QTYPE bytes: the key of the pre-encoded answer table. */
+  readonly typedKey: string;
   /** Offset just past QTYPE/QCLASS: bytes [12, questionEnd) are the question exactly as asked. */
   readonly questionEnd: number;
   readonly qtype: number;
@@ -36,7 +38,7 @@ export type ParseFailure =
 
 export type ParseResult = ({ readonly kind: 'query' } & ParsedQuery) | ParseFailure;
 
-const scratch = Buffer.alloc(limits.nameBytesMax + 1) as Buffer & { latin1Slice(start: number, end: number): string };
+const scratch = Buffer.alloc(limits.nameBytesMax + 2) as Buffer & { latin1Slice(start: number, end: number): string };
 
 function formerr(id: number, flags: number, reason: string): ParseFailure {
   return { kind: 'error', rcode: rcode.FORMERR, id, flags, reason };
@@ -137,12 +139,16 @@ export function parseQuery(msg: Uint8Array): ParseResult {
   if (typeAt + 4 > msg.length) return formerr(id, flags, 'question cut short');
   const edns = walkRecords(msg, typeAt + 4, an, ns, ar);
   if (typeof edns === 'string') return formerr(id, flags, edns);
+  scratch[qnameBytes] = msg[typeAt]!;
+  scratch[qnameBytes + 1] = msg[typeAt + 1]!;
+  const typedKey = scratch.latin1Slice(0, qnameBytes + 2);
   // One object literal of a fixed shape (no spread): the hot path stays monomorphic.
   return {
     kind: 'query',
     id,
     flags,
-    key: scratch.latin1Slice(0, qnameBytes) as NameKey,
+    key: typedKey.slice(0, qnameBytes) as NameKey,
+    typedKey,
     questionEnd: typeAt + 4,
     qtype: (msg[typeAt]! << 8) | msg[typeAt + 1]!,
     qclass: (msg[typeAt + 2]! << 8) | msg[typeAt + 3]!,

@@ -8,12 +8,12 @@ import { headerBytes, type ParsedQuery } from './query.js';
 /** Bytes of the OPT record we add: root name, type, class, TTL, empty rdata. */
 export const optRecordBytes = 11;
 
-/** Response bits chosen by a handler. */
-export interface ReplyBits {
-  readonly rcode: number;
-  readonly aa: boolean;
-  readonly tc: boolean;
-  readonly ra: boolean;
+/** Response bits a handler may set: a union of flag.AA, flag.TC and flag.RA (0 for none). */
+export type ReplyBits = number;
+
+/** RA when recursion is offered to this client (RFC 1035 §4.1.1). */
+export function raBit(recursion: boolean): number {
+  return recursion ? flag.RA : 0;
 }
 
 /** Bytes before the sections plus the OPT we will add: what every answer to `q` costs. */
@@ -34,24 +34,21 @@ export function begin(query: Uint8Array, q: ParsedQuery, size: number): Buffer {
  * carries our payload size, extended rcode bits, version 0, DO copied (RFC 3225 §3) and no options
  * (unknown options are never echoed, RFC 6891 §6.1.2).
  */
-export function finish(out: Buffer, q: ParsedQuery, at: number, bits: ReplyBits, an: number, ns: number, ar: number): Buffer {
+export function finish(out: Buffer, q: ParsedQuery, at: number, code: number, bits: ReplyBits, an: number, ns: number, ar: number): Buffer {
   let end = at;
   let arcount = ar;
   if (q.edns) {
     out[end] = 0;
     out.writeUInt16BE(qtype.OPT, end + 1);
     out.writeUInt16BE(limits.udpPayloadBytesEdns, end + 3);
-    out[end + 5] = bits.rcode >> 4;
+    out[end + 5] = code >> 4;
     out[end + 6] = 0;
     out.writeUInt16BE(q.ednsDo ? ednsDoBit : 0, end + 7);
     out.writeUInt16BE(0, end + 9);
     end += optRecordBytes;
     arcount++;
   }
-  let flags = flag.QR | (q.flags & (flag.RD | flag.CD)) | (bits.rcode & 0xf);
-  if (bits.aa) flags |= flag.AA;
-  if (bits.tc) flags |= flag.TC;
-  if (bits.ra) flags |= flag.RA;
+  const flags = flag.QR | (q.flags & (flag.RD | flag.CD)) | (bits & (flag.AA | flag.TC | flag.RA)) | (code & 0xf);
   out.writeUInt16BE(q.id, 0);
   out.writeUInt16BE(flags, 2);
   out.writeUInt16BE(1, 4);
@@ -62,9 +59,9 @@ export function finish(out: Buffer, q: ParsedQuery, at: number, bits: ReplyBits,
 }
 
 /** An answer with the question (and OPT) but no records: errors, truncation, REFUSED. */
-export function emptyReply(query: Uint8Array, q: ParsedQuery, bits: ReplyBits): Buffer {
+export function emptyReply(query: Uint8Array, q: ParsedQuery, code: number, bits: ReplyBits): Buffer {
   const out = begin(query, q, baseBytes(q));
-  return finish(out, q, q.questionEnd, bits, 0, 0, 0);
+  return finish(out, q, q.questionEnd, code, bits, 0, 0, 0);
 }
 
 /**

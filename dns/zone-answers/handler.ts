@@ -5,7 +5,7 @@ import type { Handler } from '../handler.js';
 export const zoneAnswers: Handler = {
   name: 'zone-answers',
   handle(query, q, ctx) {
-    const apex = ctx.apex;
+    const apex = ctx.apex();
     if (apex === undefined || apex.kind !== 'forward') return undefined;
     return authoritative(query, q, ctx, apex, ctx.zone.node(storedKey(q, apex)));
   },
