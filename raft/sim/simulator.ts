@@ -371,7 +371,9 @@ export class Simulation {
     for (const e of rd.committed) this.apply(node, e);
     for (const rs of rd.readStates) {
       const r = node.reads.get(rs.context);
-      if (r !== undefined && r.index === null) r.index = rs.index;
+      if (r === undefined || r.index !== null) continue; // a late duplicate of an answered read
+      this.checkers.reads.onReadIndex(node.id, rs.context, r.floor, rs.index);
+      r.index = rs.index;
     }
     core.advance(rd);
     this.serveReads(node);

@@ -23,6 +23,21 @@ export class ReadLinearizabilityChecker {
     return this.maxAcked;
   }
 
+  /**
+   * The core answered the read that started with `floor` with read index `index`. The read index
+   * is a leader's commit index after it committed an entry of its own term, so it already covers
+   * every acknowledged write: a lower one is stale even if the node happens to have applied more
+   * by the time it serves the read.
+   */
+  onReadIndex(node: NodeId, context: string, floor: number, index: number): void {
+    if (index < floor) {
+      throw new Violation(
+        'read-linearizability',
+        `read ${context} on ${node} got read index ${index}, but the write at ${floor} was acknowledged before the read started`,
+      );
+    }
+  }
+
   /** The read that started with `floor` was answered with the state at `applied`. */
   onServed(node: NodeId, context: string, floor: number, applied: number): void {
     this.served++;

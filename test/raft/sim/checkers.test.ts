@@ -122,7 +122,10 @@ t.test('read linearizability: a read sees every write acknowledged before it sta
   c.reads.onAck(4);
   const floor = c.reads.start();
   c.reads.onAck(9); // acknowledged after the read started: the read may or may not see it
+  c.reads.onReadIndex(n1, 'r1', floor, 4);
   c.reads.onServed(n1, 'r1', floor, 4);
+  // A stale read index is caught even when the node has applied more by the time it serves.
+  t.equal(kindOf(() => c.reads.onReadIndex(n2, 'r3', floor, 2)), 'read-linearizability', 'stale read index');
   t.equal(kindOf(() => c.reads.onServed(n2, 'r2', floor, 3)), 'read-linearizability', 'stale read');
 });
 
