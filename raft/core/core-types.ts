@@ -81,6 +81,8 @@ export interface LeaderState {
   readonly reads: ReadOnly;
   transferee: NodeId | null;
   heartbeatElapsed: number;
+  /** Entries were appended since the last broadcast: send them when the next Ready is taken. */
+  bcastPending: boolean;
 }
 
 export type RoleState =

@@ -85,7 +85,9 @@ function appendEntries(r: RaftCore, role: Leader, entries: Entry[]): void {
   r.log.append(entries);
   // A configuration takes effect on append (dissertation §4.1), on the leader too.
   if (entries.some((e) => e.kind === 'conf')) syncProgress(r, role);
-  bcastAppend(r, role);
+  // Messages leave only through the next Ready anyway, so every proposal until then travels in
+  // one append per follower (the batching half of group commit).
+  role.bcastPending = true;
   // A removal may shrink the quorum enough to commit what is already replicated.
   maybeCommit(r, role);
 }
@@ -112,6 +114,13 @@ function afterCommit(r: RaftCore, role: Leader): void {
     r.emit('stepDown', { reason: 'removed from the membership', commit: r.log.committed });
     r.becomeFollower(r.term, null);
   }
+}
+
+/** Called when a Ready is taken: sends what was proposed since the last one. */
+export function flushAppends(r: RaftCore, role: Leader): void {
+  if (!role.bcastPending) return;
+  role.bcastPending = false;
+  bcastAppend(r, role);
 }
 
 export function advanceLeader(r: RaftCore, role: Leader): void {

@@ -7,7 +7,7 @@
 
 import { assert, assertNever } from './assert.js';
 import { campaign, handleVoteRequest, pollSelfAfterPersist, stepCandidate } from './election.js';
-import { advanceLeader, initLeader, leaderPropose, leaderProposeConf, stepLeader, tickLeader } from './leader.js';
+import { advanceLeader, flushAppends, initLeader, leaderPropose, leaderProposeConf, stepLeader, tickLeader } from './leader.js';
 import { leaderReadIndex } from './leader-reads.js';
 import { leaderTransfer } from './transfer.js';
 import { stepFollower } from './follower.js';
@@ -167,6 +167,7 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.readyOut !== null) return false;
     return (
+      (this.role.kind === 'leader' && this.role.bcastPending) ||
       this.msgs.length > 0 ||
       this.msgsAfterPersist.length > 0 ||
       this.readStates.length > 0 ||
@@ -180,6 +181,7 @@ export class RaftCore {
 
   ready(): Ready {
     assert(this.readyOut === null, 'ready() called again before advance()');
+    if (this.role.kind === 'leader') flushAppends(this, this.role);
     const soft = this.softState();
     const hard = this.hardState();
     const rd: Ready = {
@@ -272,6 +274,7 @@ export class RaftCore {
       reads: new ReadOnly(this.id),
       transferee: null,
       heartbeatElapsed: 0,
+      bcastPending: false,
     };
     this.setRole(role);
     initLeader(this, role);
@@ -353,7 +356,10 @@ export class RaftCore {
       // another (dissertation §4.2.3), so a node rejoining after a partition cannot depose a
       // healthy leader; a leadership transfer is the one deliberate exception.
       if (!transfer && this.inLease()) {
-        this.emit('voteIgnoredInLease', { from: m.from, type: m.type, term: m.term, ourTerm: this.term });
+        this.emit('voteRejectedInLease', { from: m.from, type: m.type, term: m.term, ourTerm: this.term });
+        // A pre-candidate counts the refusal (in our term, which is its own) and gives up early;
+        // a candidate has moved past our term and ignores it, so it gets no answer.
+        if (m.type === 'preVote') this.send({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
         return false;
       }
       if (m.type === 'preVote') return true;

@@ -27,7 +27,7 @@ t.test('pre-vote with check-quorum: a rejoining node does not disrupt a healthy 
 
 // Dissertation §4.2.3: without pre-vote but with check-quorum, a voter in its lease ignores a vote
 // request from a higher term, unless it is a leadership transfer.
-t.test('check-quorum: a follower that heard from the leader ignores vote requests, except a transfer', async (t) => {
+t.test('check-quorum: a follower that heard from the leader refuses (pre-)votes, except a transfer', async (t) => {
   const net = new Network({ ...opts, preVote: false, seed: 5 });
   net.elect('a');
   const b = net.core('b');
@@ -36,6 +36,10 @@ t.test('check-quorum: a follower that heard from the leader ignores vote request
   b.step(vote(false));
   t.equal(b.status().term, term, 'in lease: the request is ignored');
   t.equal(b.status().vote, 'a');
+  b.step({ type: 'preVote', from: nodeId('c'), to: nodeId('b'), term: (term + 1) as never, lastLogIndex: b.status().lastIndex, lastLogTerm: b.log.lastTerm() });
+  const rd = b.ready();
+  t.same(rd.messages.map((m) => (m.type === 'preVoteResp' ? `${m.type} ${m.term} ${m.reject}` : m.type)), [`preVoteResp ${term} true`], 'a pre-vote is refused');
+  b.advance(rd);
   b.step(vote(true));
   t.equal(b.status().term, term + 1, 'a transfer vote is heard');
   t.equal(b.status().vote, 'c');
