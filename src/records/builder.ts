@@ -12,12 +12,11 @@
 // by the first change of a batch. Raft applies a batch synchronously, so no DNS query is answered
 // between an entry's apply and the flush: answers at serial i always reflect the state at i.
 import type { AgentView, IpamListener, IpamQueries, TaskView } from '../ipam/types.js';
-import type { RecordType } from '../../dns/zone.js';
+import type { RecordType, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert, assertNever } from '../../raft/core/assert.js';
 import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
 import { hasSrv, hostAddresses, srvRecords } from './records.js';
-import type { RecordsZoneIndex } from './zone.js';
 
 type Role =
   | { readonly kind: 'host'; readonly hostKind: HostKind }
@@ -64,7 +63,7 @@ export class DnsRecords implements IpamListener {
   private recomputed = 0;
 
   constructor(
-    private readonly zone: RecordsZoneIndex,
+    private readonly zone: ZoneIndex,
     private readonly queries: IpamQueries,
   ) {
     this.zoneLabels = zoneLabels(zone.config.origin);
@@ -239,8 +238,7 @@ export class DnsRecords implements IpamListener {
         this.zone.setRRset(owner.name, 'A', a);
         this.zone.setRRset(owner.name, 'AAAA', aaaa);
         // DESIGN.md §1: a containerip name whose tasks have no container IP is NODATA, not NXDOMAIN.
-        if (a.length + aaaa.length === 0) this.zone.markExists(owner.name);
-        else this.zone.unmarkExists(owner.name);
+        this.zone.setNameExists(owner.name, a.length + aaaa.length === 0);
         return;
       }
       case 'srv':
@@ -256,7 +254,7 @@ export class DnsRecords implements IpamListener {
 
   private clearOwner(owner: Owner): void {
     for (const type of typesOf(owner.role)) this.zone.deleteRRset(owner.name, type);
-    if (owner.role.kind === 'host') this.zone.unmarkExists(owner.name);
+    if (owner.role.kind === 'host') this.zone.setNameExists(owner.name, false);
   }
 
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */

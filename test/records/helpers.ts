@@ -8,6 +8,13 @@ import { respond } from '../../dns/respond.js';
 import type { ZoneConfig } from '../../dns/zone.js';
 import type { LogIndex } from '../../raft/core/types.js';
 import { buildQuery, decodeReply, type Reply } from '../dns/helpers.js';
+import { nameToKey } from '../../dns/wire/name.js';
+import type { MemoryZoneIndex } from '../../dns/zone-index.js';
+
+/** Whether `name` was made to exist without data (ZoneIndex.setNameExists). */
+export function isMarked(zone: MemoryZoneIndex, name: string): boolean {
+  return zone.node(nameToKey(name))?.marked === true;
+}
 
 export interface Harness {
   readonly sm: IpamStateMachine;
