@@ -390,7 +390,11 @@ export const vxlanVtepName = 'vtep1024';
 
 /** The read side of the state machine (pure, synchronous; cost proportional to the result). */
 export interface IpamQueries {
-  /** The index of the last command applied (or restored to); 0 before any. */
+  /**
+   * The log index of the last IPAM command applied (or in the restored snapshot); 0 before any.
+   * Entries that never reach apply (membership changes, leader no-ops) do not move it, so it can
+   * be below the Raft node's applied index: use the node's for X-Vnetd-Applied-Index.
+   */
   readonly appliedIndex: number;
   config(): ClusterConfigView;
   getNetwork(name: string): NetworkView | undefined;

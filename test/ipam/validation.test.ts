@@ -1,6 +1,7 @@
 // Validation: every network, agent and task rule of issue 4 / DESIGN.md §1 has its own clear
 // error, and a rejected command changes nothing (the snapshot is byte-identical afterwards).
 import t from 'tap';
+import fc from 'fast-check';
 import type { Test } from 'tap';
 import { Harness, agent, dcos } from './harness.js';
 import { decodeCommand } from '../../src/ipam/index.js';
@@ -191,4 +192,23 @@ t.test('cluster configuration (VTEP)', async (t) => {
   rejects(t, h, { type: 'configure', vtepSubnet: '44.130.0.0/24', vtepMacOui: '70:b3:d5' }, { code: 'conflict', message: /cannot change while 1 agents/ }, 'VTEP change with agents');
   h.ok({ type: 'configure', vtepSubnet: '44.129.0.0/24', vtepMacOui: '70:b3:d5' });
   t.equal(h.sm.getAgent('a1')?.vtepIp, '44.129.0.1');
+});
+
+t.test('fuzz: apply never throws on random bytes or random msgpack values', async (t) => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
+  const h = new Harness();
+  h.ok(dcos);
+  h.ok(agent('a1', '10.0.0.1'));
+  const types = ['configure', 'createNetwork', 'patchNetwork', 'deleteNetwork', 'registerAgent', 'deleteAgent', 'allocateTask', 'releaseTask'];
+  // Values shaped like commands (a valid type, random fields) reach the field validators.
+  const shaped = fc.record({ type: fc.constantFrom(...types), rest: fc.dictionary(fc.constantFrom('id', 'name', 'subnet', 'prefix', 'ip', 'agent', 'framework', 'ports', 'labels', 'force', 'enabled', 'network', 'x'), fc.anything()) }).map(({ type, rest }) => ({ ...rest, type }));
+  const result = fc.check(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.anything().map((v) => packr.pack(v)), shaped.map((v) => packr.pack(v))), (bytes) => {
+      const r = h.sm.apply(bytes, (++h.index) as never);
+      // Shaped values may be valid commands; anything that fails must fail cleanly.
+      return r.ok || typeof r.error.message === 'string';
+    }),
+    { seed, numRuns: 3000 },
+  );
+  t.notOk(result.failed, `seed ${seed}: ${String(result.errorInstance)} ${JSON.stringify(result.counterexample)}`);
 });
