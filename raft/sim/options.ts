@@ -27,7 +27,8 @@ export interface SimArgs {
   readonly unsafe?: readonly UnsafeFlag[];
   readonly driverBugs?: readonly DriverBug[];
   /** 'paper' checks only the Figure 3 properties and the read and monotonicity rules, leaving out
-   *  the direct rule checks (one vote per term, the Figure 8 commit rule) that catch bugs earliest. */
+   *  the direct rule checks (one vote per term, the Figure 8 commit rule, durability on a majority
+   *  at commit) that catch bugs earliest. */
   readonly checks?: Checks;
 }
 

@@ -4,7 +4,8 @@
 // Compaction does not shrink it while the node runs: compaction removes no information from the
 // log's meaning, and keeping the entries makes every check stronger.
 
-import type { Entry, SnapshotMeta } from '../core/types.js';
+import type { Entry, Membership, SnapshotMeta } from '../core/types.js';
+import { applyChange } from './kv.js';
 import { Violation } from './violation.js';
 
 export class ShadowLog {
@@ -13,6 +14,9 @@ export class ShadowLog {
   snapTerm = 0;
   /** entries[k] has index snapIndex + 1 + k. */
   entries: Entry[] = [];
+  /** Membership as of snapIndex, and the indexes of the conf entries after it, ascending. */
+  private baseMembership: Membership = { members: [] };
+  private confIndexes: number[] = [];
 
   get lastIndex(): number {
     return this.snapIndex + this.entries.length;
@@ -33,6 +37,19 @@ export class ShadowLog {
     this.snapIndex = meta.index;
     this.snapTerm = meta.term;
     this.entries = [];
+    this.baseMembership = meta.membership;
+    this.confIndexes = [];
+  }
+
+  /** The membership as of `index` (snapshot membership plus the conf entries up to it). */
+  membershipAt(index: number): Membership {
+    let m = this.baseMembership;
+    for (const i of this.confIndexes) {
+      if (i > index) break;
+      const e = this.entryAt(i);
+      if (e?.kind === 'conf') m = applyChange(m, e.change);
+    }
+    return m;
   }
 
   /**
@@ -49,12 +66,14 @@ export class ShadowLog {
       );
     }
     this.entries.length = first.index - this.snapIndex - 1;
+    while ((this.confIndexes.at(-1) ?? 0) >= first.index) this.confIndexes.pop();
     let expected = first.index;
     for (const e of entries) {
       if (e.index !== expected) {
         throw new Violation('contract', `${node}: Ready.entries not contiguous: ${e.index} after ${expected - 1}`);
       }
       this.entries.push(e);
+      if (e.kind === 'conf') this.confIndexes.push(e.index);
       expected++;
     }
   }
@@ -62,6 +81,9 @@ export class ShadowLog {
   /** Replaces the whole content, e.g. with what a disk kept across a crash. */
   reset(meta: SnapshotMeta, entries: readonly Entry[]): void {
     this.installSnapshot(meta);
-    for (const e of entries) this.entries.push(e);
+    for (const e of entries) {
+      this.entries.push(e);
+      if (e.kind === 'conf') this.confIndexes.push(e.index);
+    }
   }
 }

@@ -446,7 +446,7 @@ export class Simulation {
       const commit = rd.hardState.commit;
       this.checkers.monotonic.onCommit(node.id, commit);
       this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
-      if (wasLeader && rd.softState === null && this.opts.checks === 'all') this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
+      if (wasLeader && rd.softState === null && this.opts.checks === 'all') this.checkLeaderCommit(node, commit);
       node.commit = commit;
       if (wasLeader) {
         onLeaderCommitted(this, node);
@@ -454,6 +454,24 @@ export class Simulation {
       }
     }
     if (rd.softState !== null) this.observeRole(node, rd.softState.role);
+  }
+
+  /** The direct checks on a leader's commit advance: Figure 8's rule, and durability on a majority. */
+  private checkLeaderCommit(node: SimNode, commit: number): void {
+    this.checkers.commitRule.onLeaderCommit(node.id, node.term, node.log, commit);
+    const t = node.log.termAt(commit);
+    if (t === undefined || node.core === null) return;
+    const configs = [node.log.membershipAt(commit), node.core.status().membership];
+    this.checkers.durability.onLeaderCommit(node.id, commit, t, configs, (id, index) => this.durableTermAt(id, index));
+  }
+
+  private durableTermAt(id: NodeId, index: number): number | undefined {
+    const d = this.nodes.get(id)?.disk.durable;
+    if (d === undefined) return undefined;
+    const base = d.snapshot.meta.index;
+    if (index < base) return -1;
+    if (index === base) return d.snapshot.meta.term;
+    return d.entries[index - base - 1]?.term;
   }
 
   private observeRole(node: SimNode, role: SimNode['role']): void {

@@ -6,6 +6,7 @@ import { assertNever } from '../core/assert.js';
 export type ViolationKind =
   | 'election-safety' // two leaders in one term (Raft §5.2)
   | 'double-vote' // a node granted votes to two candidates in one term (§5.2)
+  | 'durability' // a leader committed an entry not yet on the synced disks of a majority (§5.3, DESIGN §4)
   | 'commit-rule' // a leader advanced its commit index to an entry of an earlier term (§5.4.2, Figure 8)
   | 'log-matching' // two logs agree on (index, term) but not on the entry or what precedes it (§5.3)
   | 'leader-completeness' // a leader lacks an entry committed in an earlier term, or a committed entry changed (§5.4)
@@ -45,6 +46,7 @@ export function exitCodeOf(kind: ViolationKind): number {
     case 'election-safety':
     case 'double-vote':
     case 'commit-rule':
+    case 'durability':
     case 'log-matching':
     case 'leader-completeness':
     case 'state-machine-safety':

@@ -1,6 +1,7 @@
 // All invariant checkers of a run, fed by the simulator as it observes the cores.
 
 import { CommitRuleChecker } from './commit-rule.js';
+import { DurabilityChecker } from './durability.js';
 import { ElectionSafetyChecker } from './election-safety.js';
 import { LeaderCompletenessChecker } from './leader-completeness.js';
 import { LogMatchingChecker } from './log-matching.js';
@@ -13,6 +14,7 @@ export class Checkers {
   readonly election = new ElectionSafetyChecker();
   readonly votes = new VoteUniquenessChecker();
   readonly commitRule = new CommitRuleChecker();
+  readonly durability = new DurabilityChecker();
   readonly logMatching = new LogMatchingChecker();
   readonly completeness = new LeaderCompletenessChecker();
   readonly stateMachine = new StateMachineSafetyChecker();
@@ -22,6 +24,7 @@ export class Checkers {
 
 export {
   CommitRuleChecker,
+  DurabilityChecker,
   ElectionSafetyChecker,
   LeaderCompletenessChecker,
   LogMatchingChecker,

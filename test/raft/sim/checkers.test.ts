@@ -85,6 +85,36 @@ t.test('the commit rule (Raft §5.4.2, Figure 8): a leader commits only entries 
   t.equal(kindOf(() => c.commitRule.onLeaderCommit(n1, 4, log, 2)), 'commit-rule', 'commit on a term-2 entry in term 4');
 });
 
+t.test('durability (Raft §5.3, DESIGN §4): a committed entry is on a majority of synced disks', async (t) => {
+  const c = new Checkers();
+  const voters = (...ids: string[]) => ({ members: ids.map((id) => ({ id: nodeId(id), role: 'voter' as const, context: '' })) });
+  const disks: Record<string, number | undefined> = { n1: 2, n2: 2, n3: undefined, n4: undefined, n5: undefined };
+  const at = (id: string) => disks[id];
+  c.durability.onLeaderCommit(n1, 5, 2, [voters('n1', 'n2', 'n3')], at);
+  // Under {n1..n5} two copies are not enough, but the configuration as of the entry may be {n1,n2,n3}.
+  c.durability.onLeaderCommit(n1, 5, 2, [voters('n1', 'n2', 'n3'), voters('n1', 'n2', 'n3', 'n4', 'n5')], at);
+  t.equal(kindOf(() => c.durability.onLeaderCommit(n1, 5, 2, [voters('n1', 'n2', 'n3', 'n4', 'n5')], at)), 'durability', '2 of 5');
+  disks['n2'] = 1; // a different (older) entry on n2's disk does not count
+  t.equal(kindOf(() => c.durability.onLeaderCommit(n1, 5, 2, [voters('n1', 'n2', 'n3')], at)), 'durability', 'wrong term on disk');
+  disks['n2'] = -1; // covered by n2's durable snapshot
+  c.durability.onLeaderCommit(n1, 5, 2, [voters('n1', 'n2', 'n3')], at);
+});
+
+t.test('ShadowLog follows membership through conf entries', async (t) => {
+  const log = new ShadowLog();
+  log.reset({ index: logIndex(0), term: term(0), membership: { members: [{ id: n1, role: 'voter', context: '' }] } }, []);
+  log.write('n1', [
+    entry(1, 1),
+    { kind: 'conf', index: logIndex(2), term: term(1), change: { type: 'addLearner', id: n2, context: '' } },
+    { kind: 'conf', index: logIndex(3), term: term(1), change: { type: 'promote', id: n2 } },
+  ]);
+  t.same(log.membershipAt(1).members.map((m) => `${m.id}:${m.role}`), ['n1:voter']);
+  t.same(log.membershipAt(2).members.map((m) => `${m.id}:${m.role}`), ['n1:voter', 'n2:learner']);
+  t.same(log.membershipAt(9).members.map((m) => `${m.id}:${m.role}`), ['n1:voter', 'n2:voter']);
+  log.write('n1', [entry(3, 2)]); // truncating the promotion forgets it
+  t.same(log.membershipAt(9).members.map((m) => `${m.id}:${m.role}`), ['n1:voter', 'n2:learner']);
+});
+
 t.test('State Machine Safety (Raft §5.4.3): one entry per index, also through snapshots', async (t) => {
   const c = new Checkers();
   const a = new KvStateMachine();
