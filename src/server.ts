@@ -170,7 +170,9 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
 
   const storage = await LevelStorage.open({ dataDir: join(config.dataDir, 'raft'), unsafeNoFsync: config.unsafeNoFsync, log: log.eventSink('warn', 'storage') });
   const raftAddr = splitHostPort(config.raft);
-  const transport = new TcpTransport({ id, listen: raftAddr, secret, log: log.eventSink('info', 'transport') });
+  const transportLog = log.child({ component: 'transport' });
+  // A wrong secret or a rejected peer is something an operator must see; connects are routine.
+  const transport = new TcpTransport({ id, listen: raftAddr, secret, log: (event, fields) => transportLog.log(event === 'connected' ? 'info' : 'warn', event, fields) });
   try {
     await transport.start();
   } catch (err) {
