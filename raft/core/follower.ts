@@ -2,7 +2,7 @@
 // conflicts, advancing commit from appends and heartbeats, assembling snapshots from chunks, and
 // starting an election at once when a leadership transfer names this node.
 
-import { assertNever } from './assert.js';
+import { assert, assertNever } from './assert.js';
 import { campaign } from './election.js';
 import type { RaftCore, RoleState } from './raft.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot } from './types.js';
@@ -109,6 +109,7 @@ function handleAppend(r: RaftCore, m: AppendMsg): void {
     }
     r.log.truncateAndAppend(m.entries.slice(conflict - m.prevLogIndex - 1));
   }
+  assert(r.log.matchTerm(lastNew, m.entries.at(-1)?.term ?? m.prevLogTerm), () => `after append: entry ${lastNew} does not match the leader's`);
   r.log.commitTo(Math.min(m.commit, lastNew));
   r.sendAfterPersist(appendResp(r, m.from, logIndex(lastNew), false));
 }

@@ -3,7 +3,7 @@
 // receives. Replication itself is in replication.ts, ReadIndex in leader-reads.ts and leadership
 // transfer in transfer.ts.
 
-import { assertNever } from './assert.js';
+import { assert, assertNever } from './assert.js';
 import { leaderReadIndex, releaseAwaitingReads } from './leader-reads.js';
 import { checkChange, isVoter, majority, quorumIndex, roleOf, voters } from './membership.js';
 import { Progress } from './progress.js';
@@ -100,6 +100,7 @@ export function maybeCommit(r: RaftCore, role: Leader): boolean {
   // Our own entries count only once durable (advance), so one node never commits before fsync.
   const index = quorumIndex(vs, (id) => (id === r.id ? r.log.stableLastIndex() : (role.progress.get(id)?.match ?? 0)));
   if (index <= r.log.committed) return false;
+  assert(index <= r.log.lastIndex(), () => `quorum index ${index} > last index ${r.log.lastIndex()}`);
   if (r.log.term(index) !== r.term && r.config.unsafe?.commitOldTermByCount !== true) return false;
   r.log.commitTo(index);
   afterCommit(r, role);

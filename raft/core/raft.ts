@@ -148,7 +148,8 @@ export class RaftCore {
       return;
     }
     const leader = this.leader();
-    if (leader !== null) this.send({ type: 'readIndex', from: this.id, to: leader, term: this.term, context });
+    if (leader === null) this.emit('readDropped', { context, reason: 'no leader known' });
+    else this.send({ type: 'readIndex', from: this.id, to: leader, term: this.term, context });
   }
 
   transferLeadership(to: NodeId): TransferResult {
@@ -268,6 +269,7 @@ export class RaftCore {
 
   becomeLeader(): void {
     assert(this.role.kind === 'candidate', () => `becomeLeader from ${this.role.kind}`);
+    assert(this.vote === this.id, () => `becomeLeader in term ${this.term} having voted for ${this.vote}`);
     const role: LeaderState = {
       kind: 'leader',
       progress: new Map(),
