@@ -16,7 +16,11 @@ export class LivenessState {
   private acked = false;
   private finalIndex = 0;
 
-  constructor(readonly healedAt: number) {}
+  constructor(
+    readonly healedAt: number,
+    /** Virtual time the cluster gets to converge after healing. */
+    readonly boundUs: number,
+  ) {}
 
   onCrash(node: SimNode): void {
     if (this.placedOn === node) this.placedOn = null;
@@ -66,7 +70,22 @@ export function beginLiveness(sim: Simulation): LivenessState {
   sim.net.healAll();
   sim.net.reliable = true;
   for (const n of sim.all) if (n.started && !n.stopped && !n.up) sim.startNode(n);
-  return new LivenessState(sim.now);
+  return new LivenessState(sim.now, livenessBound(sim));
+}
+
+/**
+ * The bound: a number of election timeouts (options.livenessBoundUs), plus one worst-case round
+ * trip (two message delays and a follower's fsync) per entry of backlog, because with the smallest
+ * limits (one entry per append, one append in flight) a lagging follower catches up one entry per
+ * round trip. A bound that grows with the work left is still a bound; without it, a seed that made
+ * a long backlog in its safety phase would be reported as a liveness failure while it converges.
+ */
+function livenessBound(sim: Simulation): number {
+  const live = sim.all.filter((n) => n.up);
+  const last = Math.max(0, ...live.map((n) => n.log.lastIndex));
+  const lowest = Math.min(last, ...live.map((n) => n.sm.applied));
+  const roundTripUs = 2 * sim.opts.net.delayMaxUs + sim.opts.disk.syncMaxUs;
+  return sim.opts.livenessBoundUs + (last - lowest) * roundTripUs;
 }
 
 /** Called on every clock tick of the liveness phase. */

@@ -140,8 +140,8 @@ export class Simulation {
       this.liveness = beginLiveness(this);
       for (;;) {
         const ev = this.next();
-        if (ev.time - this.liveness.healedAt > o.livenessBoundUs || livenessEvents >= LIVENESS_EVENTS_MAX) {
-          throw new Violation('liveness', `no convergence ${o.livenessBoundUs}us after healing: ${this.liveness.describe(this)}`);
+        if (ev.time - this.liveness.healedAt > this.liveness.boundUs || livenessEvents >= LIVENESS_EVENTS_MAX) {
+          throw new Violation('liveness', `no convergence ${this.liveness.boundUs}us after healing: ${this.liveness.describe(this)}`);
         }
         this.handle(ev);
         livenessEvents++;
