@@ -9,6 +9,9 @@ import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { serverLimits, startServer } from './server.js';
 import type { RunningServer } from './server.js';
+import { UsageError, clientUsage, runClientCommand } from './api/commands.js';
+import { ClientError } from './api/client.js';
+import { localCluster, localClusterUsage } from './api/local-cluster.js';
 
 const exitUsage = 2;
 
@@ -32,6 +35,8 @@ const usage = `vnetd: Raft-replicated IPAM and DNS for container clusters
 Usage:
   vnetd start [--config FILE] [--id ID] [--data-dir DIR] [--http HOST:PORT] [--dns HOST:PORT]
               [--raft HOST:PORT] [--peers ID=RAFT[/HTTP[/DNS]],...] [--join URL --role voter|learner] ...
+  vnetd local-cluster --nodes N [--learners M] [--base-port P] [--data-dir DIR]
+  vnetd status | net ... | agent ... | task ... | member ... | leader ...   (see below)
   vnetd help
 
 With no flags, \`vnetd start\` runs the embedded single-node default: data in ./data, HTTP API on
@@ -44,7 +49,7 @@ Options of start:
   --config FILE                      JSON settings file
   --no-default-network               do not create the default network on a new cluster
 ${flagUsage().join('\n')}
-${peersHelp}`;
+${peersHelp}${clientUsage}${localClusterUsage}`;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`vnetd: ${message}\n`);
@@ -122,11 +127,16 @@ async function main(argv: string[]): Promise<void> {
     case '-h':
       process.stdout.write(usage);
       return;
+    case 'local-cluster':
+      return localCluster(rest);
     default:
+      if (await runClientCommand(command, rest)) return;
       fail(`unknown command ${JSON.stringify(command)}\n\n${usage}`, exitUsage);
   }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) fail(`${err.message}\nsee: vnetd help`, exitUsage);
+  if (err instanceof ClientError) fail(err.message, 1);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
 });
