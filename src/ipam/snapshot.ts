@@ -209,6 +209,7 @@ function restoreNetwork(s: IpamState, [name, subnet, prefix, subnet6, prefix6, s
 function restoreAgent(s: IpamState, [id, ip, ip6Text, vtep, blockRows]: AgentRow): AgentRec {
   const ip6 = ip6Text === null ? undefined : parseIpv6(ip6Text);
   assert(ip6Text === null || ip6 !== undefined, `snapshot agent ${id} ip6 ${ip6Text}`);
+  assert(Number.isInteger(ip) && ip >= 0 && ip <= 0xffffffff, `snapshot agent ${id} ip ${ip}`);
   const agent: AgentRec = { id, ip: ip as Ipv4, ip6, vtep, blocks: new Map(), tasks: new Set() };
   assert(!s.agents.has(id), `snapshot agent ${id} twice`);
   s.agents.set(id, agent);
@@ -227,8 +228,16 @@ function restoreAgent(s: IpamState, [id, ip, ip6Text, vtep, blockRows]: AgentRow
 
 function restoreCursors(pool: PoolRec, cursors: [number | null, string | null] | undefined): void {
   assert(cursors !== undefined, 'missing pool cursors');
-  if (pool.v4 !== undefined && cursors[0] !== null) pool.v4.pool.cursor = cursors[0];
-  if (pool.v6 !== undefined && cursors[1] !== null) pool.v6.pool.cursor = BigInt(cursors[1]);
+  assert((pool.v4 === undefined) === (cursors[0] === null) && (pool.v6 === undefined) === (cursors[1] === null), 'snapshot cursors do not match the pool families');
+  if (pool.v4 !== undefined && cursors[0] !== null) {
+    assert(Number.isInteger(cursors[0]) && cursors[0] >= 1 && cursors[0] <= pool.v4.pool.lastOffset, `snapshot cursor ${cursors[0]} outside its pool`);
+    pool.v4.pool.cursor = cursors[0];
+  }
+  if (pool.v6 !== undefined && cursors[1] !== null) {
+    const cursor = BigInt(cursors[1]);
+    assert(cursor >= 1n && cursor <= pool.v6.pool.lastOffset, `snapshot cursor6 ${cursor} outside its pool`);
+    pool.v6.pool.cursor = cursor;
+  }
 }
 
 function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[], networkNames: readonly string[]): void {
