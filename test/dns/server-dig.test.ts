@@ -13,7 +13,7 @@ const server = await startDnsServer({ zone });
 t.teardown(() => server.close());
 const port = server.port;
 
-t.test('server binds UDP and TCP on the same ephemeral port', async (t) => {
+t.test('RFC 7766 §5: the server binds UDP and TCP on the same (ephemeral) port', async (t) => {
   t.ok(port > 0);
   t.equal((await dig(port, ['leader.dcos.'])).rcode, 'NOERROR');
   t.equal((await dig(port, ['+tcp', 'leader.dcos.'])).rcode, 'NOERROR');
@@ -157,7 +157,7 @@ t.test('RFC 2782: SRV with the targets in the additional section; zone alias; PT
   t.same(ptr.answers.map((a) => a.data), ['web.marathon.containerip.dcos.']);
 });
 
-t.test('records appear and disappear over the wire as the zone index changes', async (t) => {
+t.test('issue 5: records appear and disappear over the wire as the zone index changes', async (t) => {
   const name = 'fresh.marathon.containerip.dcos.';
   t.equal((await dig(port, [name])).rcode, 'NXDOMAIN');
   zone.setRRset(name, 'A', ['9.0.4.1']);
@@ -166,7 +166,7 @@ t.test('records appear and disappear over the wire as the zone index changes', a
   t.equal((await dig(port, [name])).rcode, 'NXDOMAIN');
 });
 
-t.test('metrics count queries by type, rcode and transport, with latency', async (t) => {
+t.test('issue 5 (/metrics): counts of queries by type, rcode and transport, with latency', async (t) => {
   const m = server.metrics.snapshot();
   t.ok(m.queries['udp']! > 10 && m.queries['tcp']! > 3, JSON.stringify(m.queries));
   t.ok(m.byType['A']! > 5 && m.byType['SRV']! >= 1 && m.byType['ANY']! >= 2, JSON.stringify(m.byType));
@@ -175,7 +175,7 @@ t.test('metrics count queries by type, rcode and transport, with latency', async
   t.equal(m.latency.counts.reduce((a, b) => a + b, 0), m.latency.count);
 });
 
-t.test('a separate server process (dns/server/main.js) answers dig and takes zone changes on stdin', async (t) => {
+t.test('issue 5 (a real server process): dns/server/main.js answers dig and takes zone changes on stdin', async (t) => {
   const main = fileURLToPath(new URL('../../dns/server/main.js', import.meta.url));
   const child = spawn(process.execPath, [main, '--origin', 'dcos.', '--ttl', '9'], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => {

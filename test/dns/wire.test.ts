@@ -3,6 +3,7 @@ import t from 'tap';
 import dnsPacket from 'dns-packet';
 import { cidrMatcher, parseCidr } from '../../dns/forward/cidr.js';
 import { scanTtls } from '../../dns/forward/cache.js';
+import { parseUpstream } from '../../dns/forward/upstream.js';
 import { formatIpv6, parseIpv4, parseIpv6 } from '../../dns/wire/ip.js';
 import { isUnder, keyToName, nameToKey } from '../../dns/wire/name.js';
 import { parseQuery, udpLimitBytes, type ParsedQuery } from '../../dns/wire/query.js';
@@ -110,4 +111,14 @@ t.test('forward cache: TTL scan finds every TTL and the negative TTL from the SO
   const neg = dnsPacket.encode({ type: 'response', id: 1, flags: 3, questions: [{ name: 'a.example', type: 'A' }], authorities: [{ type: 'SOA', name: 'example', ttl: 300, data: { mname: 'ns.example', rname: 'h.example', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }] });
   t.same(scanTtls(neg)?.ttlSeconds, 60);
   t.equal(scanTtls(pos.subarray(0, pos.length - 1)), undefined, 'malformed: not cached');
+});
+
+t.test('upstream addresses: IPv4/IPv6 with optional port (default 53), bad ones named', async (t) => {
+  t.same(parseUpstream('127.0.0.1:5300'), { host: '127.0.0.1', port: 5300 });
+  t.same(parseUpstream('127.0.0.1'), { host: '127.0.0.1', port: 53 });
+  t.same(parseUpstream('[::1]:5353'), { host: '::1', port: 5353 });
+  t.same(parseUpstream('::1'), { host: '::1', port: 53 });
+  for (const bad of ['dns.google:53', '127.0.0.1:0', '127.0.0.1:70000', '[::1', '1.2.3:53', '']) {
+    t.throws(() => parseUpstream(bad), { code: 'bad-config' }, bad);
+  }
 });
