@@ -86,7 +86,7 @@ export interface SoftState {
 
 // ---- messages -------------------------------------------------------------------------------
 // Every message names its sender, receiver and the sender's term. The transport sends them as
-// msgpackr frames and checks their shape with `parseMessage` (raft/core/messages.ts) on receipt.
+// msgpackr frames and checks their shape with `parseMessage` (raft/transport/parse-message.ts).
 
 interface MessageBase {
   readonly from: NodeId;
