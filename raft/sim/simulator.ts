@@ -122,7 +122,7 @@ export class Simulation {
       ...this.originalVoters.map((id): Member => ({ id, role: 'voter', context: '' })),
       ...learners.map((id): Member => ({ id, role: 'learner', context: '' })),
     ];
-    for (const id of [...this.originalVoters, ...learners]) this.startNode(this.addNode(id, this.bootstrap));
+    for (const id of [...this.originalVoters, ...learners]) this.addNode(id, this.bootstrap);
     for (const id of ids(o.voters + o.learners + 1, o.spares)) this.addNode(id, []);
   }
 
@@ -135,6 +135,8 @@ export class Simulation {
     let livenessEvents = 0;
     let violation: SimResult['violation'] = null;
     try {
+      // The bootstrap members start at time 0; spares start when they are added (workload.ts).
+      for (const n of this.all) if (n.disk.durable.snapshot.meta.membership.members.length > 0) this.startNode(n);
       for (; steps < o.steps; steps++) this.handle(this.next());
       this.phase = 'liveness';
       this.liveness = beginLiveness(this);
