@@ -89,6 +89,16 @@ interface Edns {
 }
 
 /** Walks answer, authority and additional records; returns the OPT fields or a reason string. */
+/** Whether [start, end) is a sequence of whole {code, length, data} options. Loop bounded by end. */
+function optionsWellFormed(msg: Uint8Array, start: number, end: number): boolean {
+  let off = start;
+  while (off < end) {
+    if (off + 4 > end) return false;
+    off += 4 + ((msg[off + 2]! << 8) | msg[off + 3]!);
+  }
+  return off === end;
+}
+
 const noEdns: Edns = Object.freeze({ edns: false, ednsUdpBytes: 0, ednsVersion: 0, ednsDo: false });
 
 function walkRecords(msg: Uint8Array, start: number, an: number, ns: number, ar: number): Edns | string {
@@ -108,6 +118,7 @@ function walkRecords(msg: Uint8Array, start: number, an: number, ns: number, ar:
       if (i < an + ns) return 'OPT outside the additional section (RFC 6891 §6.1.1)';
       if (out.edns) return 'more than one OPT record (RFC 6891 §6.1.1)';
       if (off !== nameStart + 1) return 'OPT owner name is not the root (RFC 6891 §6.1.2)';
+      if (!optionsWellFormed(msg, off + 10, off + 10 + rdlength)) return 'OPT options overrun the record (RFC 6891 §6.1.2)';
       out.edns = true;
       out.ednsUdpBytes = view.readUInt16BE(off + 2);
       out.ednsVersion = msg[off + 5]!;

@@ -252,6 +252,7 @@ t.test('RFC 9619, RFC 1035 §4.1: zero or several questions and malformed packet
     ['label longer than 63', patch(base, (b) => (b[12] = 64))],
     ['compression pointer in the question', patch(base, (b) => (b[12] = 0xc0))],
     ['answer count without records', patch(base, (b) => b.writeUInt16BE(1, 6))],
+    ['OPT option longer than its record', patch(buildQuery('leader.dcos.', 'A', { id: 99, edns: { options: [{ code: 10, data: Buffer.alloc(8) } as unknown as dnsPacket.PacketOpt] } }), (b) => b.writeUInt16BE(200, b.length - 10))],
     ['two OPT records', dnsPacket.encode({ type: 'query', id: 99, questions: [{ name: 'leader.dcos', type: 'A' }], additionals: [{ type: 'OPT', name: '.' } as unknown as dnsPacket.Answer, { type: 'OPT', name: '.' } as unknown as dnsPacket.Answer] })],
   ];
   for (const [why, query] of cases) {

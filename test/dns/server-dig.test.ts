@@ -2,11 +2,11 @@
 // and with our own client; plus a separate server process (dns/server/main.js) whose zone changes
 // arrive on stdin. Each test names its RFC section.
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer } from '../../dns/server/dns-server.js';
-import { askUdp, buildQuery, decodeReply, dig, sampleZone, udpExchange } from './helpers.js';
+import { askUdp, buildQuery, decodeReply, dig, parseDig, sampleZone, udpExchange } from './helpers.js';
 
 const zone = sampleZone();
 const server = await startDnsServer({ zone });
@@ -204,4 +204,20 @@ t.test('issue 5 (a real server process): dns/server/main.js answers dig and take
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'clean exit on SIGTERM');
   t.equal(decodeReply(buildQuery('x.', 'A')).question?.name, 'x.', 'helpers round-trip');
+});
+
+t.test('RFC 3596: a server on ::1 answers IPv6 clients (IPv6 loopback is in the default allowRecursion)', async (t) => {
+  const v6 = await startDnsServer({ zone, host: '::1' }).catch(() => undefined);
+  if (v6 === undefined) {
+    t.comment('no IPv6 loopback on this machine: skipped');
+    return;
+  }
+  t.teardown(() => v6.close());
+  const raw = await new Promise<string>((resolve) => {
+    execFile('dig', ['@::1', '-p', String(v6.port), '+tries=1', '+time=2', 'web.marathon.containerip.dcos.', 'AAAA'], (_err, stdout) => resolve(stdout));
+  });
+  const r = parseDig(raw);
+  t.equal(r.rcode, 'NOERROR');
+  t.same(r.answers.map((a) => a.data), ['fd01:b::2']);
+  t.equal(parseDig(await new Promise<string>((resolve) => execFile('dig', ['@::1', '-p', String(v6.port), '+tcp', '+tries=1', '+time=2', 'leader.dcos.'], (_e, out) => resolve(out)))).answers.length, 1);
 });
