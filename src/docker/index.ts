@@ -102,15 +102,17 @@ export async function startDockerIpamDriver(o: DockerIpamDriverOptions): Promise
       resolve();
     });
   });
+  let closing: Promise<void> | undefined;
   return {
     socketPath: o.socketPath,
+    // Idempotent: a second close must not unlink a socket a newer driver has bound since.
     close: () =>
-      new Promise<void>((resolve) => {
+      (closing ??= new Promise<void>((resolve) => {
         server.close(() => {
           clearStaleSocket(o.socketPath);
           resolve();
         });
         server.closeAllConnections();
-      }),
+      })),
   };
 }
