@@ -44,27 +44,38 @@ export interface DnsServer {
 }
 
 /**
- * Runs one query to completion, counting it: calls `send` once, now or later (forwarding), and
- * returns true, or returns false when the packet gets no answer. Never throws.
+ * Runs one query to completion, counting it: calls `send(bytes, to)` once, now or later
+ * (forwarding), and returns true, or returns false when the packet gets no answer. Never throws.
+ * `send` and `to` are passed separately so that the UDP path allocates no closure per packet.
  */
-export type Answerer = (query: Buffer, client: string, transport: Transport, send: (bytes: Buffer) => void) => boolean;
+export type Answerer = <C>(query: Buffer, client: string, transport: Transport, send: (bytes: Buffer, to: C) => void, to: C) => boolean;
+
+interface MutableOptions {
+  transport: Transport;
+  client: string;
+  recursionAllowed: ((client: string) => boolean) | undefined;
+}
 
 function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, allowed: ((c: string) => boolean) | undefined, metrics: DnsMetrics): Answerer {
-  return (query, client, transport, send) => {
+  // One options object, rewritten per query: respond() keeps no reference to it once it returns.
+  const options: MutableOptions = { transport: 'udp', client: '', recursionAllowed: allowed };
+  return (query, client, transport, send, to) => {
     const started = performance.now();
+    options.transport = transport;
+    options.client = client;
     let outcome: Outcome;
     try {
-      outcome = respond(query, zone, { transport, client, recursionAllowed: allowed });
+      outcome = respond(query, zone, options);
     } catch {
       // A bug in dns/, not the client's fault: answer SERVFAIL, count it, keep serving.
       metrics.internalErrors++;
       if (query.length < 12) return false;
-      send(headerOnly(query.readUInt16BE(0), query.readUInt16BE(2), rcode.SERVFAIL));
+      send(headerOnly(query.readUInt16BE(0), query.readUInt16BE(2), rcode.SERVFAIL), to);
       return true;
     }
     switch (outcome.kind) {
       case 'answer':
-        send(outcome.bytes);
+        send(outcome.bytes, to);
         metrics.record(transport, outcome.qtype, outcome.rcode, (performance.now() - started) / 1000, false);
         return true;
       case 'drop':
@@ -74,7 +85,7 @@ function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, a
         if (forwarder === undefined) throw new Error('unreachable: forward outcome without a forwarder');
         const q = outcome.query;
         void forwarder.resolve(query, q, outcome.limitBytes).then((r) => {
-          send(r.bytes);
+          send(r.bytes, to);
           metrics.record(transport, q.qtype, r.rcode, (performance.now() - started) / 1000, true);
         });
         return true;
@@ -87,8 +98,9 @@ function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, a
 
 function bindUdp(host: string, port: number, answer: Answerer): Promise<dgram.Socket> {
   const socket = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+  const send = (bytes: Buffer, to: dgram.RemoteInfo): void => socket.send(bytes, to.port, to.address);
   socket.on('message', (msg, rinfo) => {
-    answer(msg, rinfo.address, 'udp', (bytes) => socket.send(bytes, rinfo.port, rinfo.address));
+    answer(msg, rinfo.address, 'udp', send, rinfo);
   });
   return new Promise((resolve, reject) => {
     socket.once('error', reject);

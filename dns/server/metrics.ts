@@ -31,8 +31,9 @@ export interface DnsMetricsSnapshot {
 
 export class DnsMetrics {
   private readonly transports = { udp: 0, tcp: 0 };
-  private readonly types = new Map<number, number>();
-  private readonly rcodes = new Map<number, number>();
+  /** Counts by QTYPE (index 65536 = unreadable question) and by rcode (12 bits with EDNS). */
+  private readonly types = new Float64Array(65537);
+  private readonly rcodes = new Float64Array(4096);
   private readonly buckets = new Array<number>(latencyBucketsSeconds.length + 1).fill(0);
   private latencySum = 0;
   private latencyCount = 0;
@@ -46,8 +47,8 @@ export class DnsMetrics {
 
   record(transport: Transport, qtype: number, rcode: number, seconds: number, forwarded: boolean): void {
     this.transports[transport]++;
-    this.types.set(qtype, (this.types.get(qtype) ?? 0) + 1);
-    this.rcodes.set(rcode, (this.rcodes.get(rcode) ?? 0) + 1);
+    this.types[qtype < 0 ? 65536 : qtype & 0xffff]!++;
+    this.rcodes[rcode & 0xfff]!++;
     let i = 0;
     while (i < latencyBucketsSeconds.length && seconds > latencyBucketsSeconds[i]!) i++;
     this.buckets[i]!++;
@@ -59,9 +60,13 @@ export class DnsMetrics {
 
   snapshot(): DnsMetricsSnapshot {
     const byType: Record<string, number> = {};
-    for (const [t, n] of this.types) byType[t < 0 ? 'unreadable' : typeName(t)] = n;
+    this.types.forEach((n, t) => {
+      if (n > 0) byType[t === 65536 ? 'unreadable' : typeName(t)] = n;
+    });
     const byRcode: Record<string, number> = {};
-    for (const [r, n] of this.rcodes) byRcode[rcodeName(r)] = n;
+    this.rcodes.forEach((n, r) => {
+      if (n > 0) byRcode[rcodeName(r)] = n;
+    });
     return {
       queries: { ...this.transports },
       byType,

@@ -44,7 +44,7 @@ export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs:
       buffered = buffered.subarray(2 + length);
       inFlight++;
       // Dropped packets (QR set, too short) get no answer and leave nothing in flight.
-      if (!answer(query, client, 'tcp', send)) inFlight--;
+      if (!answer(query, client, 'tcp', send, undefined)) inFlight--;
     }
     updateFlow();
   });
