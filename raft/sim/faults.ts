@@ -13,7 +13,7 @@ import type { NodeId } from '../core/types.js';
 import type { SimNode } from './sim-node.js';
 import type { Simulation } from './simulator.js';
 
-const FAULTS = ['crash', 'crashLeader', 'partition', 'isolateLeader', 'oneWay'] as const;
+const FAULTS = ['crash', 'crashLeader', 'partition', 'isolateLeader', 'oneWay', 'pause'] as const;
 type Fault = (typeof FAULTS)[number];
 
 /** Crashes scheduled "right after" an event land within this much virtual time. */
@@ -52,6 +52,9 @@ export function faultStep(sim: Simulation): void {
     case 'oneWay':
       oneWay(sim);
       return;
+    case 'pause':
+      pause(sim);
+      return;
     default:
       assertNever(fault);
   }
@@ -59,7 +62,9 @@ export function faultStep(sim: Simulation): void {
 
 function pickFault(sim: Simulation): Fault {
   const f = sim.opts.faults;
-  const weights: Record<Fault, number> = { crash: f.crash, crashLeader: f.crashLeader, partition: f.partition, isolateLeader: f.isolateLeader, oneWay: f.oneWay };
+  const weights: Record<Fault, number> = {
+    crash: f.crash, crashLeader: f.crashLeader, partition: f.partition, isolateLeader: f.isolateLeader, oneWay: f.oneWay, pause: f.pause,
+  };
   let total = 0;
   for (const x of FAULTS) total += weights[x];
   let r = sim.rng.faults.float() * total;
@@ -117,6 +122,22 @@ function oneWay(sim: Simulation): void {
   if (kind === 0) healLater(sim, sim.net.cut([x], others, false));
   else if (kind === 1) healLater(sim, sim.net.cut(others, [x], false));
   else healLater(sim, sim.net.cut([x], [rng.pick(others)], false));
+}
+
+/**
+ * A process pause (a long GC, a stalled VM), half the time of the leader: the node keeps its state
+ * but runs nothing — no ticks, no messages, no fsync completions — for one to three election
+ * timeouts, then wakes up to a burst of old messages, possibly still believing it leads. This is
+ * the classic setting for stale reads from a deposed leader.
+ */
+function pause(sim: Simulation): void {
+  const rng = sim.rng.faults;
+  const leader = sim.leader();
+  const live = sim.liveNodes();
+  const node = leader !== null && rng.chance(0.5) ? leader : live.length > 0 ? rng.pick(live) : null;
+  if (node === null) return;
+  const electionUs = sim.opts.electionTicks * sim.opts.tickUs;
+  node.pausedUntil = sim.now + rng.between(electionUs, 3 * electionUs);
 }
 
 // ---- targeted faults (hooks called by the simulator) -------------------------------------------

@@ -67,6 +67,7 @@ export class LivenessState {
 
 export function beginLiveness(sim: Simulation): LivenessState {
   sim.figure8?.reset(sim);
+  for (const n of sim.all) n.pausedUntil = Math.min(n.pausedUntil, sim.now);
   sim.net.healAll();
   sim.net.reliable = true;
   for (const n of sim.all) if (n.started && !n.stopped && !n.up) sim.startNode(n);

@@ -74,6 +74,7 @@ export interface FaultOptions {
   readonly partition: number;
   readonly isolateLeader: number;
   readonly oneWay: number;
+  readonly pause: number;
   /** Probabilities of the targeted faults, each at the moment that makes a bug visible. */
   readonly crashAfterVote: number; // the voter crashes just after granting a vote (forgetVote)
   readonly crashAfterAck: number; // a follower crashes just after acknowledging entries; its leader may be cut off too
@@ -183,6 +184,7 @@ function deriveFaults(rng: Prng, electionTicks: number): FaultOptions {
     partition: rng.between(0, 3),
     isolateLeader: rng.between(0, 3),
     oneWay: rng.between(0, 2),
+    pause: rng.between(0, 2),
     crashAfterVote: pickRate(rng, [0, 0.2, 0.5]),
     crashAfterAck: pickRate(rng, [0, 0.005, 0.02]),
     crashWithUnsynced: pickRate(rng, [0.2, 0.6]),

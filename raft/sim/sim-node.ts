@@ -35,6 +35,8 @@ export class SimNode {
   commit = 0;
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, PendingRead>();
+  /** A process pause (a long GC, a stalled VM) lasts until this virtual time: nothing runs. */
+  pausedUntil = 0;
   /** Removed from the cluster: stays down for good. */
   stopped = false;
   /** A removal of this node was accepted by a leader: it is never added back (ids are not reused). */
@@ -53,5 +55,10 @@ export class SimNode {
 
   get up(): boolean {
     return this.core !== null;
+  }
+
+  /** Up and not paused at `now`: it can take client requests. */
+  active(now: number): boolean {
+    return this.core !== null && this.pausedUntil <= now;
   }
 }

@@ -188,18 +188,24 @@ export class Simulation {
       case 'tick':
         this.trace.num(1);
         for (const n of this.all) {
-          if (n.core === null) continue;
+          if (n.core === null || n.pausedUntil > this.now) continue;
           n.core.tick();
           this.pump(n);
         }
         this.schedule({ kind: 'tick', time: this.now + this.opts.tickUs, seq: 0 });
         return;
-      case 'deliver':
-        this.deliver(ev.msg);
+      case 'deliver': {
+        // A paused process reads its socket when it wakes up.
+        const to = this.nodes.get(ev.msg.to);
+        if (to !== undefined && to.pausedUntil > this.now) this.schedule({ ...ev, time: to.pausedUntil });
+        else this.deliver(ev.msg);
         return;
+      }
       case 'disk':
         this.trace.num(3).num(ev.node.ordinal);
-        this.diskDone(ev.node, ev.incarnation, ev.writeId);
+        // The fsync finishes in the kernel, but the paused process learns of it when it wakes up.
+        if (ev.node.pausedUntil > this.now) this.schedule({ ...ev, time: ev.node.pausedUntil });
+        else this.diskDone(ev.node, ev.incarnation, ev.writeId);
         return;
       case 'workload':
         this.trace.num(4);
@@ -300,6 +306,7 @@ export class Simulation {
     this.stats.crashes++;
     this.stats.lostWrites += node.disk.crash();
     node.core = null;
+    node.pausedUntil = 0;
     node.incarnation++;
     node.inflight = null;
     node.proposals.clear();
@@ -517,17 +524,18 @@ export class Simulation {
 
   // ---- queries for the workload, the faults and the liveness phase ----------------------------
 
-  /** The live leader of the highest term, if any. */
+  /** The active (up, not paused) leader of the highest term, if any. */
   leader(): SimNode | null {
     let best: SimNode | null = null;
     for (const n of this.all) {
-      if (n.core !== null && n.role === 'leader' && (best === null || n.term > best.term)) best = n;
+      if (n.active(this.now) && n.role === 'leader' && (best === null || n.term > best.term)) best = n;
     }
     return best;
   }
 
+  /** Nodes that are up and not paused. */
   liveNodes(): SimNode[] {
-    return this.all.filter((n) => n.core !== null);
+    return this.all.filter((n) => n.active(this.now));
   }
 }
 
