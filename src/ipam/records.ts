@@ -73,6 +73,20 @@ export interface TaskRec {
   readonly ip6: bigint | undefined;
 }
 
+/** Shared by every task without ports or labels: a million tasks need not hold two million empties. */
+export const noPorts: readonly PortMapping[] = Object.freeze([]);
+export const noLabels: Readonly<Record<string, string>> = Object.freeze({});
+
+export function portsOrShared(ports: readonly PortMapping[] | undefined): readonly PortMapping[] {
+  return ports === undefined || ports.length === 0 ? noPorts : ports;
+}
+
+export function labelsOrShared(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
+  if (labels === undefined) return noLabels;
+  for (const _ in labels) return labels;
+  return noLabels;
+}
+
 export function newNetwork(
   name: string,
   v4: { subnet: Cidr4; prefix: number } | undefined,

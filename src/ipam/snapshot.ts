@@ -12,7 +12,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, compareText, linkTask, newNetwork, poolFor, poolsOf, sortedKeys } from './records.js';
+import { byId, compareText, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, portsOrShared, poolFor, poolsOf, sortedKeys } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { formatCidr4, formatCidr6, formatIpv6 } from './addr.js';
@@ -292,8 +292,8 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
       agent,
       network: net,
       containerizer,
-      ports: extra ? extra[1].map(portOf) : [],
-      labels: extra ? labelsOf(extra[2]) : {},
+      ports: extra ? portsOrShared(extra[1].map(portOf)) : noPorts,
+      labels: extra ? labelsOrShared(labelsOf(extra[2])) : noLabels,
       pool,
       ip4,
       ip6,

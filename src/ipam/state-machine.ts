@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, linkTask, newNetwork, poolFigures, poolFor, poolsOf, sortedKeys, unlinkTask } from './records.js';
+import { byId, labelsOrShared, linkTask, newNetwork, portsOrShared, poolFigures, poolFor, poolsOf, sortedKeys, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import type {
   AgentView,
@@ -372,8 +372,8 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
       agent,
       network: net,
       containerizer,
-      ports: cmd.ports ?? [],
-      labels: cmd.labels ?? {},
+      ports: portsOrShared(cmd.ports),
+      labels: labelsOrShared(cmd.labels),
       pool,
       ip4,
       ip6,

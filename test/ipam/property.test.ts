@@ -14,7 +14,7 @@ import { BlockStability, checkAll } from './invariants.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
 const path = process.env['FC_PATH'];
-const numRuns = Number(process.env['RUNS'] ?? 100);
+const numRuns = Number(process.env['RUNS'] ?? 60);
 
 // Small pools and few blocks so that exhaustion, block shortage and address reuse happen often.
 const networkShapes = [
