@@ -395,6 +395,10 @@ export class Simulation {
     if (node.log.termAt(e.index) !== e.term) {
       throw new Violation('contract', `${node.id}: committed entry ${e.index} term ${e.term} is not the one in its log (term ${node.log.termAt(e.index)})`);
     }
+    const durable = this.durableTermAt(node.id, e.index);
+    if (durable !== e.term && durable !== -1) {
+      throw new Violation('contract', `${node.id}: committed entry ${e.index} handed out for applying but not durable on its disk (disk has term ${durable})`);
+    }
     if (e.index > node.commit) {
       throw new Violation('contract', `${node.id}: entry ${e.index} handed out for applying above commit ${node.commit}`);
     }
