@@ -7,9 +7,10 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { serverLimits, startServer } from './server.js';
+import { encodeSnapshotFile, restoreSnapshot, serverLimits, startServer } from './server.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { RunningServer } from './server.js';
-import { UsageError, clientUsage, runClientCommand } from './api/commands.js';
+import { UsageError, clientUsage, defaultUrl, runClientCommand } from './api/commands.js';
 import { ClientError } from './api/client.js';
 import { localCluster, localClusterUsage } from './api/local-cluster.js';
 
@@ -37,6 +38,8 @@ Usage:
               [--raft HOST:PORT] [--peers ID=RAFT[/HTTP[/DNS]],...] [--join URL --role voter|learner] ...
   vnetd local-cluster --nodes N [--learners M] [--base-port P] [--data-dir DIR]
   vnetd status | net ... | agent ... | task ... | member ... | leader ...   (see below)
+  vnetd snapshot save FILE [--url URL] [--token TOKEN] [--consistent]
+  vnetd snapshot restore FILE --data-dir DIR [start options: --id, --http, --dns, --raft, ...]
   vnetd help
 
 With no flags, \`vnetd start\` runs the embedded single-node default: data in ./data, HTTP API on
@@ -49,7 +52,15 @@ Options of start:
   --config FILE                      JSON settings file
   --no-default-network               do not create the default network on a new cluster
 ${flagUsage().join('\n')}
-${peersHelp}${clientUsage}${localClusterUsage}`;
+${peersHelp}
+Backups and recovery:
+  \`snapshot save\` writes the state of the member at --url (the leader's state with --consistent).
+  \`snapshot restore\` makes DIR a new single-member cluster holding that state; start it with
+  \`vnetd start --data-dir DIR\` and add members back with --join. Recovery from a lost quorum:
+  save a snapshot from a survivor (without --consistent: there is no leader), stop the survivors,
+  restore it into a new directory on one of them, start it, then join the others with fresh data
+  directories.
+${clientUsage}${localClusterUsage}`;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`vnetd: ${message}\n`);
@@ -116,6 +127,47 @@ async function start(args: string[]): Promise<void> {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+async function snapshotSave(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { url: { type: 'string' }, token: { type: 'string' }, consistent: { type: 'boolean' } }, strict: true, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError('vnetd snapshot save FILE');
+  const url = values.url ?? process.env['VNETD_URL'] ?? defaultUrl;
+  const token = values.token ?? process.env['VNETD_TOKEN'];
+  const res = await fetch(new URL(`/v1/snapshot${values.consistent === true ? '?consistent=true' : ''}`, url), { headers: token === undefined ? {} : { authorization: `Bearer ${token}` } }).catch((err: unknown) => {
+    throw new ClientError(0, 'unreachable', `cannot reach ${url}: ${(err as Error).message}`, {});
+  });
+  if (!res.ok) throw new ClientError(res.status, `http_${res.status}`, `snapshot refused: ${res.status} ${await res.text()}`, {});
+  const index = Number(res.headers.get('x-vnetd-applied-index'));
+  const data = new Uint8Array(await res.arrayBuffer());
+  writeFileSync(positionals[0]!, encodeSnapshotFile(index, data), { mode: 0o600 });
+  process.stdout.write(`saved the state at index ${index} (${data.length} bytes) to ${positionals[0]}\n`);
+}
+
+async function snapshotRestore(args: string[]): Promise<void> {
+  const parsed = parseArgs({ args, options: { ...flagOptions(), config: { type: 'string' } }, strict: true, allowPositionals: true });
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
+  const positionals = parsed.positionals;
+  if (positionals.length !== 1 || values['data-dir'] === undefined) throw new UsageError('vnetd snapshot restore FILE --data-dir DIR');
+  const file = values['config'];
+  const loaded = loadConfig({ ...(typeof file === 'string' ? { file } : {}), env: process.env, flags: values });
+  const log = createLogger(loaded.config.logLevel);
+  const r = await restoreSnapshot(loaded, readFileSync(positionals[0]!), log);
+  process.stdout.write(`restored index ${r.index} (${r.tasks} tasks) into ${loaded.config.dataDir} as a single-member cluster of ${loaded.config.id}; start it with: vnetd start --data-dir ${loaded.config.dataDir}\n`);
+}
+
+async function snapshot(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  try {
+    if (sub === 'save') return await snapshotSave(rest);
+    if (sub === 'restore') return await snapshotRestore(rest);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, exitUsage);
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(err.message);
+    if (err instanceof Error && !(err instanceof UsageError) && !(err instanceof ClientError)) fail(err.message, 1);
+    throw err;
+  }
+  throw new UsageError(`vnetd snapshot save|restore, got ${JSON.stringify(sub ?? '')}`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -129,6 +181,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'local-cluster':
       return localCluster(rest);
+    case 'snapshot':
+      return snapshot(rest);
     default:
       if (await runClientCommand(command, rest)) return;
       fail(`unknown command ${JSON.stringify(command)}\n\n${usage}`, exitUsage);

@@ -11,10 +11,10 @@
 //   DATA_DIR/cluster-secret  the shared secret peers authenticate with (mode 0600)
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Member, NodeId } from '../raft/core/types.js';
-import { nodeId } from '../raft/core/types.js';
+import type { LogIndex, Member, NodeId } from '../raft/core/types.js';
+import { logIndex, nodeId, term } from '../raft/core/types.js';
 import { RaftNode, parseMemberContext } from '../raft/node/index.js';
 import { LevelStorage } from '../raft/storage/index.js';
 import { TcpTransport } from '../raft/transport/index.js';
@@ -452,4 +452,73 @@ async function joinCluster(o: JoinOptions): Promise<boolean> {
     await sleep(joinLimits.retryMs);
   }
   return false;
+}
+
+// ---- backups --------------------------------------------------------------------------------
+
+/** The header line of a snapshot file; the state machine's bytes follow it. */
+export interface SnapshotHeader {
+  readonly format: 'vnetd-snapshot';
+  readonly version: 1;
+  /** The Raft index the state reflects. */
+  readonly appliedIndex: number;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export function encodeSnapshotFile(appliedIndex: number, data: Uint8Array): Buffer {
+  const header: SnapshotHeader = { format: 'vnetd-snapshot', version: 1, appliedIndex, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+  return Buffer.concat([Buffer.from(JSON.stringify(header) + '\n'), data]);
+}
+
+/** Parses and verifies a snapshot file; throws a message naming what is wrong. */
+export function decodeSnapshotFile(file: Buffer): { header: SnapshotHeader; data: Uint8Array } {
+  const nl = file.indexOf(0x0a);
+  let header: SnapshotHeader;
+  try {
+    header = JSON.parse(file.subarray(0, nl).toString('utf8')) as SnapshotHeader;
+  } catch {
+    throw new Error('not a vnetd snapshot file (no JSON header line)');
+  }
+  if (header.format !== 'vnetd-snapshot' || header.version !== 1) throw new Error(`not a vnetd snapshot file of version 1: ${JSON.stringify(header).slice(0, 100)}`);
+  const data = file.subarray(nl + 1);
+  if (data.length !== header.bytes) throw new Error(`truncated snapshot: ${data.length} bytes, header says ${header.bytes}`);
+  if (createHash('sha256').update(data).digest('hex') !== header.sha256) throw new Error('snapshot checksum mismatch: the file is damaged');
+  if (!Number.isSafeInteger(header.appliedIndex) || header.appliedIndex < 1) throw new Error(`bad appliedIndex ${header.appliedIndex}`);
+  return { header, data };
+}
+
+/**
+ * Creates a new data directory holding `file`'s state as a single-member cluster of this node
+ * (backup restore, and recovery from a lost quorum: add the other members back with --join).
+ * Refuses a directory that already holds a node.
+ */
+export async function restoreSnapshot(loaded: LoadedConfig, file: Buffer, log: Logger): Promise<{ index: number; tasks: number }> {
+  const config = loaded.config;
+  const { header, data } = decodeSnapshotFile(file);
+  const check = new IpamStateMachine();
+  try {
+    check.restore(data, header.appliedIndex as LogIndex);
+  } catch (err) {
+    throw new Error(`the snapshot does not decode: ${(err as Error).message}`);
+  }
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (existsSync(join(config.dataDir, nodeFileName))) throw new ConfigError('/dataDir', 'the data directory', `config: ${config.dataDir} already holds a node; restore into a new directory`);
+  const { dataDir: _d, ...persisted } = config;
+  writeNodeFile(config.dataDir, { version: 1, config: { ...persisted, peers: [], join: null }, joined: false, initialized: true });
+  clusterSecret({ ...config, peers: [], join: null }, true, log);
+  const storage = await LevelStorage.open({ dataDir: join(config.dataDir, 'raft'), log: log.eventSink('warn', 'storage') });
+  try {
+    if ((await storage.load()) !== null) throw new Error(`${config.dataDir}/raft already holds a Raft log`);
+    const index = logIndex(header.appliedIndex);
+    const self: MemberContext = { raft: config.raft, http: config.http, dns: config.dns };
+    await storage.save({
+      hardState: { term: term(1), vote: null, commit: index },
+      entries: [],
+      snapshot: { meta: { index, term: term(1), membership: { members: [{ id: nodeId(config.id), role: 'voter', context: encodeMemberContext(self) }] } }, data },
+    });
+  } finally {
+    await storage.close();
+  }
+  return { index: header.appliedIndex, tasks: check.taskCount() };
 }

@@ -15,7 +15,8 @@ export interface MemberContext {
 
 export interface ApiContext {
   readonly node: RaftNodeApi;
-  readonly ipam: IpamQueries;
+  /** The state machine's queries, and its snapshot for backups. */
+  readonly ipam: IpamQueries & { snapshot(): Uint8Array };
   readonly log: Logger;
   readonly metrics: ApiMetrics;
   /** The zone task DNS names are shown under (e.g. "dcos."). */

@@ -16,7 +16,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { networkRoutes } from './routes/networks.js';
 import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
-import { appliedHeader } from './writes.js';
+import { appliedHeader, readBarrier } from './writes.js';
 
 export interface ApiServer {
   readonly server: http.Server;
@@ -36,7 +36,16 @@ export function buildRouter(ctx: ApiContext): Router {
     method: 'GET', pattern: '/metrics', access: 'read', params: 'none', query: 'none',
     handle: async () => ({ status: 200, raw: { contentType: ctx.metrics.registry.contentType, data: await ctx.metrics.registry.metrics() } }),
   };
-  for (const r of [...clusterRoutes(ctx), ...networkRoutes(ctx), ...agentRoutes(ctx), ...taskRoutes(ctx), metricsRoute]) router.add(r);
+  // A backup: the state machine's snapshot bytes as of the applied index in the header.
+  const snapshotRoute: Route = {
+    method: 'GET', pattern: '/v1/snapshot', access: 'read', params: 'none', query: 'read',
+    handle: async (req) => {
+      if (req.query['consistent'] === 'true') await readBarrier(ctx);
+      const index = ctx.ipam.appliedIndex;
+      return { status: 200, raw: { contentType: 'application/octet-stream', data: Buffer.from(ctx.ipam.snapshot()) }, headers: { [appliedHeader]: String(index) } };
+    },
+  };
+  for (const r of [...clusterRoutes(ctx), snapshotRoute, ...networkRoutes(ctx), ...agentRoutes(ctx), ...taskRoutes(ctx), metricsRoute]) router.add(r);
   return router;
 }
 
