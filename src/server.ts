@@ -219,7 +219,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
   node.on('membership', masters);
   masters();
 
-  const metrics = new ApiMetrics({ node, ipam });
+  const metrics = new ApiMetrics({ node, ipam, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
   metricsSink.target = metrics;
   let ready = false;
   const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };

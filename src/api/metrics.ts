@@ -4,6 +4,9 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RaftNodeApi } from '../../raft/node/api.js';
+import type { NodeStats } from '../../raft/node/index.js';
+import type { StorageStats } from '../../raft/storage/index.js';
+import type { TransportStats } from '../../raft/transport/index.js';
 import type { IpamQueries, PoolUsage } from '../ipam/index.js';
 import { latencyBucketsSeconds, rcodeName, typeName } from '../../dns/index.js';
 import type { QueryEvent } from '../../dns/index.js';
@@ -14,6 +17,10 @@ const httpBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 export interface MetricsSources {
   readonly node: RaftNodeApi;
   readonly ipam: IpamQueries;
+  /** Counters of the layers below, when the caller has them (server.ts does). */
+  readonly storage?: () => StorageStats;
+  readonly transport?: () => TransportStats;
+  readonly nodeStats?: () => NodeStats;
 }
 
 export class ApiMetrics {
@@ -42,6 +49,7 @@ export class ApiMetrics {
     this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });
     this.raftGauges(sources.node);
     this.ipamGauges(sources.ipam);
+    this.lowerLayers(sources);
     sources.node.on('leader', () => this.leaderChanges.inc());
   }
 
@@ -73,6 +81,36 @@ export class ApiMetrics {
         for (const m of node.status().members) this.set({ peer: m.id }, m.reachable ? 1 : 0);
       },
     });
+  }
+
+  /**
+   * Storage, transport and driver counters, read at scrape time. They are monotonic totals, so
+   * rates work as for counters (fsync latency = rate(batch_seconds) / rate(batches)).
+   */
+  private lowerLayers(src: MetricsSources): void {
+    const r = this.registry;
+    const gauge = (name: string, help: string, read: () => number | undefined): void => {
+      new Gauge({ name, help, registers: [r], collect() { const v = read(); if (v !== undefined) this.set(v); } });
+    };
+    const { storage, transport, nodeStats } = src;
+    if (storage !== undefined) {
+      gauge('vnetd_raft_storage_batches_total', 'Synced storage batches (fsyncs)', () => storage().batches);
+      gauge('vnetd_raft_storage_batch_seconds_total', 'Time spent in synced batches', () => storage().batchMsTotal / 1000);
+      gauge('vnetd_raft_storage_entries_written_total', 'Log entries written', () => storage().entriesWritten);
+      gauge('vnetd_raft_storage_bytes_written_total', 'Bytes written to storage', () => storage().bytesWritten);
+    }
+    if (nodeStats !== undefined) {
+      gauge('vnetd_raft_saves_total', 'Ready batches persisted (group commit: entries_saved / saves)', () => nodeStats().saves);
+      gauge('vnetd_raft_entries_saved_total', 'Entries persisted', () => nodeStats().entriesSaved);
+      gauge('vnetd_raft_snapshots_taken_total', 'Local snapshots taken', () => nodeStats().snapshotsTaken);
+      gauge('vnetd_raft_snapshots_installed_total', 'Snapshots installed from a leader', () => nodeStats().snapshotsInstalled);
+    }
+    if (transport !== undefined) {
+      gauge('vnetd_raft_transport_frames_sent_total', 'Peer frames sent', () => transport().framesSent);
+      gauge('vnetd_raft_transport_frames_received_total', 'Peer frames received', () => transport().framesReceived);
+      gauge('vnetd_raft_transport_dropped_total', 'Messages dropped by the transport', () => transport().dropped);
+      gauge('vnetd_raft_transport_auth_failures_total', 'Peer handshakes that failed the secret check', () => transport().authFailures);
+    }
   }
 
   private ipamGauges(ipam: IpamQueries): void {
