@@ -9,7 +9,7 @@ import { DnsError } from './errors.js';
 import { limits } from './limits.js';
 import { qclass, qtype as T } from './wire/constants.js';
 import { parseIpv4, parseIpv6 } from './wire/ip.js';
-import { isUnder, labelCount, nameToKey, parentKey, type NameKey } from './wire/name.js';
+import { isUnder, nameToKey, parentKey, type NameKey } from './wire/name.js';
 import { WireWriter } from './wire/writer.js';
 import type { RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
 
@@ -477,11 +477,6 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   stats(): { readonly names: number; readonly rrsets: number; readonly encodedBytes: number } {
     return { ...this.counts };
-  }
-
-  /** Number of labels of the longest name; for tests of the O(labels) bookkeeping. */
-  static labels(name: string): number {
-    return labelCount(nameToKey(name));
   }
 }
 

@@ -137,7 +137,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const answer = makeAnswerer(options.zone, forwarder, allowed, metrics);
   const tcpLimits = { idleMs: options.tcpIdleMs ?? limits.tcpIdleMs, connectionsMax: options.tcpConnectionsMax ?? limits.tcpConnectionsMax };
   let open = 0;
-  const tcp = net.createServer((socket) => {
+  const tcp = net.createServer({ allowHalfOpen: true }, (socket) => {
     if (open >= tcpLimits.connectionsMax) {
       metrics.tcpConnectionsRefused++;
       socket.destroy();

@@ -11,6 +11,7 @@ export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs:
   let buffered: Buffer = Buffer.alloc(0);
   let inFlight = 0;
   let paused = false;
+  let ended = false;
   socket.setNoDelay(true);
   socket.setTimeout(idleMs, () => socket.destroy());
   socket.on('error', () => {
@@ -32,7 +33,15 @@ export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs:
     bytes.copy(frame, 2);
     socket.write(frame);
     updateFlow();
+    if (ended && inFlight === 0) socket.end();
   };
+
+  // A client may half-close after its last query (allowHalfOpen on the server): answer every
+  // query still in flight, then close our side.
+  socket.on('end', () => {
+    ended = true;
+    if (inFlight === 0) socket.end();
+  });
 
   socket.on('drain', updateFlow);
   socket.on('data', (chunk: Buffer) => {

@@ -89,3 +89,24 @@ t.test('RFC 7766 §6.2.2: connections beyond the limit are refused, the others k
   const after = await tcpExchange(port, [frame(buildQuery('leader.dcos.', 'A', { id: 10 }))], 1);
   t.equal(decodeReply(after[0]!).id, 10, 'slots free again once connections close');
 });
+
+t.test('RFC 7766 §6.2.4: a client that half-closes after its queries still gets every answer', async (t) => {
+  const answers = await new Promise<Buffer[]>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = Buffer.alloc(0);
+    s.on('error', reject);
+    s.on('data', (d: Buffer) => (buf = Buffer.concat([buf, d])));
+    s.on('end', () => {
+      const out: Buffer[] = [];
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        out.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+      }
+      s.destroy();
+      resolve(out);
+    });
+    s.on('connect', () => s.end(frame(buildQuery('leader.dcos.', 'A', { id: 61 }), buildQuery('nope.dcos.', 'A', { id: 62 }))));
+  });
+  t.same(answers.map((a) => decodeReply(a).id), [61, 62]);
+  t.equal(decodeReply(answers[1]!).rcode, 'NXDOMAIN');
+});
