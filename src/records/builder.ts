@@ -8,7 +8,7 @@
 // sharing one name cost one recomputation of that name, not a thousand.
 //
 // When records become visible: `flush()` runs from `onApplied(index)` (the server calls it after
-// each applied batch, together with the SOA serial) and, as a safety net, from a microtask queued
+// each applied batch; it also raises the SOA serial) and, as a safety net, from a microtask queued
 // by the first change of a batch. Raft applies a batch synchronously, so no DNS query is answered
 // between an entry's apply and the flush: answers at serial i always reflect the state at i.
 import type { AgentView, IpamListener, IpamQueries, TaskView } from '../ipam/types.js';
@@ -115,12 +115,18 @@ export class DnsRecords implements IpamListener {
   // ----- driving -----
 
   /**
-   * Call after each applied batch with the new applied index (raft node's `applied` event):
-   * publishes the batch's records, then sets the SOA serial to `index`.
+   * Call after each applied batch (raft node's `applied` event, `index` = Raft's applied index):
+   * publishes the batch's records and sets the SOA serial.
+   *
+   * The serial is the state machine's applied index (`IpamQueries.appliedIndex`, the index of the
+   * last IPAM command, which the HTTP API reports as X-Vnetd-Applied-Index), not `index`: Raft's
+   * no-op and membership entries never reach the state machine and change no record, so the state
+   * an answer reflects was built by the last IPAM command. Using the same index as the HTTP
+   * reads lets a client correlate the two, and replicas at the same index answer identically.
    */
   onApplied(index: number): void {
+    assert(index >= this.queries.appliedIndex, () => `applied event ${index} behind the state machine's ${this.queries.appliedIndex}`);
     this.flush();
-    if (index > this.zone.serial) this.zone.setSerial(index);
   }
 
   /** Recomputes every dirty name and raises the serial to the state machine's applied index. */

@@ -3,7 +3,7 @@
 // NODATA vs NXDOMAIN (RFC 8020, RFC 2308 §2), records leaving with DELETE, and the SOA serial
 // equal to the applied index (X-Vnetd-Applied-Index) and never decreasing.
 import t from 'tap';
-import { call, nodeSpecs, startNode, tempDir, waitReady, type VnetdNode } from '../api/harness.js';
+import { call, nodeSpecs, startNode, stopNode, tempDir, waitReady, type VnetdNode } from '../api/harness.js';
 import { appliedIndex, ask, dnsPort, reverse4, soaSerial } from './helpers.js';
 
 async function put(node: VnetdNode, path: string, body: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,7 +28,8 @@ function reverse6(ip: string): string {
 
 t.test('one vnetd process: names appear, answer per DESIGN.md §1, and disappear', async (t) => {
   const [spec] = await nodeSpecs(1);
-  const node = await startNode(t, spec!, tempDir(t));
+  const dataDir = tempDir(t);
+  let node = await startNode(t, spec!, dataDir);
   await waitReady(node);
   const port = dnsPort(node);
   const serials: number[] = [];
@@ -135,5 +136,17 @@ t.test('one vnetd process: names appear, answer per DESIGN.md §1, and disappear
     }
     t.equal((await ask(port, reverse6(c1.ip6), 'PTR')).rcode, 'NXDOMAIN');
     await checkSerial('after all releases');
+  });
+
+  await t.test('after a restart from the data directory: the same records, serial = applied index', async (t) => {
+    const keep = await put(node, '/v1/tasks/keep', { name: 'keep', framework: 'marathon', agent: 'a1', network: 'dual' });
+    await checkSerial('before the restart');
+    t.equal(await stopNode(node), 0, 'clean stop');
+    node = await startNode(t, spec!, dataDir);
+    await waitReady(node);
+    t.same((await ask(port, 'keep.marathon.containerip.dcos.', 'A')).data, [keep.ip], 'rebuilt from the log/snapshot');
+    t.same((await ask(port, 'keep.marathon.containerip.dcos.', 'AAAA')).data, [keep.ip6]);
+    t.equal((await ask(port, 'web.marathon.containerip.dcos.', 'A')).rcode, 'NXDOMAIN', 'released names stay gone');
+    await checkSerial('after the restart');
   });
 });

@@ -179,7 +179,7 @@ t.test('forced network delete releases every task name on it', async (t) => {
   t.equal(h.data('app0.marathon.containerip.dcos.', 'A'), undefined);
 });
 
-t.test('SOA serial: the applied index, monotonic, also for failed and empty commands', async (t) => {
+t.test('SOA serial: the state machine\'s applied index (= X-Vnetd-Applied-Index), monotonic, also for failed commands', async (t) => {
   const h = harness();
   h.apply(net4);
   t.equal(h.zone.serial, 1);
@@ -191,7 +191,11 @@ t.test('SOA serial: the applied index, monotonic, also for failed and empty comm
   t.equal(h.zone.serial, 4);
   const soa = h.ask('dcos.', 'SOA').answers[0]!.data.split(' ');
   t.equal(soa[2], '4', 'SOA on the wire carries the serial');
-  h.records.onApplied(2);
+  // Raft §8 no-op and membership entries never reach the state machine: the applied event says 6,
+  // the state (and every answer) is still the one entry 4 built.
+  h.records.onApplied(6);
+  t.equal(h.zone.serial, 4, 'Raft-only entries do not move the serial');
+  t.throws(() => h.records.onApplied(2), /behind the state machine/, 'an applied event behind the state machine is a bug');
   t.equal(h.zone.serial, 4, 'never decreases');
 });
 
