@@ -17,6 +17,7 @@ import { networkRoutes } from './routes/networks.js';
 import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
 import { appliedHeader, readBarrier } from './writes.js';
+import { openApiDocument } from './openapi.js';
 
 export interface ApiServer {
   readonly server: http.Server;
@@ -45,7 +46,10 @@ export function buildRouter(ctx: ApiContext): Router {
       return { status: 200, raw: { contentType: 'application/octet-stream', data: Buffer.from(ctx.ipam.snapshot()) }, headers: { [appliedHeader]: String(index) } };
     },
   };
-  for (const r of [...clusterRoutes(ctx), snapshotRoute, ...networkRoutes(ctx), ...agentRoutes(ctx), ...taskRoutes(ctx), metricsRoute]) router.add(r);
+  const routes: Route[] = [...clusterRoutes(ctx), snapshotRoute, ...networkRoutes(ctx), ...agentRoutes(ctx), ...taskRoutes(ctx), metricsRoute];
+  const openApi: Route = { method: 'GET', pattern: '/v1/openapi.json', access: 'open', params: 'none', query: 'none', handle: () => ({ status: 200, body: document }) };
+  const document = openApiDocument([...routes, openApi]);
+  for (const r of [...routes, openApi]) router.add(r);
   return router;
 }
 

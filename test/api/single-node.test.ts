@@ -205,6 +205,18 @@ t.test('one node', async (t) => {
     t.ok(Number(r.headers.get('x-vnetd-applied-index')) >= writeIndex);
   });
 
+  await t.test('an OpenAPI document generated from the enforced schemas', async (t) => {
+    const doc = (await call(node.url, 'GET', '/v1/openapi.json')).body;
+    t.equal(doc.openapi, '3.1.0');
+    for (const p of ['/v1/health', '/v1/ready', '/v1/cluster', '/v1/cluster/members', '/v1/cluster/members/{id}', '/v1/cluster/leadership', '/v1/networks', '/v1/networks/{name}', '/v1/networks/{name}/usage', '/v1/agents', '/v1/agents/{id}', '/v1/tasks', '/v1/tasks/{id}', '/overlay-master/state', '/metrics', '/v1/snapshot']) {
+      t.ok(doc.paths[p], p);
+    }
+    const put = doc.paths['/v1/tasks/{id}'].put;
+    t.same(put.requestBody.content['application/json'].schema.required, ['name', 'framework', 'agent']);
+    t.equal(put.requestBody.content['application/json'].schema.additionalProperties, false);
+    t.same(Object.keys(doc.paths['/v1/networks/{name}']).sort(), ['delete', 'get', 'patch']);
+  });
+
   await t.test('metrics', async (t) => {
     const m = await call(node.url, 'GET', '/metrics');
     t.equal(m.status, 200);
