@@ -139,5 +139,6 @@ export interface ResolvedZoneConfig {
   };
 }
 
-// The implementation is `createZoneIndex(config: ZoneConfig): ZoneIndex` in ./zone-index.ts; the
-// responder reads it through the internal `EncodedZone` view that file also exports.
+// The implementation is `createZoneIndex(config: ZoneConfig): MemoryZoneIndex` in ./zone-index.ts
+// (MemoryZoneIndex implements ZoneIndex); the responder and the server take a MemoryZoneIndex,
+// whose extra members (answerFor, findApex, node, synth) are the responder's read side.

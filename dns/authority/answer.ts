@@ -10,7 +10,7 @@ import type { EncodedAnswer, NameNode, ZoneApex } from '../zone-index.js';
 /** Which ordering of an RRset the next answer uses (round-robin over the pre-encoded ones). */
 let rotation = 0;
 
-/** The stored key of the asked name (aliases map onto the origin), and whether it is the apex. */
+/** The stored key of the asked name: aliases map onto the origin. */
 export function storedKey(q: ParsedQuery, apex: ZoneApex): string {
   return apex.variant === 0 ? q.key : q.key.slice(0, q.key.length - apex.key.length) + apex.storedApex;
 }
