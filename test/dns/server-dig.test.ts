@@ -6,6 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer } from '../../dns/server/dns-server.js';
+import type { QueryEvent } from '../../dns/server/metrics.js';
 import { askUdp, buildQuery, decodeReply, dig, parseDig, sampleZone, udpExchange } from './helpers.js';
 
 const zone = sampleZone();
@@ -220,4 +221,23 @@ t.test('RFC 3596: a server on ::1 answers IPv6 clients (IPv6 loopback is in the 
   t.equal(r.rcode, 'NOERROR');
   t.same(r.answers.map((a) => a.data), ['fd01:b::2']);
   t.equal(parseDig(await new Promise<string>((resolve) => execFile('dig', ['@::1', '-p', String(v6.port), '+tcp', '+tries=1', '+time=2', 'leader.dcos.'], (_e, out) => resolve(out)))).answers.length, 1);
+});
+
+t.test('issue 5 (/metrics): onQuery reports transport, type, rcode and latency of every answered query', async (t) => {
+  const events: QueryEvent[] = [];
+  const s = await startDnsServer({ zone, onQuery: (e) => events.push(e) });
+  t.teardown(() => s.close());
+  await dig(s.port, ['leader.dcos.', 'A']);
+  await dig(s.port, ['+tcp', 'nope.dcos.', 'AAAA']);
+  await dig(s.port, ['+header-only']);
+  t.same(
+    events.map((e) => [e.transport, e.qtype, e.rcode, e.forwarded]),
+    [
+      ['udp', 1, 0, false],
+      ['tcp', 28, 3, false],
+      ['udp', -1, 1, false],
+    ],
+  );
+  t.ok(events.every((e) => e.seconds >= 0 && e.seconds < 1));
+  t.same(s.metrics.snapshot().byType, { A: 1, AAAA: 1, unreadable: 1 });
 });
