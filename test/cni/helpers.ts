@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Teardown } from '../api/harness.js';
 import { tempDir } from '../api/harness.js';
+import { runPlugin } from '../../src/cni/plugin.js';
 
 /** dist/src/cni/main.js, located from this compiled file (dist/test/cni/helpers.js). */
 export const pluginPath = fileURLToPath(new URL('../../src/cni/main.js', import.meta.url));
@@ -105,4 +106,13 @@ export async function netns(t: Teardown, name: string): Promise<string> {
 /** `ip netns exec NS cmd args`. */
 export function inNetns(ns: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, input = ''): Promise<Ran> {
   return run('ip', ['netns', 'exec', ns, cmd, ...args], env, input);
+}
+
+/**
+ * The same plugin run in this process (runPlugin is what main.ts calls), for the many cases whose
+ * answer does not depend on being a separate process; the spawned `cni` covers the executable.
+ */
+export async function cniInProcess(env: NodeJS.ProcessEnv, config: unknown): Promise<Ran & { json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON under test
+  const out = await runPlugin({ env, stdin: typeof config === 'string' ? config : JSON.stringify(config) });
+  return { code: out.exitCode, stdout: out.stdout, stderr: '', json: out.stdout.trim() === '' ? undefined : JSON.parse(out.stdout) };
 }

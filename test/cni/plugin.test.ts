@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { VnetdNode } from '../api/harness.js';
 import { call, nodeSpecs, startNode, tempDir, waitReady } from '../api/harness.js';
 import { freePorts } from '../util/ports.js';
-import { cni } from './helpers.js';
+import { cni, cniInProcess } from './helpers.js';
 
 interface Env {
   readonly node: VnetdNode;
@@ -113,44 +113,44 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     ];
     for (const [what, args, top, name, framework] of cases) {
       const container = what === 'nothing' ? 'named-nothing' : `named-${what.replace(/ /g, '-')}`;
-      const r = await cni(vars('ADD', container, args), conf(env, '1.0.0', {}, top));
+      const r = await cniInProcess(vars('ADD', container, args), conf(env, '1.0.0', {}, top));
       t.equal(r.code, 0, `${what}: ${r.stdout}`);
       const held = await task(env, `${container}:eth0`);
       t.same([held.name, held.framework, held.containerizer, held.agent], [name, framework, 'mesos', env.agent], what);
-      t.equal((await cni(vars('DEL', container), conf(env))).code, 0);
+      t.equal((await cniInProcess(vars('DEL', container), conf(env))).code, 0);
     }
   });
 
   await t.test('ADD is idempotent per container and interface; DEL releases and repeats', async (t) => {
-    const first = await cni(vars('ADD', 'idem', 'VNETD_TASK_NAME=a'), conf(env));
-    const again = await cni(vars('ADD', 'idem', 'VNETD_TASK_NAME=a'), conf(env));
-    const renamed = await cni(vars('ADD', 'idem', 'VNETD_TASK_NAME=b'), conf(env));
+    const first = await cniInProcess(vars('ADD', 'idem', 'VNETD_TASK_NAME=a'), conf(env));
+    const again = await cniInProcess(vars('ADD', 'idem', 'VNETD_TASK_NAME=a'), conf(env));
+    const renamed = await cniInProcess(vars('ADD', 'idem', 'VNETD_TASK_NAME=b'), conf(env));
     t.equal(first.code, 0, first.stdout);
     t.same(again.json.ips, first.json.ips, 'a retried ADD returns the same address');
     t.same(renamed.json.ips, first.json.ips, 'a retry with other CNI_ARGS too');
-    const eth1 = await cni(vars('ADD', 'idem', 'VNETD_TASK_NAME=a', 'eth1'), conf(env));
+    const eth1 = await cniInProcess(vars('ADD', 'idem', 'VNETD_TASK_NAME=a', 'eth1'), conf(env));
     t.not(eth1.json.ips[0].address, first.json.ips[0].address, 'another interface of the container is another allocation');
     for (const ifname of ['eth0', 'eth1']) {
-      const del = await cni(vars('DEL', 'idem', undefined, ifname), conf(env));
+      const del = await cniInProcess(vars('DEL', 'idem', undefined, ifname), conf(env));
       t.same([del.code, del.stdout], [0, ''], `DEL ${ifname}`);
       t.equal((await call(env.node.url, 'GET', `/v1/tasks/idem%3A${ifname}`)).status, 404);
     }
-    t.same((await cni(vars('DEL', 'idem'), conf(env))).code, 0, 'a second DEL succeeds');
-    t.same((await cni(vars('DEL', 'never-added'), conf(env, '1.0.0', { agent: undefined }))).code, 0, 'DEL of nothing needs no agent and succeeds');
+    t.same((await cniInProcess(vars('DEL', 'idem'), conf(env))).code, 0, 'a second DEL succeeds');
+    t.same((await cniInProcess(vars('DEL', 'never-added'), conf(env, '1.0.0', { agent: undefined }))).code, 0, 'DEL of nothing needs no agent and succeeds');
   });
 
   await t.test('CHECK verifies the allocation', async (t) => {
-    const add = await cni(vars('ADD', 'chk'), conf(env));
+    const add = await cniInProcess(vars('ADD', 'chk'), conf(env));
     t.equal(add.code, 0);
-    const ok = await cni(vars('CHECK', 'chk'), conf(env, '1.0.0', {}, { prevResult: add.json }));
+    const ok = await cniInProcess(vars('CHECK', 'chk'), conf(env, '1.0.0', {}, { prevResult: add.json }));
     t.same([ok.code, ok.stdout], [0, ''], 'CHECK with the matching prevResult');
-    t.equal((await cni(vars('CHECK', 'chk'), conf(env))).code, 0, 'CHECK without prevResult');
+    t.equal((await cniInProcess(vars('CHECK', 'chk'), conf(env))).code, 0, 'CHECK without prevResult');
     const wrongPrev = { ...add.json, ips: [{ address: '10.97.0.250/29', gateway: add.json.ips[0].gateway }] };
-    isCniError(t, await cni(vars('CHECK', 'chk'), conf(env, '1.0.0', {}, { prevResult: wrongPrev })), 106, /prevResult lacks/, 'prevResult with another address');
-    isCniError(t, await cni(vars('CHECK', 'chk'), conf(env, '1.0.0', { containerizer: 'docker' })), 106, /docker/, 'another containerizer');
-    isCniError(t, await cni(vars('CHECK', 'nothing-here'), conf(env)), 105, /no allocation for nothing-here:eth0/, 'no allocation');
-    isCniError(t, await cni(vars('CHECK', 'chk'), conf(env, '0.3.1')), 1, /CHECK needs cniVersion 0\.4\.0/, 'CHECK before 0.4.0');
-    t.equal((await cni(vars('DEL', 'chk'), conf(env))).code, 0);
+    isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '1.0.0', {}, { prevResult: wrongPrev })), 106, /prevResult lacks/, 'prevResult with another address');
+    isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '1.0.0', { containerizer: 'docker' })), 106, /docker/, 'another containerizer');
+    isCniError(t, await cniInProcess(vars('CHECK', 'nothing-here'), conf(env)), 105, /no allocation for nothing-here:eth0/, 'no allocation');
+    isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '0.3.1')), 1, /CHECK needs cniVersion 0\.4\.0/, 'CHECK before 0.4.0');
+    t.equal((await cniInProcess(vars('DEL', 'chk'), conf(env))).code, 0);
   });
 
   await t.test('exhaustion, unknown network and agent, unreachable vnetd', async (t) => {
@@ -173,14 +173,14 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     const dir = tempDir(t);
     const file = join(dir, 'agent-id');
     writeFileSync(file, `${env.agent}\n`);
-    const viaEnv = await cni({ ...vars('ADD', 'ag1'), MY_AGENT: env.agent }, conf(env, '1.0.0', { agent: undefined, agentEnv: 'MY_AGENT' }));
+    const viaEnv = await cniInProcess({ ...vars('ADD', 'ag1'), MY_AGENT: env.agent }, conf(env, '1.0.0', { agent: undefined, agentEnv: 'MY_AGENT' }));
     t.equal(viaEnv.code, 0, viaEnv.stdout);
-    const viaFile = await cni(vars('ADD', 'ag2'), conf(env, '1.0.0', { agent: undefined, agentFile: file }));
+    const viaFile = await cniInProcess(vars('ADD', 'ag2'), conf(env, '1.0.0', { agent: undefined, agentFile: file }));
     t.equal(viaFile.code, 0, viaFile.stdout);
     t.equal((await task(env, 'ag2:eth0')).agent, env.agent);
-    isCniError(t, await cni(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentEnv: 'UNSET_AGENT' })), 4, /UNSET_AGENT/, 'agentEnv unset');
-    isCniError(t, await cni(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentFile: join(dir, 'missing') })), 5, /missing/, 'agentFile missing');
-    for (const c of ['ag1', 'ag2']) t.equal((await cni(vars('DEL', c), conf(env))).code, 0);
+    isCniError(t, await cniInProcess(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentEnv: 'UNSET_AGENT' })), 4, /UNSET_AGENT/, 'agentEnv unset');
+    isCniError(t, await cniInProcess(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentFile: join(dir, 'missing') })), 5, /missing/, 'agentFile missing');
+    for (const c of ['ag1', 'ag2']) t.equal((await cniInProcess(vars('DEL', c), conf(env))).code, 0);
   });
 
   await t.test('bad environment, stdin and config get the spec\'s codes and change nothing', async (t) => {
@@ -205,25 +205,27 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
       ['bad network name', vars('ADD', 'b'), conf(env, '1.0.0', { network: 'Not_A_Name' }), 7, /Not_A_Name/],
       ['GC before 1.1.0', vars('GC', 'b'), conf(env, '1.0.0'), 1, /GC needs cniVersion 1\.1\.0/],
     ];
-    for (const [what, vs, config, code, msg] of cases) isCniError(t, await cni(vs, config), code, msg, what);
+    for (const [what, vs, config, code, msg] of cases) isCniError(t, await cniInProcess(vs, config), code, msg, what);
+    // The executable itself: the same answer on stdout, and exit status 1.
+    isCniError(t, await cni(vars('ADD', 'b'), '{"cniVersion":'), 6, /not JSON/, 'stdin not JSON (spawned)');
     t.equal((await call(env.node.url, 'GET', '/v1/tasks')).body.tasks.length, before, 'no task was created');
   });
 
   await t.test('1.1.0 GC releases this network\'s stale attachments; STATUS reports readiness', async (t) => {
-    for (const c of ['gc-keep', 'gc-stale1', 'gc-stale2']) t.equal((await cni(vars('ADD', c), conf(env, '1.1.0'))).code, 0);
+    for (const c of ['gc-keep', 'gc-stale1', 'gc-stale2']) t.equal((await cniInProcess(vars('ADD', c), conf(env, '1.1.0'))).code, 0);
     // A task made through the API (not by this plugin) on the same agent and network stays.
     t.equal((await call(env.node.url, 'PUT', '/v1/tasks/api-made', { name: 'api', framework: 'f', agent: env.agent, network: 'p4' })).status, 201);
-    const gc = await cni({ CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, { ...conf(env, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'gc-keep', ifname: 'eth0' }] });
+    const gc = await cniInProcess({ CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, { ...conf(env, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'gc-keep', ifname: 'eth0' }] });
     t.same([gc.code, gc.stdout], [0, ''], gc.stdout);
     const ids = (await call(env.node.url, 'GET', `/v1/tasks?agent=${env.agent}&network=p4`)).body.tasks.map((x: any) => x.id).sort();
     t.same(ids, ['api-made', 'gc-keep:eth0']);
-    const status = await cni({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0'));
+    const status = await cniInProcess({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0'));
     t.same([status.code, status.stdout], [0, '']);
     const usage = (await call(env.node.url, 'GET', '/v1/networks/p4/usage')).body.agents[0].mesos;
-    for (let i = 0; i < usage.free; i++) t.equal((await cni(vars('ADD', `st${i}`), conf(env, '1.1.0'))).code, 0);
-    isCniError(t, await cni({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0')), 50, /no free address/, 'STATUS on a full half');
+    for (let i = 0; i < usage.free; i++) t.equal((await cniInProcess(vars('ADD', `st${i}`), conf(env, '1.1.0'))).code, 0);
+    isCniError(t, await cniInProcess({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0')), 50, /no free address/, 'STATUS on a full half');
     const [closed] = await freePorts(1);
-    isCniError(t, await cni({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0', { url: `http://127.0.0.1:${closed}` })), 50, /unreachable/, 'STATUS, vnetd unreachable');
+    isCniError(t, await cniInProcess({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0', { url: `http://127.0.0.1:${closed}` })), 50, /unreachable/, 'STATUS, vnetd unreachable');
   });
 });
 
@@ -232,9 +234,9 @@ t.test('a vnetd that requires an API token', async (t) => {
   const env = await prepare(t, await setup(t, ['--api-token', token]), { authorization: `Bearer ${token}` });
   const dir = tempDir(t);
   writeFileSync(join(dir, 'token'), `${token}\n`);
-  const inline = await cni(vars('ADD', 'tok1'), conf(env, '1.0.0', { token }));
+  const inline = await cniInProcess(vars('ADD', 'tok1'), conf(env, '1.0.0', { token }));
   t.equal(inline.code, 0, inline.stdout);
-  const fromFile = await cni(vars('ADD', 'tok2'), conf(env, '1.0.0', { tokenFile: join(dir, 'token') }));
+  const fromFile = await cniInProcess(vars('ADD', 'tok2'), conf(env, '1.0.0', { tokenFile: join(dir, 'token') }));
   t.equal(fromFile.code, 0, fromFile.stdout);
-  isCniError(t, await cni(vars('ADD', 'tok3'), conf(env)), 7, /Bearer|token/, 'no token');
+  isCniError(t, await cniInProcess(vars('ADD', 'tok3'), conf(env)), 7, /Bearer|token/, 'no token');
 });
