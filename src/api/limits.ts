@@ -14,6 +14,8 @@ export const apiLimits = {
   leaderPollMs: 50,
   /** Deadline of one forwarded request to the leader. */
   forwardTimeoutMs: 10_000,
+  /** Open connections to the leader for forwarded writes (more wait for a free one). */
+  forwardSocketsMax: 256,
   /** A forwarded request may be forwarded again at most this many times (leader moved meanwhile). */
   forwardHopsMax: 2,
   /** Tasks returned by one GET /v1/tasks unless ?limit says otherwise, and the most it may say. */

@@ -24,6 +24,9 @@ import { splitHostPort } from './formats.js';
 export const forwardedHeader = 'x-vnetd-forwarded';
 export const appliedHeader = 'X-Vnetd-Applied-Index';
 
+/** Forwarded writes reuse connections to the leader: a TCP handshake per write would cost more than the write. */
+const forwardAgent = new http.Agent({ keepAlive: true, maxSockets: apiLimits.forwardSocketsMax });
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Proposes an IPAM command on this (leader) node; an IPAM error becomes the ApiError to answer. */
@@ -100,7 +103,7 @@ function forward(req: Request, address: string, hops: number): Promise<Reply> {
   if (auth !== undefined) headers['authorization'] = auth;
   if (req.rawBody.length > 0) headers['content-length'] = String(req.rawBody.length);
   return new Promise((resolve, reject) => {
-    const out = http.request({ host, port, method: req.method, path: req.raw.url, headers, timeout: apiLimits.forwardTimeoutMs }, (res) => {
+    const out = http.request({ host, port, method: req.method, path: req.raw.url, headers, agent: forwardAgent, timeout: apiLimits.forwardTimeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

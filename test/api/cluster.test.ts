@@ -114,6 +114,21 @@ t.test('three voters', async (t) => {
     t.equal(await stopNode(learner), 0);
   });
 
+  await t.test('a voter joins as a learner and is promoted once caught up', async (t) => {
+    const [spec] = await nodeSpecs(1, 'voter');
+    const joiner = await startNode(t, spec!, tempDir(t), ['--join', leader.url, '--role', 'voter', '--cluster-secret-file', secret]);
+    await waitReady(joiner, 30_000);
+    const c = await waitFor('the joiner promoted', async () => {
+      const body = (await call(leader.url, 'GET', '/v1/cluster')).body;
+      return body.members.some((m: { id: string; role: string }) => m.id === 'voter1' && m.role === 'voter') ? body : undefined;
+    }, 30_000);
+    t.equal(c.members.length, 4);
+    t.same(await stateOf(joiner), await stateOf(leader), 'the new voter serves the same state');
+    t.equal((await call(joiner.url, 'DELETE', '/v1/cluster/members/voter1')).status, 200, 'removed again (through itself)');
+    await waitFor('three members again', async () => ((await call(leader.url, 'GET', '/v1/cluster')).body.members.length === 3 ? true : undefined));
+    t.equal(await stopNode(joiner), 0);
+  });
+
   await t.test('leadership transfer through a follower', async (t) => {
     const r = await call(f2.url, 'POST', '/v1/cluster/leadership', { to: f2.id });
     t.equal(r.status, 200, r.text);
