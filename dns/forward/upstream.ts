@@ -12,6 +12,7 @@ import { flag, rcode } from '../wire/constants.js';
 import { headerBytes, type ParsedQuery } from '../wire/query.js';
 import { emptyReply } from '../wire/response.js';
 import { AnswerCache, cacheKey } from './cache.js';
+import { withoutEdnsOptions } from './options.js';
 
 export interface Upstream {
   readonly host: string;
@@ -95,10 +96,12 @@ export class Forwarder {
     if (hit !== undefined) return this.fit(query, q, hit, limitBytes, true);
     if (this.pending.size >= this.inFlightMax || this.closed) return this.fail(query, q);
     const attempts = Math.max(2, this.upstreams.length);
+    const sent = withoutEdnsOptions(Buffer.from(query.buffer, query.byteOffset, query.byteLength));
     for (let i = 0; i < attempts && !this.closed; i++) {
       const upstream = this.upstreams[(this.next + i) % this.upstreams.length]!;
-      const reply = await this.attempt(upstream, query, q);
-      if (reply === undefined) continue;
+      const raw = await this.attempt(upstream, sent, q);
+      if (raw === undefined) continue;
+      const reply = withoutEdnsOptions(raw);
       this.next = (this.next + i) % this.upstreams.length;
       this.cache.put(key, reply);
       return this.fit(query, q, reply, limitBytes, false);

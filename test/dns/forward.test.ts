@@ -11,13 +11,15 @@ import { askUdp, buildQuery, decodeReply, dig, frame, sampleZone, tcpExchange, u
 
 interface Upstream {
   port: number;
-  seen: { udp: number; tcp: number };
+  seen: { udp: number; tcp: number; options: number };
   close(): Promise<void>;
 }
 
 /** Answers `name` A queries: `big.*` is truncated over UDP; `slow.*` never answers; `spoof.*` replies from another port. */
-function upstreamAnswer(query: Buffer, transport: 'udp' | 'tcp'): Buffer | undefined | 'spoof' {
+function upstreamAnswer(query: Buffer, transport: 'udp' | 'tcp', seen?: { options: number }): Buffer | undefined | 'spoof' {
   const q = dnsPacket.decode(query);
+  const opt = (q.additionals ?? []).find((a) => a.type === 'OPT') as dnsPacket.OptAnswer | undefined;
+  if (seen) seen.options += opt?.options.length ?? 0;
   const question = q.questions![0]!;
   const first = question.name.split('.')[0]!.toLowerCase();
   if (first === 'slow') return undefined;
@@ -31,13 +33,15 @@ function upstreamAnswer(query: Buffer, transport: 'udp' | 'tcp'): Buffer | undef
     flags: (nx ? 3 : 0) | (truncated ? dnsPacket.TRUNCATED_RESPONSE : 0) | dnsPacket.RECURSION_AVAILABLE | (q.flags ?? 0 & dnsPacket.RECURSION_DESIRED),
     questions: [question],
     answers,
+    // Like a cookie-aware server, echo the query's OPT with its options (RFC 7873 §5.2).
+    additionals: opt ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: 0, options: [...opt.options, { code: 10, data: Buffer.from('0011223344556677aabbccddeeff0011', 'hex') }] } as unknown as dnsPacket.Answer] : [],
     authorities: nx ? [{ type: 'SOA', name: 'example.', ttl: 30, data: { mname: 'ns.example', rname: 'h.example', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 10 } }] : [],
   });
   return first === 'spoof' ? 'spoof' : reply;
 }
 
 async function startUpstream(): Promise<Upstream> {
-  const seen = { udp: 0, tcp: 0 };
+  const seen = { udp: 0, tcp: 0, options: 0 };
   const udp = dgram.createSocket('udp4');
   const other = dgram.createSocket('udp4');
   await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
@@ -45,7 +49,7 @@ async function startUpstream(): Promise<Upstream> {
   const port = udp.address().port;
   udp.on('message', (msg, rinfo) => {
     seen.udp++;
-    const reply = upstreamAnswer(msg, 'udp');
+    const reply = upstreamAnswer(msg, 'udp', seen);
     if (reply === 'spoof') {
       const q = dnsPacket.decode(msg);
       other.send(dnsPacket.encode({ type: 'response', id: q.id ?? 0, questions: q.questions ?? [], answers: [{ type: 'A', name: q.questions![0]!.name, data: '6.6.6.6' }] }), rinfo.port, rinfo.address);
@@ -59,7 +63,7 @@ async function startUpstream(): Promise<Upstream> {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
         seen.tcp++;
-        const reply = upstreamAnswer(msg, 'tcp');
+        const reply = upstreamAnswer(msg, 'tcp', seen);
         if (reply instanceof Buffer) s.write(frame(reply));
       }
     });
@@ -198,4 +202,19 @@ t.test('reverse names we do not hold fall through to the upstream for allowed cl
   t.equal(r.rcode, 'NOERROR');
   t.equal(upstream.seen.udp, before + 1);
   t.same((await dig(port, ['-x', '9.0.1.2'])).answers.map((a) => a.data), ['web.marathon.containerip.dcos.'], 'names we hold stay ours');
+});
+
+t.test('RFC 6891 §6.1.2, RFC 7873 §5: EDNS options (cookies) are hop-by-hop: not sent upstream, not passed down from it', async (t) => {
+  const optionsBefore = upstream.seen.options;
+  const first = await dig(port, ['+cookie', 'cookie.example.']);
+  const second = await dig(port, ['+cookie', 'cookie.example.']);
+  t.equal(upstream.seen.options, optionsBefore, "dig's client cookie is not forwarded");
+  for (const r of [first, second]) {
+    t.equal(r.rcode, 'NOERROR');
+    t.equal(r.answers.length, 2);
+    t.notMatch(r.raw, /mismatch|COOKIE:/i, 'no cookie in our answer, so dig sees no mismatch');
+  }
+  const own = await askUdp(port, 'cookie2.example.', 'A', { edns: { options: [{ code: 10, data: Buffer.alloc(8, 7) } as unknown as dnsPacket.PacketOpt] } });
+  t.equal(own.opt?.options, 0);
+  t.equal(own.answers.length, 2);
 });
