@@ -33,6 +33,13 @@ export interface VnetdClientOptions {
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
+/**
+ * A fresh connection per request. Node 20's global agent keeps connections alive, and a request
+ * sent on one the server is closing at that moment (vnetd drops idle ones after 5 s) fails with
+ * ECONNRESET; the long-running Docker driver would report that to dockerd as an outage.
+ */
+const oneShot = new http.Agent({ keepAlive: false });
+
 /** The error body vnetd answers with: `{"error": CODE, "message": TEXT, ...details}`. */
 export interface VnetdErrorBody {
   readonly error: string;
@@ -66,7 +73,7 @@ export class VnetdClient {
       headers['content-length'] = String(payload.length);
     }
     if (this.token !== undefined) headers['authorization'] = `Bearer ${this.token}`;
-    const options: RequestOptions = { method, headers, timeout: this.timeoutMs };
+    const options: RequestOptions = { method, headers, timeout: this.timeoutMs, ...(target.protocol === 'http:' ? { agent: oneShot } : {}) };
     // https is loaded only when asked for: most plugin runs talk to loopback over http.
     const lib: typeof http = target.protocol === 'https:' ? ((await import('node:https')).default as unknown as typeof http) : http;
     return new Promise<VnetdAnswer>((resolve, reject) => {

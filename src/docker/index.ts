@@ -38,15 +38,18 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      if (size > dockerLimits.requestBytesMax) {
-        reject(new DockerIpamError('invalid', `request body larger than ${dockerLimits.requestBytesMax} bytes`));
-        req.destroy();
+      if (size <= dockerLimits.requestBytesMax) {
+        chunks.push(c);
         return;
       }
-      chunks.push(c);
-    });
+      // Stop buffering but keep the socket, so the 400 can still be sent (then it is closed).
+      req.off('data', onData);
+      req.pause();
+      reject(new DockerIpamError('invalid', `request body larger than ${dockerLimits.requestBytesMax} bytes`));
+    };
+    req.on('data', onData);
     req.on('error', reject);
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8').trim();
@@ -60,9 +63,9 @@ function readBody(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown, close = false): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': pluginContentType, 'content-length': Buffer.byteLength(data) });
+  res.writeHead(status, { 'content-type': pluginContentType, 'content-length': Buffer.byteLength(data), ...(close ? { connection: 'close' } : {}) });
   res.end(data);
 }
 
@@ -75,7 +78,8 @@ async function serve(driver: DockerIpamDriver, o: DockerIpamDriverOptions, req: 
   } catch (err) {
     const e = err instanceof DockerIpamError ? err : new DockerIpamError('internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
     o.onError?.(path, e);
-    if (!res.headersSent) send(res, e.status, { Err: e.message });
+    // After a failed call the rest of the request may be unread: close rather than reuse the connection.
+    if (!res.headersSent) send(res, e.status, { Err: e.message }, !req.complete);
   }
 }
 
