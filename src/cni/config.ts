@@ -3,6 +3,7 @@
 // a problem becomes a CniError with the spec's code (4 environment, 6 decode, 1 version, 7 config,
 // 2 unknown field) naming the variable or field and what would be right.
 
+import { assert } from '../../raft/core/assert.js';
 import { CniError } from './errors.js';
 import { cniLimits } from './limits.js';
 import type { CniVersion } from './versions.js';
@@ -84,6 +85,7 @@ export function parseAttachment(env: NodeJS.ProcessEnv): Attachment {
  */
 export function taskIdOf(a: Attachment): string {
   const id = `${a.containerId}:${a.ifname}`;
+  assert(idPattern.test(id), `task id ${JSON.stringify(id)} built from a checked attachment is not a vnetd id`);
   if (id.length > cniLimits.taskIdCharsMax) {
     throw new CniError('invalidEnvironment', `CNI_CONTAINERID is too long: the task id ${id.slice(0, 40)}... has ${id.length} characters`, `vnetd task ids are at most ${cniLimits.taskIdCharsMax}`);
   }

@@ -2,7 +2,7 @@
 // 0.1.0/0.2.0 results have `ip4`/`ip6` objects; 0.3.x and 0.4.0 have `ips` whose entries carry
 // `version`; 1.x drops `version`. IPAM results never carry `interfaces` (the main plugin adds them).
 
-import { assertNever } from '../../raft/core/assert.js';
+import { assert, assertNever } from '../../raft/core/assert.js';
 
 export const supportedVersions = ['0.1.0', '0.2.0', '0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export type CniVersion = (typeof supportedVersions)[number];
@@ -62,6 +62,8 @@ export function formatResult(version: CniVersion, a: Allocation): Record<string,
     ...(a.ip4 === undefined ? [] : [{ v: 4 as const, x: a.ip4 }]),
     ...(a.ip6 === undefined ? [] : [{ v: 6 as const, x: a.ip6 }]),
   ];
+  // An empty `ips` makes the bridge plugin fail with "IPAM plugin returned missing IP config".
+  assert(families.length > 0, 'formatResult needs at least one address');
   const shape = shapeOf(version);
   switch (shape) {
     case 'legacy': {

@@ -7,7 +7,7 @@
 // vnetd as a task with containerizer "docker" and a synthetic id `docker:<agent>:<network>:<n>`,
 // n counting up per agent and network; ReleaseAddress finds the task by its address.
 
-import { assertNever } from '../../raft/core/assert.js';
+import { assert, assertNever } from '../../raft/core/assert.js';
 import type { VnetdAnswer, VnetdClient, VnetdErrorBody } from '../cni/vnetd-client.js';
 import { isErrorBody } from '../cni/vnetd-client.js';
 import { dockerLimits } from './limits.js';
@@ -185,6 +185,7 @@ export class DockerIpamDriver {
 
   private async allocate(key: PoolKey, poolId: string): Promise<Record<string, unknown>> {
     let n = await this.nextSequence(key);
+    assert(Number.isSafeInteger(n) && n >= 1, `next sequence ${n} is not a positive integer`);
     for (let attempt = 0; attempt < dockerLimits.allocateAttemptsMax; attempt++, n++) {
       const id = `${this.taskPrefix(key)}${n}`;
       const body = { name: `docker-${n}`, framework: dockerFramework, agent: this.agent, network: key.network, containerizer: 'docker', labels: { [poolLabel]: poolId } };
