@@ -2,7 +2,7 @@
 // wrapper directory that puts `vnetd-cni` on CNI_PATH, and network namespaces that are removed in
 // teardown even when a test fails.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,11 +93,36 @@ export async function netnsUnavailable(): Promise<string | undefined> {
   }
 }
 
+/** Namespaces this process made and has not deleted yet. */
+const liveNamespaces = new Set<string>();
+let exitHookInstalled = false;
+
+/**
+ * Last resort for a test process that dies before its teardowns run (an uncaught error): delete
+ * what is left synchronously on exit, so no namespace, veth or bridge outlives the test.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const name of liveNamespaces) {
+      try {
+        execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 /** A new network namespace with loopback up, deleted in teardown (with every link inside it). */
 export async function netns(t: Teardown, name: string): Promise<string> {
+  installExitHook();
   await must('ip', ['netns', 'add', name]);
+  liveNamespaces.add(name);
   t.teardown(async () => {
     await run('ip', ['netns', 'del', name]);
+    liveNamespaces.delete(name);
   });
   await must('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
   return name;
