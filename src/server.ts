@@ -13,7 +13,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { LogIndex, Member, NodeId } from '../raft/core/types.js';
+import type { LogIndex, Member } from '../raft/core/types.js';
 import { logIndex, nodeId, term } from '../raft/core/types.js';
 import { RaftNode, parseMemberContext } from '../raft/node/index.js';
 import { LevelStorage } from '../raft/storage/index.js';
@@ -157,29 +157,40 @@ function tokenOf(config: Config): string | null {
   return config.apiTokenFile === null ? null : readFileSync(config.apiTokenFile, 'utf8').trim();
 }
 
-export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
+/** Reads (or creates) the data directory's identity and secret; the settings of this run. */
+function prepareDataDir(loaded: LoadedConfig, log: Logger): { config: Config; stored: NodeFile; secret: string } {
   mkdirSync(loaded.config.dataDir, { recursive: true, mode: 0o700 });
-  let stored = readNodeFile(loaded.config.dataDir);
-  const fresh = stored === null;
-  const config = reconcileWithPeers(effectiveConfig(loaded, stored), loaded.explicit);
+  const previous = readNodeFile(loaded.config.dataDir);
+  const config = reconcileWithPeers(effectiveConfig(loaded, previous), loaded.explicit);
   const { dataDir: _dataDir, ...persisted } = config;
-  stored = { version: 1, config: persisted, joined: stored?.joined ?? false, initialized: stored?.initialized ?? false };
+  const stored: NodeFile = { version: 1, config: persisted, joined: previous?.joined ?? false, initialized: previous?.initialized ?? false };
   writeNodeFile(config.dataDir, stored);
-  const secret = clusterSecret(config, fresh, log);
-  const id: NodeId = nodeId(config.id);
+  return { config, stored, secret: clusterSecret(config, previous === null, log) };
+}
 
+/** Storage and a started transport; on failure nothing stays open. */
+async function openRaftIo(config: Config, secret: string, log: Logger): Promise<{ storage: LevelStorage; transport: TcpTransport }> {
   const storage = await LevelStorage.open({ dataDir: join(config.dataDir, 'raft'), unsafeNoFsync: config.unsafeNoFsync, log: log.eventSink('warn', 'storage') });
-  const raftAddr = splitHostPort(config.raft);
   const transportLog = log.child({ component: 'transport' });
   // A wrong secret or a rejected peer is something an operator must see; connects are routine.
-  const transport = new TcpTransport({ id, listen: raftAddr, secret, log: (event, fields) => transportLog.log(event === 'connected' ? 'info' : 'warn', event, fields) });
+  const transport = new TcpTransport({
+    id: nodeId(config.id),
+    listen: splitHostPort(config.raft),
+    secret,
+    log: (event, fields) => transportLog.log(event === 'connected' ? 'info' : 'warn', event, fields),
+  });
   try {
     await transport.start();
   } catch (err) {
     await storage.close();
     throw err;
   }
-  const bound = transport.address();
+  return { storage, transport };
+}
+
+export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
+  const { config, stored, secret } = prepareDataDir(loaded, log);
+  const { storage, transport } = await openRaftIo(config, secret, log);
   const ipam = new IpamStateMachine();
   const zone = createRecordsZone({ origin: config.zone, aliases: config.zoneAliases, ttlSeconds: config.dnsTtl });
   // Listeners first, so that port-0 addresses are known for this node's member context.
@@ -189,13 +200,12 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     throw err;
   });
   const { api, dns, metricsSink } = listeners;
+  const bound = transport.address();
   const self: MemberContext = { raft: joinHostPort(bound.host, bound.port), http: listeners.httpAddress, dns: listeners.dnsAddress };
-
   const records = new DnsRecords(zone, ipam);
   ipam.addListener(records);
-
   const node = await RaftNode.open({
-    id,
+    id: nodeId(config.id),
     storage,
     transport,
     stateMachine: ipam,
@@ -207,12 +217,11 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
     proposalTimeoutMs: config.proposalTimeoutMs,
     logger: log.child({ component: 'raft' }).lineSink(),
   }).catch(async (err: unknown) => {
-    await api.close();
-    await dns.close();
-    await transport.close();
+    await Promise.all([api.close(), dns.close(), transport.close()]);
     await storage.close();
     throw err;
   });
+  // src/records/README.md: publish each applied batch; leader.<zone>/master.<zone> follow the membership.
   node.on('applied', (index) => records.onApplied(index));
   const masters = (): void => records.setMasters(mastersOf(node));
   node.on('leader', masters);
@@ -234,27 +243,20 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
   if (config.join !== null) void background.join(self, stored, ctx.token, transport);
   else void background.initialize(stored);
 
-  const running: RunningServer = {
-    id: config.id,
-    config,
-    http: self.http,
-    dns: self.dns,
-    raft: self.raft,
-    node,
-    ipam,
-    metrics,
+  return {
+    id: config.id, config, http: self.http, dns: self.dns, raft: self.raft, node, ipam, metrics,
     isReady: () => ready,
     stop: async () => {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { id: config.id });
-      await api.close();
-      await dns.close();
+      // Stop taking requests and let in-flight ones finish while the node still runs, then stop
+      // the node, which lets its last storage write finish and closes storage and transport.
+      await Promise.all([api.close(), dns.close()]);
       await node.stop();
       log.info('stopped', { id: config.id, applied: ipam.appliedIndex });
     },
   };
-  return running;
 }
 
 /** DNS and HTTP bound before the node opens; DNS queries are counted once metrics exist. */
