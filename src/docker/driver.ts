@@ -10,6 +10,7 @@
 import { assert, assertNever } from '../../raft/core/assert.js';
 import type { VnetdAnswer, VnetdClient, VnetdErrorBody } from '../cni/vnetd-client.js';
 import { isErrorBody } from '../cni/vnetd-client.js';
+import { isVnetdCode } from '../cni/errors.js';
 import { dockerLimits } from './limits.js';
 import type { AddressRequest, Endpoint, PoolRequest, ReleaseAddressRequest } from './protocol.js';
 import {
@@ -223,7 +224,9 @@ function vnetdFailure(answer: VnetdAnswer, doing: string): DockerIpamError {
 }
 
 function fromVnetd(body: VnetdErrorBody, doing: string): DockerIpamError {
-  switch (body.error) {
+  const code = body.error;
+  if (!isVnetdCode(code)) return new DockerIpamError('internal', `${doing}: vnetd answered ${code}: ${body.message}`);
+  switch (code) {
     case 'exhausted':
       return new DockerIpamError('exhausted', `no free address: network ${String(body['network'])} on agent ${String(body['agent'])} (${String(body['containerizer'])} pool) has capacity ${String(body['capacity'])} and ${String(body['used'])} used`);
     case 'not_found':
@@ -233,13 +236,22 @@ function fromVnetd(body: VnetdErrorBody, doing: string): DockerIpamError {
     case 'no_block':
       return new DockerIpamError('conflict', `${doing}: ${body.message}`);
     case 'invalid':
+    case 'unauthorized':
       return new DockerIpamError('invalid', `${doing}: ${body.message}`);
     case 'unavailable':
     case 'timeout':
     case 'overloaded':
     case 'not_ready':
+    case 'change_pending':
       return new DockerIpamError('unavailable', `${doing}: ${body.message}`);
+    case 'in_use':
+    case 'vtep_exhausted':
+    case 'route_not_found':
+    case 'method_not_allowed':
+    case 'too_large':
+    case 'internal':
+      return new DockerIpamError('internal', `${doing}: vnetd answered ${code}: ${body.message}`);
     default:
-      return new DockerIpamError('internal', `${doing}: vnetd answered ${body.error}: ${body.message}`);
+      return assertNever(code);
   }
 }
