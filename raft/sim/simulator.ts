@@ -370,7 +370,8 @@ export class Simulation {
   private finish(node: SimNode, rd: Ready): void {
     const core = node.core;
     if (core === null) return;
-    if (!this.opts.driverBugs.includes('sendBeforePersist')) this.send(rd.messagesAfterPersist);
+    const bugs = this.opts.driverBugs;
+    if (!bugs.includes('sendBeforePersist') && !bugs.includes('dropAcks')) this.send(rd.messagesAfterPersist);
     if (rd.snapshot !== null) {
       this.restoreStateMachine(node, rd.snapshot);
       this.checkers.monotonic.onApplied(node.id, rd.snapshot.meta.index);

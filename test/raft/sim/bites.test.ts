@@ -43,3 +43,11 @@ for (const v of variants) {
     t.fail(`no safety violation in ${SEEDS_MAX} seeds`);
   });
 }
+
+t.test('the liveness phase bites: a driver that never sends its acknowledgements converges nowhere', async (t) => {
+  for (const seed of [1, 2, 3]) {
+    const r = runSeed({ seed, steps, driverBugs: ['dropAcks'] });
+    t.equal(r.violation?.kind, 'liveness', `seed ${seed}: ${r.violation?.message ?? 'no violation'}`);
+    t.equal(r.exitCode, EXIT.liveness);
+  }
+});
