@@ -4,7 +4,7 @@
 // transfer work, and with no quorum a write gets 503 after a bounded wait.
 
 import t from 'tap';
-import { call, leaderOf, nodeSpecs, startCluster, startNode, stopNode, tempDir, waitFor, waitReady } from './harness.js';
+import { call, dnsQuery, leaderOf, nodeSpecs, startCluster, startNode, stopNode, tempDir, waitFor, waitReady } from './harness.js';
 import type { VnetdNode } from './harness.js';
 
 const readPaths = ['/v1/networks', '/v1/agents', '/v1/tasks', '/overlay-master/state', '/v1/networks/dcos/usage'];
@@ -92,6 +92,25 @@ t.test('three voters', async (t) => {
     t.same(states[1], states[0], 'node 2 = node 1');
     t.same(states[2], states[0], 'node 3 = node 1');
     t.equal((states[0]!['/v1/tasks'] as { tasks: unknown[] }).tasks.length, 20);
+  });
+
+  await t.test('every node answers DNS for tasks allocated through HTTP (DESIGN.md §1 names)', async (t) => {
+    for (const n of nodes) {
+      const answer = await waitFor(`${n.id} answers web.marathon.containerip.dcos`, async () => {
+        const p = await dnsQuery(n.dns, 'web.marathon.containerip.dcos', 'A');
+        return p.rcode === 'NOERROR' && p.answers.length > 0 ? p : undefined;
+      }, 5_000);
+      t.same(answer.answers.map((a) => a.data), ['10.20.0.2'], n.id);
+      const agentip = await dnsQuery(n.dns, 'web.marathon.agentip.dcos', 'A');
+      t.same(agentip.answers.map((a) => a.data), ['10.0.1.1']);
+      const leaderName = await dnsQuery(n.dns, 'leader.dcos', 'A');
+      t.same(leaderName.answers.map((a) => a.data), ['127.0.0.1'], 'leader.dcos from the advertised HTTP host');
+      const soa = await dnsQuery(n.dns, 'dcos', 'SOA');
+      const serial = (soa.answers?.[0]?.data as { serial?: number } | undefined)?.serial ?? 0;
+      t.ok(serial >= 5, `SOA serial ${serial} follows the applied index`);
+      const missing = await dnsQuery(n.dns, 'nosuch.marathon.containerip.dcos', 'A');
+      t.equal(missing.rcode, 'NXDOMAIN');
+    }
   });
 
   await t.test('a learner joins through a follower, reads the same state, and is removed', async (t) => {

@@ -3,6 +3,8 @@
 // every directory in teardown, even when the test fails.
 
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -184,4 +186,34 @@ export async function leaderOf(node: VnetdNode): Promise<string> {
     const c = await call(node.url, 'GET', '/v1/cluster');
     return typeof c.body?.leader === 'string' ? (c.body.leader as string) : undefined;
   });
+}
+
+/** One DNS query over UDP to `address` (host:port); resolves with the decoded answer. */
+export interface DnsAnswer {
+  readonly rcode: string;
+  readonly answers: readonly { readonly type: string; readonly data: unknown }[];
+}
+
+export async function dnsQuery(address: string, name: string, type: 'A' | 'AAAA' | 'SRV' | 'PTR' | 'SOA'): Promise<DnsAnswer> {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon);
+  const port = Number(address.slice(colon + 1));
+  const id = Math.floor(Math.random() * 65535);
+  const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }] });
+  const socket = dgram.createSocket('udp4');
+  try {
+    return await new Promise<DnsAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no DNS answer from ${address} for ${name}`)), 3_000);
+      socket.on('message', (msg) => {
+        const p = dnsPacket.decode(msg);
+        if (p.id !== id) return;
+        clearTimeout(timer);
+        const decoded = p as unknown as { rcode: string; answers?: { type: string; data: unknown }[] };
+        resolve({ rcode: decoded.rcode, answers: decoded.answers ?? [] });
+      });
+      socket.send(query, port, host);
+    });
+  } finally {
+    socket.close();
+  }
 }
