@@ -131,9 +131,13 @@ async function bridgeTests(t: Test): Promise<void> {
   });
 
   await t.test('their containerip names answer from vnetd\'s DNS', async (t) => {
-    // DESIGN.md §1: <task>.<framework>.containerip.<zone>
-    t.same(await dig(s, 'web.marathon.containerip.dcos'), [ips[0]]);
-    t.same(await dig(s, 'db.marathon.containerip.dcos'), [ips[1]]);
+    // DESIGN.md §1: <task>.<framework>.containerip.<zone>; vnetd reports each task's names
+    // (src/records/naming.ts) in its task view, and they must be the ones that answer.
+    for (const [c, ip, name] of [[c1, ips[0], 'web.marathon.containerip.dcos'], [c2, ips[1], 'db.marathon.containerip.dcos']] as const) {
+      const view = await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c}:eth0`)}`);
+      t.equal(view.body.dns?.containerip?.replace(/\.$/, ''), name, `${c}'s containerip name`);
+      t.same(await dig(s, name), [ip], `${name} answers ${ip}`);
+    }
   });
 
   await t.test('a retried ADD returns the same address', async (t) => {
