@@ -7,7 +7,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { encodeSnapshotFile, restoreSnapshot, serverLimits, startServer } from './server.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { RunningServer } from './server.js';
 import { UsageError, clientUsage, defaultUrl, runClientCommand } from './api/commands.js';
@@ -96,6 +95,9 @@ async function start(args: string[]): Promise<void> {
   }
   const log = createLogger(loaded.config.logLevel);
   for (const w of loaded.warnings) log.warn(w);
+  // The server (Raft, storage, DNS) is loaded only by the commands that run one, so that the
+  // client commands start quickly.
+  const { serverLimits, startServer } = await import('./server.js');
   let server: RunningServer;
   try {
     server = await startServer(loaded, log);
@@ -138,6 +140,7 @@ async function snapshotSave(args: string[]): Promise<void> {
   if (!res.ok) throw new ClientError(res.status, `http_${res.status}`, `snapshot refused: ${res.status} ${await res.text()}`, {});
   const index = Number(res.headers.get('x-vnetd-applied-index'));
   const data = new Uint8Array(await res.arrayBuffer());
+  const { encodeSnapshotFile } = await import('./server.js');
   writeFileSync(positionals[0]!, encodeSnapshotFile(index, data), { mode: 0o600 });
   process.stdout.write(`saved the state at index ${index} (${data.length} bytes) to ${positionals[0]}\n`);
 }
@@ -150,6 +153,7 @@ async function snapshotRestore(args: string[]): Promise<void> {
   const file = values['config'];
   const loaded = loadConfig({ ...(typeof file === 'string' ? { file } : {}), env: process.env, flags: values });
   const log = createLogger(loaded.config.logLevel);
+  const { restoreSnapshot } = await import('./server.js');
   const r = await restoreSnapshot(loaded, readFileSync(positionals[0]!), log);
   process.stdout.write(`restored index ${r.index} (${r.tasks} tasks) into ${loaded.config.dataDir} as a single-member cluster of ${loaded.config.id}; start it with: vnetd start --data-dir ${loaded.config.dataDir}\n`);
 }
