@@ -87,6 +87,8 @@ export async function netnsUnavailable(): Promise<string | undefined> {
     const r = await run('ip', ['netns', 'add', name]);
     if (r.code !== 0) return `ip netns add failed: ${r.stderr.trim()}`;
     await run('ip', ['netns', 'del', name]);
+    // The plugin wrapper enters this process's namespace with nsenter (util-linux).
+    if ((await run('nsenter', ['--version'])).code !== 0) return 'nsenter (util-linux) is not usable';
     return undefined;
   } catch (err) {
     return `cannot run ip: ${(err as Error).message}`;
