@@ -23,17 +23,24 @@ export class SimNetwork {
     private readonly opts: NetOptions,
   ) {}
 
-  /** The delays after which copies of a message arrive: none (lost), one, or two (duplicated). */
-  route(from: NodeId, to: NodeId): number[] {
+  /**
+   * The delays after which copies of a message arrive: none (lost), one, or more (duplicated).
+   * A `replayable` message (the read path's heartbeat responses and ReadIndex traffic) may also be
+   * replayed much later, one to three election timeouts on, which is how a stale heartbeat response
+   * or a duplicated ReadIndex request reaches a leader in a later read round or a later term.
+   */
+  route(from: NodeId, to: NodeId, replayable: boolean): number[] {
     this.sent++;
     if (this.isCut(from, to) || (!this.reliable && this.rng.chance(this.opts.dropRate))) {
       this.dropped++;
       return [];
     }
-    const first = this.delay();
-    if (this.reliable || !this.rng.chance(this.opts.dupRate)) return [first];
-    this.duplicated++;
-    return [first, this.delay()];
+    const delays = [this.delay()];
+    if (this.reliable) return delays;
+    if (this.rng.chance(this.opts.dupRate)) delays.push(this.delay());
+    if (replayable && this.rng.chance(this.opts.replayRate)) delays.push(this.rng.between(this.opts.replayMinUs, 3 * this.opts.replayMinUs));
+    this.duplicated += delays.length - 1;
+    return delays;
   }
 
   isCut(from: NodeId, to: NodeId): boolean {

@@ -46,6 +46,10 @@ export interface NetOptions {
   /** Probability that a message is held back by up to slowMaxUs more (reordering it). */
   readonly slowRate: number;
   readonly slowMaxUs: number;
+  /** Probability that a read-path message (heartbeatResp, readIndex, readIndexResp) is replayed later. */
+  readonly replayRate: number;
+  /** Replays arrive between this and three times this (one election timeout) after the original. */
+  readonly replayMinUs: number;
 }
 
 export interface DiskOptions {
@@ -142,6 +146,8 @@ export function deriveOptions(rng: Prng, args: SimArgs): SimOptions {
       dupRate: pickRate(rng, [0, 0.01, 0.05, 0.1]),
       slowRate: pickRate(rng, [0, 0.02, 0.1]),
       slowMaxUs: rng.between(1, 3 * electionTicks) * TICK_US,
+      replayRate: pickRate(rng, [0, 0.05, 0.2]),
+      replayMinUs: electionTicks * TICK_US,
     },
     disk: {
       syncMinUs: rng.between(20, 500),

@@ -511,7 +511,8 @@ export class Simulation {
         onVoteGranted(this, m.from);
       }
       if (m.type === 'appendResp' && !m.reject) onEntriesAcked(this, m.from, m.to);
-      for (const delay of this.net.route(m.from, m.to)) {
+      const replayable = m.type === 'heartbeatResp' || m.type === 'readIndex' || m.type === 'readIndexResp';
+      for (const delay of this.net.route(m.from, m.to, replayable)) {
         this.schedule({ kind: 'deliver', msg: m, time: this.now + delay, seq: 0 });
       }
     }
