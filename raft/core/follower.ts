@@ -29,8 +29,9 @@ export function stepFollower(r: RaftCore, role: Follower, m: Message): void {
     case 'timeoutNow':
       // Dissertation §3.10: the leader brought us up to date and asks us to campaign at once,
       // skipping pre-vote and the lease check of the voters (the vote carries `transfer`).
-      r.emit('timeoutNow', { from: m.from, promotable: r.promotable() });
-      if (r.promotable()) campaign(r, 'transfer');
+      // Only our leader may hand over: anyone else could otherwise push us past the lease check.
+      r.emit('timeoutNow', { from: m.from, promotable: r.promotable(), fromLeader: m.from === role.leader });
+      if (r.promotable() && m.from === role.leader) campaign(r, 'transfer');
       return;
     case 'readIndex':
       // Not the leader (any more): say so at once, so the asker can retry elsewhere.

@@ -339,3 +339,16 @@ t.test('a single-node cluster does not commit before advance()', async (t) => {
   a.readIndex('r');
   t.same(a.ready().readStates, [{ index: 2, context: 'r' }], 'a single voter answers reads at once');
 });
+
+// A timeoutNow bypasses the voters' lease, so only the current leader may send one.
+t.test('timeoutNow from anyone but the leader is ignored', async (t) => {
+  const net = new Network({ ...opts, seed: 71 });
+  net.elect('a');
+  const c = net.core('c');
+  const term = c.status().term;
+  c.step({ type: 'timeoutNow', from: nodeId('b'), to: nodeId('c'), term });
+  t.equal(c.status().role, 'follower');
+  t.equal(c.status().term, term);
+  c.step({ type: 'timeoutNow', from: nodeId('a'), to: nodeId('c'), term });
+  t.equal(c.status().role, 'candidate', 'from the leader it starts a campaign at once');
+});
