@@ -12,7 +12,7 @@
 // by the first change of a batch. Raft applies a batch synchronously, so no DNS query is answered
 // between an entry's apply and the flush: answers at serial i always reflect the state at i.
 import type { AgentView, IpamListener, IpamQueries, TaskView } from '../ipam/types.js';
-import type { RecordType, ZoneIndex } from '../../dns/zone.js';
+import type { RecordDataByType, RecordType, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert, assertNever } from '../../raft/core/assert.js';
 import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
@@ -28,6 +28,13 @@ interface Owner {
   readonly role: Role;
   /** Ids of the tasks contributing records to this name. */
   readonly tasks: Set<string>;
+  /**
+   * What the zone holds for this name, per record type (records joined; '' = none) and whether it
+   * is marked existing: a recomputation that changes nothing writes nothing (a task joining a
+   * name on an agent already listed leaves the agentip RRset, and its encoded answers, alone).
+   */
+  readonly published: Map<RecordType, string>;
+  marked: boolean;
 }
 
 interface Tracked {
@@ -169,7 +176,7 @@ export class DnsRecords implements IpamListener {
     for (const { name, role } of owners) {
       let owner = this.owners.get(name);
       if (owner === undefined) {
-        owner = { name, role, tasks: new Set() };
+        owner = { name, role, tasks: new Set(), published: new Map(), marked: false };
         this.owners.set(name, owner);
       }
       assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
@@ -241,26 +248,46 @@ export class DnsRecords implements IpamListener {
     switch (role.kind) {
       case 'host': {
         const { a, aaaa } = hostAddresses(role.hostKind, views);
-        this.zone.setRRset(owner.name, 'A', a);
-        this.zone.setRRset(owner.name, 'AAAA', aaaa);
+        this.publish(owner, 'A', a, a.join(' '));
+        this.publish(owner, 'AAAA', aaaa, aaaa.join(' '));
         // DESIGN.md §1: a containerip name whose tasks have no container IP is NODATA, not NXDOMAIN.
-        this.zone.setNameExists(owner.name, a.length + aaaa.length === 0);
+        this.mark(owner, a.length + aaaa.length === 0);
         return;
       }
-      case 'srv':
-        this.zone.setRRset(owner.name, 'SRV', srvRecords(role.hostKind, role.proto, role.target, views));
+      case 'srv': {
+        const srv = srvRecords(role.hostKind, role.proto, role.target, views);
+        // Priority, weight and target are the same for every record of this owner: ports say all.
+        this.publish(owner, 'SRV', srv, srv.map((r) => r.port).join(' '));
         return;
-      case 'ptr':
-        this.zone.setRRset(owner.name, 'PTR', ptrTargets(views, this.zoneLabels));
+      }
+      case 'ptr': {
+        const ptr = ptrTargets(views, this.zoneLabels);
+        this.publish(owner, 'PTR', ptr, ptr.join(' '));
         return;
+      }
       default:
         assertNever(role);
     }
   }
 
+  /** Writes one RRset of `owner` unless the zone already holds exactly that (`signature`). */
+  private publish<T extends RecordType>(owner: Owner, type: T, records: readonly RecordDataByType[T][], signature: string): void {
+    if ((owner.published.get(type) ?? '') === signature) return;
+    this.zone.setRRset(owner.name, type, records);
+    if (signature === '') owner.published.delete(type);
+    else owner.published.set(type, signature);
+  }
+
+  private mark(owner: Owner, exists: boolean): void {
+    if (owner.marked === exists) return;
+    this.zone.setNameExists(owner.name, exists);
+    owner.marked = exists;
+  }
+
   private clearOwner(owner: Owner): void {
-    for (const type of typesOf(owner.role)) this.zone.deleteRRset(owner.name, type);
-    if (owner.role.kind === 'host') this.zone.setNameExists(owner.name, false);
+    for (const type of owner.published.keys()) this.zone.deleteRRset(owner.name, type);
+    owner.published.clear();
+    this.mark(owner, false);
   }
 
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */
@@ -278,21 +305,12 @@ export class DnsRecords implements IpamListener {
   }
 }
 
-function typesOf(role: Role): readonly RecordType[] {
-  switch (role.kind) {
-    case 'host':
-      return ['A', 'AAAA'];
-    case 'srv':
-      return ['SRV'];
-    case 'ptr':
-      return ['PTR'];
-    default:
-      return assertNever(role);
-  }
-}
-
 function sameRole(a: Role, b: Role): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'ptr' || b.kind === 'ptr') return true;
+  if (a.hostKind !== b.hostKind) return false;
+  if (a.kind === 'host' || b.kind === 'host') return true;
+  return a.proto === b.proto && a.target === b.target;
 }
 
 /** PTR data: the containerip names of the tasks holding the address (RFC 1035 §3.5). */
