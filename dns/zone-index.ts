@@ -9,7 +9,7 @@ import { DnsError } from './errors.js';
 import { limits } from './limits.js';
 import { qclass, qtype as T } from './wire/constants.js';
 import { parseIpv4, parseIpv6 } from './wire/ip.js';
-import { isUnder, nameToKey, parentKey, type NameKey } from './wire/name.js';
+import { flat, isUnder, nameToKey, parentKey, type NameKey } from './wire/name.js';
 import { WireWriter } from './wire/writer.js';
 import type { RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
 
@@ -39,11 +39,10 @@ export interface EncodedAnswer {
 }
 
 interface StoredRecord {
-  /** Canonical text, unique within an RRset (an RRset is a set, RFC 2181 §5). */
-  readonly id: string;
   readonly view: RecordDataByType[RecordType];
-  /** A/AAAA: the address bytes; SRV: priority, weight, port. */
-  readonly fixed: Uint8Array;
+  /** A/AAAA: the address bytes; SRV: priority, weight, port; as a latin1 string (one char per
+   * byte), which costs far less memory per record than a typed array. */
+  readonly fixed: string;
   /** SRV/PTR: the target name. */
   readonly target: NameKey | undefined;
 }
@@ -60,10 +59,16 @@ export interface NameNode {
   /** Names holding data (or marked existing) at or below this one, this one included. The node
    * exists while > 0. */
   refs: number;
-  readonly rrsets: Map<number, RRsetEntry>;
+  /** Empty non-terminals share one empty map (`noRRsets`) until they get data of their own. */
+  rrsets: Map<number, RRsetEntry>;
   /** Set by setNameExists: the name exists even without RRsets (NODATA for every type). */
   marked?: boolean;
 }
+
+/** The RRsets of every node without any: shared to save a Map per empty non-terminal; never
+ * written to (setRRset gives the node its own Map first). */
+const noRRsets: ReadonlyMap<number, RRsetEntry> = new Map();
+const noNumbers: readonly number[] = Object.freeze([]);
 
 /** Whether a node counts as a name of its own (rather than only an empty non-terminal). */
 function holds(node: NameNode): boolean {
@@ -150,19 +155,19 @@ function storeRecord(type: RecordType, data: unknown, name: string): StoredRecor
     case 'AAAA': {
       const bytes = typeof data === 'string' ? (type === 'A' ? parseIpv4(data) : parseIpv6(data)) : undefined;
       if (bytes === undefined) throw new DnsError('bad-record', `${type} record at ${name} must be an ${type === 'A' ? 'IPv4' : 'IPv6'} address text, got ${JSON.stringify(data)}`);
-      return { id: Buffer.from(bytes).toString('hex'), view: data as string, fixed: bytes, target: undefined };
+      return { view: data as string, fixed: Buffer.from(bytes).toString('latin1'), target: undefined };
     }
     case 'PTR': {
       const target = nameToKey(data as string);
-      return { id: target, view: presentation(target), fixed: new Uint8Array(0), target };
+      return { view: presentation(target), fixed: '', target };
     }
     case 'SRV': {
       if (typeof data !== 'object' || data === null) throw new DnsError('bad-record', `SRV record at ${name} must be an object, got ${JSON.stringify(data)}`);
       const d = data as Record<string, unknown>;
       const [p, w, port] = [u16(d['priority'], 'priority', name), u16(d['weight'], 'weight', name), u16(d['port'], 'port', name)];
       const target = nameToKey(d['target'] as string);
-      const fixed = new Uint8Array([p >> 8, p & 0xff, w >> 8, w & 0xff, port >> 8, port & 0xff]);
-      return { id: `${p} ${w} ${port} ${target}`, view: { priority: p, weight: w, port, target: presentation(target) }, fixed, target };
+      const fixed = String.fromCharCode(p >> 8, p & 0xff, w >> 8, w & 0xff, port >> 8, port & 0xff);
+      return { view: { priority: p, weight: w, port, target: presentation(target) }, fixed, target };
     }
     default:
       throw new DnsError('bad-record', `record type ${JSON.stringify(type)} is not one of A, AAAA, SRV, PTR`);
@@ -274,7 +279,9 @@ export class MemoryZoneIndex implements ZoneIndex {
     const byId = new Map<string, StoredRecord>();
     for (const r of records) {
       const stored = storeRecord(type, r, name);
-      if (!byId.has(stored.id)) byId.set(stored.id, stored);
+      // Canonical bytes identify a record: an RRset is a set (RFC 2181 §5).
+      const id = stored.target === undefined ? stored.fixed : `${stored.fixed}/${stored.target}`;
+      if (!byId.has(id)) byId.set(id, stored);
     }
     if (byId.size === 0) return this.deleteRRset(name, type);
     let node = this.nodes.get(key);
@@ -282,6 +289,8 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (node === undefined) {
       node = { refs: 0, rrsets: new Map() };
       this.nodes.set(key, node);
+    } else if (node.rrsets === noRRsets) {
+      node.rrsets = new Map();
     }
     const old = node.rrsets.get(code);
     if (old !== undefined) this.forget(key, old);
@@ -322,7 +331,7 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (exists) {
       const had = node !== undefined && holds(node);
       if (node === undefined) {
-        node = { refs: 0, rrsets: new Map() };
+        node = { refs: 0, rrsets: noRRsets as Map<number, RRsetEntry> };
         this.nodes.set(key, node);
       }
       node.marked = true;
@@ -365,9 +374,9 @@ export class MemoryZoneIndex implements ZoneIndex {
     assert(apex !== undefined && apex.variant === 0, () => `RRset outside zones: ${entry.owner}`);
     const code = typeCodes[entry.type];
     const typeBytes = String.fromCharCode(code >> 8, code & 0xff);
-    if (apex.kind === 'reverse') return [entry.owner + typeBytes];
+    if (apex.kind === 'reverse') return [flat(entry.owner + typeBytes)];
     const relative = entry.owner.slice(0, entry.owner.length - apex.storedApex.length);
-    return this.variantApexes.map((v) => relative + v + typeBytes);
+    return this.variantApexes.map((v) => flat(relative + v + typeBytes));
   }
 
   private depend(target: NameKey, owner: NameKey): void {
@@ -396,7 +405,7 @@ export class MemoryZoneIndex implements ZoneIndex {
       let node = this.nodes.get(k);
       if (node === undefined) {
         assert(delta === 1, () => `ancestor ${k} missing while removing ${key}`);
-        node = { refs: 0, rrsets: new Map() };
+        node = { refs: 0, rrsets: noRRsets as Map<number, RRsetEntry> };
         this.nodes.set(k, node);
       }
       node.refs += delta;
@@ -437,8 +446,8 @@ export class MemoryZoneIndex implements ZoneIndex {
     const questionEnd = w.offset;
     for (const i of order) this.writeRecord(w, qname, entry.type, entry.records[i]!, rewrite);
     const answerEnd = w.offset - questionEnd;
-    const additionalEnds: number[] = [];
-    const additionalCounts: number[] = [];
+    const additionalEnds: number[] = entry.type === 'SRV' ? [] : (noNumbers as number[]);
+    const additionalCounts: number[] = entry.type === 'SRV' ? [] : (noNumbers as number[]);
     let count = 0;
     if (entry.type === 'SRV') {
       const targets = new Set(entry.records.map((r) => r.target!));
@@ -458,7 +467,7 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   private writeRecord(w: WireWriter, owner: NameKey, type: RecordType, r: StoredRecord, rewrite: (k: NameKey) => NameKey): void {
     const at = w.beginRecord(owner, typeCodes[type], qclass.IN, this.config.ttlSeconds);
-    w.bytes(r.fixed);
+    w.latin1(r.fixed);
     // RFC 3597 §4: names in the rdata of types newer than RFC 1035 (SRV) must not be compressed.
     if (type === 'SRV') w.nameUncompressed(rewrite(r.target!));
     else if (type === 'PTR') w.name(r.target!);

@@ -49,6 +49,12 @@ export class WireWriter {
     this.off += b.length;
   }
 
+  /** Writes the bytes of a latin1 string (one char per byte). */
+  latin1(s: string): void {
+    this.reserve(s.length);
+    this.off += this.buf.write(s, this.off, 'latin1');
+  }
+
   /** Overwrites a 16-bit value already written (rdlength, counts). */
   patch16(at: number, v: number): void {
     assert(at + 2 <= this.off, `patch at ${at} beyond written ${this.off}`);
