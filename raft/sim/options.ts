@@ -13,10 +13,12 @@ export type UnsafeFlag = (typeof UNSAFE_FLAGS)[number];
  * Broken drivers: the core is correct but the simulated node breaks the Ready contract.
  *  - sendBeforePersist: messagesAfterPersist leave before the disk write is durable.
  *  - localReads: reads are served from the local state machine without ReadIndex.
+ *  - leaderReads: a node that believes it leads serves reads at its own commit index without
+ *    confirming leadership (the deposed-leader stale read); others use ReadIndex.
  *  - dropAcks: messagesAfterPersist are never sent. Safe but never makes progress: it proves the
  *    liveness phase bites.
  */
-export const DRIVER_BUGS = ['sendBeforePersist', 'localReads', 'dropAcks'] as const;
+export const DRIVER_BUGS = ['sendBeforePersist', 'localReads', 'leaderReads', 'dropAcks'] as const;
 export type DriverBug = (typeof DRIVER_BUGS)[number];
 
 /** What the command line fixes; the rest comes from the seed. */

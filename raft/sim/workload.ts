@@ -90,6 +90,11 @@ function read(sim: Simulation): void {
     sim.checkers.reads.onServed(node.id, context, floor, node.sm.applied);
     return;
   }
+  if (sim.opts.driverBugs.includes('leaderReads') && node.role === 'leader') {
+    sim.checkers.reads.onReadIndex(node.id, context, floor, node.commit);
+    node.reads.set(context, { floor, index: node.commit });
+    return;
+  }
   node.reads.set(context, { floor, index: null });
   node.core?.readIndex(context);
   sim.pump(node);

@@ -27,6 +27,7 @@ const variants: readonly Variant[] = [
   { name: 'commitOldTermByCount (paper checks)', unsafe: ['commitOldTermByCount'], checks: 'paper', why: 'shows up as a committed entry missing from a later leader' },
   { name: 'ackBeforeSync (paper checks)', unsafe: ['ackBeforeSync'], checks: 'paper', why: 'shows up as a lost committed entry or two leaders' },
   { name: 'driver sendBeforePersist', driverBugs: ['sendBeforePersist'], why: 'the driver sends messagesAfterPersist before the fsync' },
+  { name: 'driver leaderReads', driverBugs: ['leaderReads'], why: 'a node that believes it leads serves reads without confirming it still does (stale reads from a deposed leader)' },
   { name: 'driver localReads', driverBugs: ['localReads'], why: 'the driver serves reads from local state without ReadIndex (Raft §6.4)' },
 ];
 
