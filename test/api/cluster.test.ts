@@ -4,7 +4,7 @@
 // transfer work, and with no quorum a write gets 503 after a bounded wait.
 
 import t from 'tap';
-import { call, dnsQuery, leaderOf, nodeSpecs, startCluster, startNode, stopNode, tempDir, waitFor, waitReady } from './harness.js';
+import { call, dnsQuery, leaderOf, nodeSpecs, runCli, startCluster, startNode, stopNode, tempDir, waitFor, waitHealthy, waitReady } from './harness.js';
 import type { VnetdNode } from './harness.js';
 
 const readPaths = ['/v1/networks', '/v1/agents', '/v1/tasks', '/overlay-master/state', '/v1/networks/dcos/usage'];
@@ -20,6 +20,7 @@ async function stateOf(node: VnetdNode): Promise<Record<string, unknown>> {
 }
 
 t.test('three voters', async (t) => {
+  const outer = t; // processes that must outlive a subtest are tied to this test's teardown
   const { nodes, secret } = await startCluster(t);
   const leaderId = await leaderOf(nodes[0]!);
   const leader = nodes.find((n) => n.id === leaderId)!;
@@ -154,6 +155,20 @@ t.test('three voters', async (t) => {
     t.equal(await waitFor('leader moved', async () => ((await call(f1.url, 'GET', '/v1/cluster')).body.leader === f2.id ? true : undefined)), true);
     const w = await call(leader.url, 'PUT', '/v1/agents/a3', { ip: '10.0.1.3' });
     t.equal(w.status, 201, 'the old leader now forwards');
+  });
+
+  await t.test('a follower restarted with only --data-dir catches up', async (t) => {
+    const current = await leaderOf(f1);
+    const follower = nodes.find((n) => n.id !== current)!;
+    const other = nodes.find((n) => n.id !== follower.id)!;
+    t.equal(await stopNode(follower), 0);
+    t.equal((await call(other.url, 'PUT', '/v1/agents/while-down', { ip: '10.0.1.9' })).status, 201, 'two of three keep a quorum');
+    follower.proc = runCli(outer, ['start', '--data-dir', follower.dataDir]);
+    await waitHealthy(follower);
+    await waitReady(follower);
+    const a = await call(follower.url, 'GET', '/v1/agents/while-down?consistent=true');
+    t.equal(a.status, 200, 'the restarted node has the write made while it was down');
+    t.same(await stateOf(follower), await stateOf(other));
   });
 
   await t.test('without a quorum a write answers 503 after a bounded wait', async (t) => {
