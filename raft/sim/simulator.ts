@@ -434,7 +434,11 @@ export class Simulation {
   /** Feeds what a Ready reveals to the checkers, in the order the core produced it. */
   private observe(node: SimNode, rd: Ready): void {
     const wasLeader = node.role === 'leader';
-    if (rd.hardState !== null) node.term = rd.hardState.term;
+    this.trace.num(node.ordinal).num(rd.entries.length).num(rd.committed.length);
+    if (rd.hardState !== null) {
+      node.term = rd.hardState.term;
+      this.trace.num(rd.hardState.term).num(rd.hardState.commit);
+    }
     if (rd.snapshot !== null) {
       const meta = rd.snapshot.meta;
       node.log.installSnapshot(meta);
