@@ -188,7 +188,14 @@ async function openRaftIo(config: Config, secret: string, log: Logger): Promise<
   return { storage, transport };
 }
 
-export async function startServer(loaded: LoadedConfig, log: Logger): Promise<RunningServer> {
+/**
+ * Something else a node serves next to the HTTP API (e.g. the Docker IPAM driver on a unix
+ * socket): started once the node is up, stopped first on stop. It may register metrics in
+ * `running.metrics.registry` and talk to the API at `running.http`.
+ */
+export type ServerExtension = (running: RunningServer, log: Logger) => Promise<{ stop(): Promise<void> }>;
+
+export async function startServer(loaded: LoadedConfig, log: Logger, extensions: readonly ServerExtension[] = []): Promise<RunningServer> {
   const { config, stored, secret } = prepareDataDir(loaded, log);
   const { storage, transport } = await openRaftIo(config, secret, log);
   const ipam = new IpamStateMachine();
@@ -243,13 +250,15 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
   if (config.join !== null) void background.join(self, stored, ctx.token, transport);
   else void background.initialize(stored);
 
-  return {
+  const started: { stop(): Promise<void> }[] = [];
+  const running: RunningServer = {
     id: config.id, config, http: self.http, dns: self.dns, raft: self.raft, node, ipam, metrics,
     isReady: () => ready,
     stop: async () => {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { id: config.id });
+      await Promise.all(started.map((e) => e.stop().catch((err: unknown) => log.error('extension stop failed', { err: String(err) }))));
       // Stop taking requests and let in-flight ones finish while the node still runs, then stop
       // the node, which lets its last storage write finish and closes storage and transport.
       await Promise.all([api.close(), dns.close()]);
@@ -257,6 +266,13 @@ export async function startServer(loaded: LoadedConfig, log: Logger): Promise<Ru
       log.info('stopped', { id: config.id, applied: ipam.appliedIndex });
     },
   };
+  try {
+    for (const extension of extensions) started.push(await extension(running, log));
+  } catch (err) {
+    await running.stop();
+    throw err;
+  }
+  return running;
 }
 
 /** DNS and HTTP bound before the node opens; DNS queries are counted once metrics exist. */
