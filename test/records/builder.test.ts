@@ -2,11 +2,12 @@
 // DESIGN.md §1's table, NXDOMAIN vs NODATA (RFC 8020, RFC 2308 §2), releases, agent address
 // changes, PTR (RFC 1035 §3.5, RFC 3596 §2.5), leader/master, the SOA serial, and reset().
 import t from 'tap';
+import fc from 'fast-check';
 import { dual, harness, isMarked, net4, net6, ok } from './helpers.js';
 import type { TaskAllocation } from '../../src/ipam/types.js';
 import type { LogIndex } from '../../raft/core/types.js';
 import { IpamStateMachine } from '../../src/ipam/index.js';
-import { createRecordsZone, DnsRecords } from '../../src/records/index.js';
+import { createRecordsZone, DnsRecords, taskDnsNames } from '../../src/records/index.js';
 
 const agent = (id: string, ip: string, ip6?: string) => ({ type: 'registerAgent' as const, id, ip, ...(ip6 ? { ip6 } : {}) });
 
@@ -262,4 +263,36 @@ t.test('reset() after a snapshot restore rebuilds the same zone', async (t) => {
   h.sm.restore(snap, applied as LogIndex);
   t.equal(h.zone.exists('later.marathon.containerip.dcos.'), false);
   t.ok(h.zone.exists('web.marathon.containerip.dcos.'));
+});
+
+t.test('any task name and framework: the listener never throws; names exist exactly when taskDnsNames says so (seeded)', async (t) => {
+  const seed = Number(process.env['RECORDS_SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay with RECORDS_SEED=${seed})`);
+  const h = harness();
+  h.apply(net4);
+  h.apply(agent('a1', '10.0.0.1'));
+  let n = 0;
+  let accepted = 0;
+  let named = 0;
+  const text = fc.oneof(
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 255 }) },
+    { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom('.', '_', '-', 'a', 'Z', '9', ' ', 'é'), minLength: 1, maxLength: 255 }) },
+  );
+  const result = fc.check(
+    fc.property(text, text, (name, framework) => {
+      const id = `p${n++}`;
+      const r = h.apply({ type: 'allocateTask', id, name, framework, agent: 'a1', network: 'dcos' });
+      if (!r.ok) return r.error.code === 'invalid'; // IPAM may refuse the text; then nothing to check
+      accepted++;
+      const names = taskDnsNames({ name, framework }, 'dcos');
+      if (names !== undefined) named++;
+      const exists = names !== undefined && h.zone.exists(names.containerip) && h.zone.exists(names.agentip) && h.zone.exists(names.autoip);
+      h.apply({ type: 'releaseTask', id });
+      return (names === undefined) === (h.records.stats().owners === 0 && !exists) && (names === undefined || exists);
+    }),
+    { seed, numRuns: 500 },
+  );
+  t.notOk(result.failed, `seed ${seed}: ${fc.defaultReportMessage(result) ?? ''}`);
+  t.ok(accepted > 250 && named > 100, `${accepted} of 500 allocations accepted, ${named} with names`);
+  t.equal(h.zone.stats().names, 0, 'every name left with its task');
 });
