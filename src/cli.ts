@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { RunningServer } from './server.js';
+import type { RunningServer, ServerExtension } from './server.js';
+import type { Config } from './config.js';
 import { UsageError, clientUsage, defaultUrl, runClientCommand } from './api/commands.js';
 import { ClientError } from './api/client.js';
 import { localCluster, localClusterUsage } from './api/local-cluster.js';
@@ -66,11 +67,33 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
+/** What `vnetd start` serves next to the API, per the configuration. */
+function extensions(config: Config): ServerExtension[] {
+  const socketPath = config.dockerIpamSocket;
+  const agent = config.dockerIpamAgent;
+  if (socketPath === null || agent === null) return [];
+  const docker: ServerExtension = async (running, log) => {
+    const { startDockerIpamDriver } = await import('./docker/index.js');
+    const token = running.config.apiToken ?? (running.config.apiTokenFile === null ? null : readFileSync(running.config.apiTokenFile, 'utf8').trim());
+    const driver = await startDockerIpamDriver({
+      socketPath,
+      url: `http://${running.http}`,
+      agent,
+      ...(token === null ? {} : { token }),
+      ...(config.dockerIpamNetwork === null ? {} : { defaultNetwork: config.dockerIpamNetwork }),
+      onError: (endpoint, err) => log.warn('docker ipam call failed', { endpoint, err: err.message }),
+    });
+    return { stop: () => driver.close() };
+  };
+  return [docker];
+}
+
 function printListeners(s: RunningServer): void {
   const out = (line: string): boolean => process.stdout.write(`vnetd ${s.id}: ${line}\n`);
   out(`HTTP API on http://${s.http}`);
   out(`DNS on ${s.dns} (UDP and TCP), zone ${s.config.zone}`);
   out(`Raft on ${s.raft}`);
+  if (s.config.dockerIpamSocket !== null) out(`Docker IPAM driver on unix:${s.config.dockerIpamSocket} for agent ${s.config.dockerIpamAgent}`);
   out(`data in ${s.config.dataDir}`);
 }
 
@@ -100,7 +123,7 @@ async function start(args: string[]): Promise<void> {
   const { serverLimits, startServer } = await import('./server.js');
   let server: RunningServer;
   try {
-    server = await startServer(loaded, log);
+    server = await startServer(loaded, log, extensions(loaded.config));
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, exitUsage);
     fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 1);

@@ -58,6 +58,9 @@ export interface Config {
   readonly vtepMacOui: string;
   readonly logLevel: LogLevel;
   readonly unsafeNoFsync: boolean;
+  readonly dockerIpamSocket: string | null;
+  readonly dockerIpamAgent: string | null;
+  readonly dockerIpamNetwork: string | null;
 }
 
 /** DESIGN.md §3: the embedded single-node default. */
@@ -90,6 +93,9 @@ export const defaults: Config = {
   vtepMacOui: defaultVtepMacOui,
   logLevel: 'info',
   unsafeNoFsync: false,
+  dockerIpamSocket: null,
+  dockerIpamAgent: null,
+  dockerIpamNetwork: null,
 };
 
 export type ConfigKey = keyof Config;
@@ -172,6 +178,9 @@ export const fields: { readonly [K in ConfigKey]: FieldSpec } = {
   vtepMacOui: { kind: 'string', schema: { type: 'string', pattern: '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){2}(:00:00:00)?$' }, expected: 'a three-byte OUI like 70:b3:d5', help: 'VTEP MAC prefix (set on a new cluster)', arg: 'OUI' },
   logLevel: { kind: 'string', schema: { enum: [...logLevels] }, expected: logLevels.join(', '), help: 'log threshold', arg: 'LEVEL' },
   unsafeNoFsync: { kind: 'bool', schema: { type: 'boolean' }, expected: 'true or false', help: 'BENCHMARKS ONLY: do not fsync (loses acknowledged writes on a crash)' },
+  dockerIpamSocket: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1 }, expected: 'a unix socket path', help: 'also serve the Docker remote IPAM driver here (src/docker), e.g. /run/docker/plugins/vnetd.sock', arg: 'PATH' },
+  dockerIpamAgent: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1, maxLength: 255 }, expected: 'an agent id', help: 'the vnetd agent id of this host, for the Docker IPAM driver', arg: 'ID' },
+  dockerIpamNetwork: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1, maxLength: 13 }, expected: 'a network name', help: 'the Docker IPAM driver\'s network when a pool names none', arg: 'NAME' },
 };
 
 export const configKeys = Object.keys(fields) as ConfigKey[];
@@ -356,6 +365,7 @@ function checkWhole(c: Config, explicit: ReadonlySet<ConfigKey>): void {
   if (explicit.has('role') && c.join === null) fail('role', 'only applies with join');
   if (c.clusterSecret !== null && c.clusterSecretFile !== null) fail('clusterSecret', 'and clusterSecretFile exclude each other');
   if (c.apiToken !== null && c.apiTokenFile !== null) fail('apiToken', 'and apiTokenFile exclude each other');
+  if ((c.dockerIpamSocket === null) !== (c.dockerIpamAgent === null)) fail('dockerIpamAgent', 'and dockerIpamSocket go together: the driver serves one agent on one socket');
   const ids = new Set<string>();
   for (const [i, p] of c.peers.entries()) {
     if (ids.has(p.id)) fail('peers', `lists ${p.id} twice (item ${i})`);

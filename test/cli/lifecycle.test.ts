@@ -4,6 +4,8 @@
 
 import t from 'tap';
 import net from 'node:net';
+import http from 'node:http';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { call, nodeSpecs, peersFlag, runCli, secretFile, startNode, stopNode, tempDir, waitFor, waitHealthy, waitReady } from '../api/harness.js';
 import type { VnetdNode } from '../api/harness.js';
@@ -113,4 +115,30 @@ t.test('`vnetd start` with no flags: the embedded default (when its ports are fr
   t.same(net0, { name: 'dcos', subnet: '9.0.0.0/8', prefix: 24, split: 'halves', enabled: true });
   for (const line of proc.stderr.filter((l) => l.trim() !== '')) t.doesNotThrow(() => JSON.parse(line), 'every log line is JSON');
   t.equal(await stopNode(node), 0);
+});
+
+t.test('`vnetd start --docker-ipam-socket` serves the Docker IPAM driver next to the API', async (t) => {
+  const [spec] = await nodeSpecs(1);
+  const dir = tempDir(t);
+  const socketPath = join(dir, 'plugins', 'vnetd.sock');
+  const node = await startNode(t, spec!, join(dir, 'data'), ['--docker-ipam-socket', socketPath, '--docker-ipam-agent', 'host-1']);
+  await waitReady(node);
+  t.match(node.proc.stdout.join('\n'), /Docker IPAM driver on unix:.*vnetd\.sock for agent host-1/);
+  const post = (path: string, body: unknown): Promise<{ status: number; body: any }> => // eslint-disable-line @typescript-eslint/no-explicit-any
+    new Promise((resolve, reject) => {
+      const req = http.request({ socketPath, path, method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  t.same((await post('/Plugin.Activate', {})).body, { Implements: ['IpamDriver'] });
+  t.equal((await call(node.url, 'PUT', '/v1/agents/host-1', { ip: '10.0.0.5' })).status, 201);
+  const pool = await post('/IpamDriver.RequestPool', { AddressSpace: 'vnetd-local', Options: { network: 'dcos' } });
+  t.equal(pool.status, 200);
+  t.equal(pool.body.Pool, '9.0.0.128/25', 'the agent\'s Docker half');
+  t.equal(await stopNode(node), 0);
+  t.notOk(existsSync(socketPath), 'the socket is removed on stop');
 });
