@@ -184,12 +184,12 @@ export function checkOperations<S, I, O>(model: Model<S, I, O>, ops: readonly Op
 }
 
 /** Partitions operations by `keyOf` and checks each partition. */
-export function checkPartitioned<S, I, O>(
+export function checkPartitioned<S, I, O, Op extends Operation<I, O>>(
   model: Model<S, I, O>,
-  ops: readonly Operation<I, O>[],
-  keyOf: (op: Operation<I, O>) => string,
+  ops: readonly Op[],
+  keyOf: (op: Op) => string,
 ): Map<string, CheckResult> {
-  const parts = new Map<string, Operation<I, O>[]>();
+  const parts = new Map<string, Op[]>();
   for (const o of ops) {
     const k = keyOf(o);
     const list = parts.get(k);
