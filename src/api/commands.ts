@@ -66,6 +66,18 @@ interface Member {
 }
 interface Cluster { id: string; state: string; leader: string | null; term: number; commitIndex: number; appliedIndex: number; members: Member[] }
 
+/** Each member's own view (term, indexes), asked in parallel; null when it does not answer. */
+async function memberViews(c: ClientOptions, members: readonly Member[]): Promise<Map<string, Cluster | null>> {
+  const views = await Promise.all(members.map(async (m) => {
+    if (m.http === null) return [m.id, null] as const;
+    const view = await request<Cluster>({ ...c, url: `http://${m.http}`, timeoutMs: statusMemberTimeoutMs }, 'GET', '/v1/cluster').catch(() => null);
+    return [m.id, view] as const;
+  }));
+  return new Map(views);
+}
+
+const statusMemberTimeoutMs = 2_000;
+
 async function status(args: readonly string[]): Promise<void> {
   const { values } = parse(args, {}, []);
   const c = client(values);
@@ -75,11 +87,21 @@ async function status(args: readonly string[]): Promise<void> {
   if (cluster.state !== 'leader' && leaderHttp) {
     cluster = await request<Cluster>({ ...c, url: `http://${leaderHttp}` }, 'GET', '/v1/cluster').catch(() => cluster);
   }
-  if (values['json'] === true) return json(cluster);
+  const views = await memberViews(c, cluster.members);
+  if (values['json'] === true) {
+    return json({ ...cluster, members: cluster.members.map((m) => {
+      const v = views.get(m.id);
+      return { ...m, state: v?.state ?? null, term: v?.term ?? null, commitIndex: v?.commitIndex ?? null, appliedIndex: v?.appliedIndex ?? null };
+    }) });
+  }
   out(`leader ${cluster.leader ?? '(none)'}  term ${cluster.term}  commit ${cluster.commitIndex}  applied ${cluster.appliedIndex}  (as seen by ${cluster.id})\n\n`);
   out(table(
-    ['ID', 'ROLE', 'LEADER', 'RAFT', 'HTTP', 'DNS', 'MATCH', 'LAG', 'REACHABLE'],
-    cluster.members.map((m) => [m.id, m.role, m.id === cluster.leader ? '*' : '', m.raft, m.http, m.dns, m.matchIndex, m.lag, m.reachable ? 'yes' : 'NO']),
+    ['ID', 'ROLE', 'STATE', 'RAFT', 'HTTP', 'DNS', 'TERM', 'COMMIT', 'APPLIED', 'MATCH', 'LAG', 'REACHABLE'],
+    cluster.members.map((m) => {
+      const v = views.get(m.id);
+      const state = v === null || v === undefined ? 'DOWN' : v.state === 'leader' ? 'leader *' : v.state;
+      return [m.id, m.role, state, m.raft, m.http, m.dns, v?.term, v?.commitIndex, v?.appliedIndex, m.matchIndex, m.lag, m.reachable ? 'yes' : 'NO'];
+    }),
   ));
 }
 

@@ -48,11 +48,14 @@ t.test('local-cluster and the client commands', async (t) => {
   const status = await vnetd(t, ['status', url]);
   t.equal(status.code, 0, status.err);
   t.match(status.out, /^leader n\d +term \d+ +commit \d+ +applied \d+/);
-  t.match(status.out, /ID +ROLE +LEADER +RAFT +HTTP +DNS +MATCH +LAG +REACHABLE/);
+  t.match(status.out, /ID +ROLE +STATE +RAFT +HTTP +DNS +TERM +COMMIT +APPLIED +MATCH +LAG +REACHABLE/);
   t.equal(status.out.split('\n').filter((l) => / voter /.test(l)).length, 3);
+  t.equal(status.out.split('\n').filter((l) => / leader \* /.test(l)).length, 1, 'one leader marked');
+  t.equal(status.out.split('\n').filter((l) => / follower /.test(l)).length, 2);
   const asJson = JSON.parse((await vnetd(t, ['status', url, '--json'])).out);
   t.equal(asJson.members.length, 3);
   t.equal(asJson.state, 'leader', 'status asks the leader for match indexes');
+  for (const m of asJson.members) t.type(m.appliedIndex, 'number', `${m.id} reports its own applied index`);
 
   t.equal((await vnetd(t, ['net', 'create', 'blue', '--subnet', '10.5.0.0/16', '--prefix', '28', url])).code, 0);
   t.match((await vnetd(t, ['agent', 'register', 'a1', '--ip', '10.0.0.1', url])).out, /agent a1: vtep 44\.128\.0\.1 70:b3:d5:80:00:01/);
