@@ -1,0 +1,132 @@
+// Apply cost and memory of the IPAM state machine in one process (`ipam` and `scale` suites): the
+// cost of one allocateTask apply with 1,000 and with 1,000,000 tasks already allocated, and heap /
+// RSS at each size. With --records the DNS records builder and zone index are attached as in a
+// vnetd node (src/server.ts), so the figures are a node's: state machine + DNS names.
+//
+//   node --expose-gc dist/bench/lib/ipam-apply.js --sizes 1000,1000000 [--records] [--rounds 200]
+// prints one JSON line: {sizes: [{tasks, medianUs, meanUs, heapMiB, rssMiB}], fillSeconds}
+import { parseArgs } from 'node:util';
+import { IpamStateMachine, encodeCommand } from '../../src/ipam/index.js';
+import { DnsRecords, createRecordsZone } from '../../src/records/index.js';
+import { logIndex } from '../../raft/core/types.js';
+import { median, round } from '../harness.js';
+
+export const applyBench = {
+  agents: 1_000,
+  /** 10.0.0.0/8 in /20 blocks: 2,045 Mesos addresses per agent, 2.045M over 1,000 agents. */
+  subnet: '10.0.0.0/8',
+  prefix: 20,
+  /** Allocations timed together (then released untimed, so the size stays put). */
+  batch: 100,
+  /** Applies between two onApplied() calls while filling (a Ready's worth). */
+  fillBatch: 256,
+} as const;
+
+export interface SizeFigures {
+  readonly tasks: number;
+  /** Wall time per apply, median over batches (inflated when the shared machine preempts us). */
+  readonly medianUs: number;
+  readonly meanUs: number;
+  /** CPU time (user + system) of this process per apply, median over batches. */
+  readonly cpuMedianUs: number;
+  readonly heapMiB: number;
+  readonly rssMiB: number;
+}
+
+class Driver {
+  private index = 0;
+  readonly sm = new IpamStateMachine();
+  private readonly records: DnsRecords | null;
+
+  constructor(withRecords: boolean) {
+    if (withRecords) {
+      const zone = createRecordsZone({ origin: 'dcos.', aliases: ['dcos.thisdcos.directory.'], ttlSeconds: 5 });
+      this.records = new DnsRecords(zone, this.sm);
+      this.sm.addListener(this.records);
+    } else {
+      this.records = null;
+    }
+  }
+
+  apply(bytes: Uint8Array): void {
+    const r = this.sm.apply(bytes, logIndex(++this.index));
+    if (!r.ok) throw new Error(`apply failed: ${JSON.stringify(r.error)}`);
+  }
+
+  published(): void {
+    this.records?.onApplied(this.index);
+  }
+}
+
+const allocate = (i: number): Uint8Array =>
+  encodeCommand({ type: 'allocateTask', id: `task-${i}`, name: `task-${i}`, framework: 'marathon', agent: `agent-${i % applyBench.agents}`, network: 'bench' });
+
+function setup(d: Driver): void {
+  d.apply(encodeCommand({ type: 'createNetwork', name: 'bench', subnet: applyBench.subnet, prefix: applyBench.prefix }));
+  for (let a = 0; a < applyBench.agents; a++) {
+    d.apply(encodeCommand({ type: 'registerAgent', id: `agent-${a}`, ip: `172.16.${a >> 7}.${(a & 0x7f) + 1}` }));
+  }
+  d.published();
+}
+
+function fill(d: Driver, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    d.apply(allocate(i));
+    if (i % applyBench.fillBatch === 0) d.published();
+  }
+  d.published();
+}
+
+/** `rounds` timed batches of allocations (records published inside the timing), each released after. */
+function measure(d: Driver, tasks: number, rounds: number, nextId: () => number): SizeFigures {
+  const perApplyUs: number[] = [];
+  const cpuPerApplyUs: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const ids = Array.from({ length: applyBench.batch }, nextId);
+    const commands = ids.map(allocate);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    for (const c of commands) d.apply(c);
+    d.published();
+    perApplyUs.push(Number(process.hrtime.bigint() - t0) / 1e3 / applyBench.batch);
+    const cpu = process.cpuUsage(cpu0);
+    cpuPerApplyUs.push((cpu.user + cpu.system) / applyBench.batch);
+    for (const id of ids) d.apply(encodeCommand({ type: 'releaseTask', id: `task-${id}` }));
+    d.published();
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const mem = process.memoryUsage();
+  return {
+    tasks,
+    medianUs: round(median(perApplyUs), 2),
+    meanUs: round(perApplyUs.reduce((a, b) => a + b, 0) / perApplyUs.length, 2),
+    cpuMedianUs: round(median(cpuPerApplyUs), 2),
+    heapMiB: round(mem.heapUsed / 2 ** 20, 1),
+    rssMiB: round(mem.rss / 2 ** 20, 1),
+  };
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,1000000' }, records: { type: 'boolean', default: false }, rounds: { type: 'string', default: '200' } } });
+  const sizes = values.sizes.split(',').map(Number);
+  const rounds = Number(values.rounds);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 0) || !Number.isInteger(rounds) || rounds <= 0) throw new Error('--sizes must be integers, --rounds positive');
+  const d = new Driver(values.records);
+  setup(d);
+  let filled = 0;
+  let fillMs = 0;
+  // Measured tasks get ids above every fill id, so they never collide with the fill.
+  let measuredId = 100_000_000;
+  const out: SizeFigures[] = [];
+  for (const size of [...sizes].sort((a, b) => a - b)) {
+    const t0 = performance.now();
+    fill(d, filled, size);
+    fillMs += performance.now() - t0;
+    filled = size;
+    if (d.sm.taskCount() !== size) throw new Error(`expected ${size} tasks, have ${d.sm.taskCount()}`);
+    out.push(measure(d, size, rounds, () => measuredId++));
+  }
+  process.stdout.write(JSON.stringify({ records: values.records, sizes: out, fillSeconds: round(fillMs / 1000, 1), fillUsPerTask: round((fillMs * 1000) / Math.max(1, filled), 2) }) + '\n');
+}
+
+main();

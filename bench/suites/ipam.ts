@@ -1,0 +1,187 @@
+// `npm run bench -- ipam [--seconds 10] [--repeats 3] [--warmup 2] [--records-size 100000] [--skip-apply]`
+//
+// The write path end to end (issue 4): a 3-voter vnetd cluster (separate processes, fsync on) and,
+// side by side in the same run, a 3-member etcd 3.4 cluster (default settings). One load generator
+// (this process, bench/lib/http-load.ts, the same code for both) sends `PUT /v1/tasks/{id}` (a new
+// task on one of 1,000 agents, network 10.0.0.0/8 in /22 blocks) to vnetd's leader and
+// `POST /v3/kv/put` (16-byte key, 64-byte value, base64) to etcd's leader, with 1, 64 and 256
+// requests in flight on keep-alive connections. Runs alternate vnetd/etcd so load drift on the
+// shared machine hits both alike. Then the apply cost per allocation with 1,000 vs 1,000,000 tasks
+// allocated and memory at 1,000,000 (bench/lib/ipam-apply.ts, in-process IpamStateMachine), and the
+// same with the DNS records builder attached (a node's real apply path) at --records-size tasks.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { medianOf, printTable, round, writeResults } from '../harness.js';
+import type { SuiteContext } from '../run.js';
+import { parseSuiteArgs } from '../lib/args.js';
+import { applyCost } from '../lib/apply-cost.js';
+import type { ApplyCost } from '../lib/apply-cost.js';
+import { EtcdCluster } from '../lib/etcd-cluster.js';
+import { httpCall, httpLoad, hostPort } from '../lib/http-load.js';
+import type { HttpLoadResult } from '../lib/http-load.js';
+import { hostLoad, rssKiB } from '../lib/proc.js';
+import { VnetdCluster } from '../lib/vnetd-cluster.js';
+
+export const ipamBench = {
+  agents: 1_000,
+  network: { name: 'bench', subnet: '10.0.0.0/8', prefix: 22 },
+  concurrencies: [1, 64, 256],
+  setupConcurrency: 32,
+  etcdKeyBytes: 16,
+  etcdValueBytes: 64,
+  applySizes: [1_000, 1_000_000],
+  recordsSizeDefault: 100_000,
+  targets: { writesRatioMin: 2, applyRatioMax: 1.5, memoryMiBMax: 1024 },
+} as const;
+
+type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed';
+
+function fig(r: HttpLoadResult): Record<Fig, number> {
+  return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed };
+}
+
+async function setupVnetd(cluster: VnetdCluster): Promise<void> {
+  const leader = hostPort((await cluster.leader()).http);
+  await httpCall(leader.host, leader.port, 'POST', '/v1/networks', ipamBench.network, [201]);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let a = next++; a < ipamBench.agents; a = next++) {
+      await httpCall(leader.host, leader.port, 'PUT', `/v1/agents/agent-${a}`, { ip: `172.16.${a >> 7}.${(a & 0x7f) + 1}` }, [200, 201]);
+    }
+  };
+  await Promise.all(Array.from({ length: ipamBench.setupConcurrency }, worker));
+}
+
+function vnetdLoad(http: string, concurrency: number, seconds: number): Promise<HttpLoadResult> {
+  const { host, port } = hostPort(http);
+  // A run id keeps task ids unique across processes of the same data dir (there is one per run).
+  return httpLoad({
+    host, port, concurrency, seconds,
+    request: (seq) => ({
+      method: 'PUT',
+      path: `/v1/tasks/t${seq}`,
+      body: Buffer.from(JSON.stringify({ name: `t${seq}`, framework: 'bench', agent: `agent-${seq % ipamBench.agents}`, network: ipamBench.network.name })),
+    }),
+    ok: (status) => status === 201,
+  });
+}
+
+const etcdValue = Buffer.alloc(ipamBench.etcdValueBytes, 0x76).toString('base64');
+
+function etcdLoad(port: number, concurrency: number, seconds: number): Promise<HttpLoadResult> {
+  return httpLoad({
+    host: '127.0.0.1', port, concurrency, seconds,
+    request: (seq) => {
+      const key = Buffer.from(`k${String(seq).padStart(ipamBench.etcdKeyBytes - 1, '0')}`).toString('base64');
+      return { method: 'POST', path: '/v3/kv/put', body: Buffer.from(JSON.stringify({ key, value: etcdValue })) };
+    },
+    ok: (status, body) => status === 200 && body.includes('"header"'),
+  });
+}
+
+interface Side {
+  median: Record<Fig, number>;
+  runs: Record<Fig, number>[];
+}
+
+async function writePath(vnetd: VnetdCluster, etcd: EtcdCluster, o: { seconds: number; repeats: number; warmupSeconds: number }): Promise<Record<string, { vnetd: Side; etcd: Side; ratio: number }>> {
+  const out: Record<string, { vnetd: Side; etcd: Side; ratio: number }> = {};
+  for (const c of ipamBench.concurrencies) {
+    await vnetdLoad((await vnetd.leader()).http, c, o.warmupSeconds);
+    await etcdLoad((await etcd.leader()).clientPort, c, o.warmupSeconds);
+    const vRuns: Record<Fig, number>[] = [];
+    const eRuns: Record<Fig, number>[] = [];
+    for (let r = 0; r < o.repeats; r++) {
+      vRuns.push(fig(await vnetdLoad((await vnetd.leader()).http, c, o.seconds)));
+      eRuns.push(fig(await etcdLoad((await etcd.leader()).clientPort, c, o.seconds)));
+      console.log(`  ${c} in flight, run ${r + 1}: vnetd ${JSON.stringify(vRuns.at(-1))} etcd ${JSON.stringify(eRuns.at(-1))}`);
+    }
+    const v = await medianOf(vRuns.length, async (i) => vRuns[i] as Record<Fig, number>);
+    const e = await medianOf(eRuns.length, async (i) => eRuns[i] as Record<Fig, number>);
+    out[`inFlight${c}`] = { vnetd: v, etcd: e, ratio: e.median.opsPerSec === 0 ? 0 : round(v.median.opsPerSec / e.median.opsPerSec, 2) };
+  }
+  return out;
+}
+
+export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
+  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['records-size', 'skip-apply'] as const);
+  const recordsSize = Number(o.extra['records-size'] ?? ipamBench.recordsSizeDefault);
+  const workDir = path.join(context.workDir, `ipam-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const loadBefore = hostLoad();
+  const [vnetd, etcd] = await Promise.all([
+    VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'vnetd') }),
+    EtcdCluster.start(path.join(workDir, 'etcd')),
+  ]);
+  let write: Awaited<ReturnType<typeof writePath>>;
+  let nodeMemory: Record<string, unknown>;
+  try {
+    await setupVnetd(vnetd);
+    write = await writePath(vnetd, etcd, o);
+    const leader = hostPort((await vnetd.leader()).http);
+    const usage = (await httpCall(leader.host, leader.port, 'GET', `/v1/networks/${ipamBench.network.name}/usage`, undefined, [200])) as { used?: number };
+    nodeMemory = {
+      tasks: usage.used ?? null,
+      vnetdRssMiB: Object.fromEntries(vnetd.nodes.map((n) => [n.id, round((rssKiB(n.child.child.pid) ?? 0) / 1024, 1)])),
+      etcdRssMiB: Object.fromEntries(etcd.members.map((m) => [m.name, round((rssKiB(m.child.child.pid) ?? 0) / 1024, 1)])),
+    };
+  } finally {
+    await Promise.all([vnetd.stop(), etcd.stop()]);
+  }
+  const loadAfterWrites = hostLoad();
+
+  let apply: ApplyCost | null = null;
+  let applyRecords: ApplyCost | null = null;
+  if (o.extra['skip-apply'] === undefined) {
+    apply = await applyCost(workDir, ipamBench.applySizes, false);
+    applyRecords = await applyCost(workDir, [ipamBench.applySizes[0], recordsSize], true);
+  }
+
+  const rows = ipamBench.concurrencies.map((c) => {
+    const w = write[`inFlight${c}`];
+    return {
+      'in flight': c,
+      'vnetd alloc/s': w?.vnetd.median.opsPerSec ?? '',
+      'vnetd p50': w?.vnetd.median.p50Ms ?? '',
+      'vnetd p99': w?.vnetd.median.p99Ms ?? '',
+      'etcd put/s': w?.etcd.median.opsPerSec ?? '',
+      'etcd p50': w?.etcd.median.p50Ms ?? '',
+      'etcd p99': w?.etcd.median.p99Ms ?? '',
+      ratio: w?.ratio ?? '',
+    };
+  });
+  printTable(rows);
+  if (apply !== null && applyRecords !== null) {
+    printTable([...apply.sizes.map((s) => ({ records: 'no', ...s })), ...applyRecords.sizes.map((s) => ({ records: 'yes', ...s }))]);
+  }
+  const targets = checkTargets(write, apply);
+  for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
+  const file = writeResults('ipam', {
+    parameters: { ...o, agents: ipamBench.agents, network: ipamBench.network, concurrencies: ipamBench.concurrencies, etcd: '3.4 (Debian etcd-server), 3 members, default settings', fsync: true, recordsSize, hostLoadBefore: loadBefore, hostLoadAfterWrites: loadAfterWrites, hostLoadAfter: hostLoad() },
+    machine: context.machine,
+    figures: { writePath: write, nodeMemoryAfterWrites: nodeMemory, applyCost: apply, applyCostWithRecords: applyRecords, targets },
+  });
+  console.log(`wrote ${file}`);
+  rmSync(workDir, { recursive: true, force: true });
+}
+
+function checkTargets(write: Record<string, { vnetd: Side; etcd: Side; ratio: number }>, apply: ApplyCost | null): Record<string, { value: unknown; met: boolean }> {
+  const t = ipamBench.targets;
+  const out: Record<string, { value: unknown; met: boolean }> = {};
+  for (const c of [64, 256]) {
+    const w = write[`inFlight${c}`];
+    if (w === undefined) continue;
+    out[`writesAtLeast2xEtcdAt${c}`] = { value: w.ratio, met: w.ratio >= t.writesRatioMin };
+    out[`p99NoWorseThanEtcdAt${c}`] = { value: { vnetd: w.vnetd.median.p99Ms, etcd: w.etcd.median.p99Ms }, met: w.vnetd.median.p99Ms <= w.etcd.median.p99Ms };
+  }
+  const seq = write['inFlight1'];
+  if (seq !== undefined) out['sequentialP50NoWorseThanEtcd'] = { value: { vnetd: seq.vnetd.median.p50Ms, etcd: seq.etcd.median.p50Ms }, met: seq.vnetd.median.p50Ms <= seq.etcd.median.p50Ms };
+  const small = apply?.sizes[0];
+  const large = apply?.sizes.at(-1);
+  if (small !== undefined && large !== undefined) {
+    const ratio = round(large.cpuMedianUs / small.cpuMedianUs, 2);
+    out['applyCost1MWithin1_5xOf1k'] = { value: { cpuUs1k: small.cpuMedianUs, cpuUs1M: large.cpuMedianUs, ratio }, met: ratio <= t.applyRatioMax };
+    out['memoryAt1MUnder1GiB'] = { value: { heapMiB: large.heapMiB, rssMiB: large.rssMiB, note: 'state machine alone; see applyCostWithRecords for the DNS records' }, met: large.rssMiB < t.memoryMiBMax };
+  }
+  return out;
+}
