@@ -168,7 +168,7 @@ export class ChaosCluster {
       try {
         await this.waitReady([l]);
       } catch (err) {
-        problems.push(`learner ${l.id} did not join: ${(err as Error).message}`);
+        problems.push(`learner ${l.id} did not join: ${(err as Error).message.split('\n')[0]}`);
         await l.kill9();
         this.excluded.add(l.id);
       }
@@ -179,8 +179,11 @@ export class ChaosCluster {
 
   async waitReady(nodes: readonly NodeProcess[], timeoutMs: number = chaosTiming.readyWaitMs): Promise<void> {
     await Promise.all(nodes.map(async (n) => {
-      const ok = await poll(async () => ((await http(n.url, 'GET', '/v1/ready', undefined, 3_000)).status === 200 ? true : undefined), timeoutMs);
-      if (ok === null) throw new Error(`${n.id} not ready within ${timeoutMs} ms (running: ${n.running})\n${n.logTail().slice(-3000)}`);
+      const ok = await poll(async () => {
+        if (!n.running) return 'exited';
+        return (await http(n.url, 'GET', '/v1/ready', undefined, 3_000)).status === 200 ? 'ready' : undefined;
+      }, timeoutMs);
+      if (ok !== 'ready') throw new Error(`${n.id} not ready within ${timeoutMs} ms (${ok ?? 'still starting'})\n${n.logTail().slice(-3000)}`);
     }));
   }
 

@@ -219,8 +219,11 @@ export class Nemesis {
     if (via === undefined) return 'skipped: no voter to ask';
     if (!spare.running) {
       this.c.startSpare(via.url);
-      const ok = await poll(async () => ((await this.c.currentVoters()).includes(this.c.spareId) ? true : undefined), faultLimits.joinWaitMs, 500);
-      return `add ${this.c.spareId} as a voter via ${via.id}: ${ok === null ? 'not promoted in time' : 'promoted'}`;
+      const ok = await poll(async () => {
+        if (!spare.running) return 'exited';
+        return (await this.c.currentVoters()).includes(this.c.spareId) ? 'promoted' : undefined;
+      }, faultLimits.joinWaitMs, 500);
+      return `add ${this.c.spareId} as a voter via ${via.id}: ${ok ?? 'not promoted in time'}`;
     }
     const r = await http(via.url, 'DELETE', `/v1/cluster/members/${this.c.spareId}`).catch((err: Error) => ({ status: 0, body: err.message }));
     if (r.status === 200 || r.status === 404) {

@@ -169,7 +169,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await c.startVoters();
     const probeName = await setup(c, log);
     const joinProblems = await c.startLearners();
-    for (const p of joinProblems) log(`VIOLATION ${p.split('\n')[0]}`);
+    for (const p of joinProblems) log(`VIOLATION ${p}`);
     const t0 = performance.now();
     const now = (): number => performance.now() - t0;
     const durationMs = o.durationS * 1000;
