@@ -16,10 +16,15 @@ export interface HttpLoadOptions {
   readonly port: number;
   readonly concurrency: number;
   readonly seconds: number;
-  /** The request number `seq` (unique over the whole process, so ids never repeat across runs). */
-  readonly request: (seq: number) => HttpRequestSpec;
+  /** Stop after this many requests even before `seconds` (a setup batch). */
+  readonly count?: number;
+  /**
+   * Request number `seq` (unique over the whole process, so ids never repeat across runs) and `i`
+   * (0-based within this run).
+   */
+  readonly request: (seq: number, i: number) => HttpRequestSpec;
   /** Whether an answer counts as a success. */
-  readonly ok: (status: number, body: string) => boolean;
+  readonly ok: (status: number, body: string, i: number) => boolean;
 }
 
 export interface HttpLoadResult {
@@ -75,13 +80,16 @@ export async function httpLoad(o: HttpLoadOptions): Promise<HttpLoadResult> {
     firstFailure ??= why;
     await new Promise((r) => setTimeout(r, httpLoadLimits.failureBackoffMs));
   };
+  const count = o.count ?? Number.POSITIVE_INFINITY;
+  let issued = 0;
   const worker = async (): Promise<void> => {
-    while (performance.now() < endAt) {
-      const spec = o.request(nextSeq++);
+    while (performance.now() < endAt && issued < count) {
+      const i = issued++;
+      const spec = o.request(nextSeq++, i);
       const t0 = performance.now();
       try {
         const r = await once(agent, o, spec);
-        if (o.ok(r.status, r.body)) {
+        if (o.ok(r.status, r.body, i)) {
           latencies.record(performance.now() - t0);
           ok++;
         } else {

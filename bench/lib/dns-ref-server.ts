@@ -1,0 +1,62 @@
+// The Node.js reference servers of the `dns` suite, one process each:
+//   --mode echo   a bare UDP echo (the QR bit set, nothing else touched): the most a Node process
+//                 can answer on this machine, the ceiling for vnetd's own server;
+//   --mode naive  the naive responder vnetd must beat by 1.5×: decode with dns-packet, look the
+//                 name up in a Map, encode a fresh answer with dns-packet.
+//
+//   node dist/bench/lib/dns-ref-server.js --mode echo|naive --port P [--names FILE]
+// FILE is JSON: [[name, ipv4], ...] (names without the trailing dot). Prints "listening PORT".
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import dnsPacket from 'dns-packet';
+
+const qrBit = 0x80;
+const ttlSeconds = 5;
+const rcodeNxDomain = 3;
+
+function echo(socket: dgram.Socket): void {
+  socket.on('message', (msg, rinfo) => {
+    if (msg.length >= 3) msg[2] = (msg[2] as number) | qrBit;
+    socket.send(msg, rinfo.port, rinfo.address);
+  });
+}
+
+function naive(socket: dgram.Socket, names: Map<string, string>): void {
+  socket.on('message', (msg, rinfo) => {
+    let q: dnsPacket.Packet;
+    try {
+      q = dnsPacket.decode(msg);
+    } catch {
+      return; // not DNS: drop, as a careless server would
+    }
+    const question = q.questions?.[0];
+    if (question === undefined) return;
+    const key = question.name.toLowerCase();
+    const ip = names.get(key);
+    const answers: dnsPacket.Answer[] = ip !== undefined && question.type === 'A' ? [{ type: 'A', name: question.name, ttl: ttlSeconds, data: ip }] : [];
+    const reply = dnsPacket.encode({
+      type: 'response',
+      id: q.id ?? 0,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER | (ip === undefined ? rcodeNxDomain : 0),
+      questions: [question],
+      answers,
+    });
+    socket.send(reply, rinfo.port, rinfo.address);
+  });
+}
+
+function main(): void {
+  const { values } = parseArgs({ options: { mode: { type: 'string' }, port: { type: 'string', default: '0' }, names: { type: 'string' } } });
+  const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
+  if (values.mode === 'echo') echo(socket);
+  else if (values.mode === 'naive') {
+    if (values.names === undefined) throw new Error('--mode naive needs --names FILE');
+    const list = JSON.parse(readFileSync(values.names, 'utf8')) as [string, string][];
+    naive(socket, new Map(list.map(([n, ip]) => [n.toLowerCase(), ip])));
+  } else throw new Error(`--mode must be echo or naive, got ${String(values.mode)}`);
+  socket.bind(Number(values.port), '127.0.0.1', () => process.stdout.write(`listening ${socket.address().port}\n`));
+  process.on('SIGTERM', () => socket.close(() => process.exit(0)));
+}
+
+main();

@@ -1,0 +1,192 @@
+// `npm run bench -- dns [--seconds 10] [--repeats 3] [--warmup 2] [--tasks 10000] [--clients 4] [--outstanding 200]`
+//
+// DNS serving (issue 5). A vnetd node (the real `vnetd start` process, its DNS server on UDP)
+// holds a zone of 10,000 tasks = 30,000 names (containerip, agentip, autoip), populated through its
+// HTTP API. Side by side, each on the same core: Knot DNS (1 UDP worker) serving the same names from
+// a zone file, a bare Node.js UDP echo (the ceiling of a Node process here) and a naive dns-packet
+// responder (decode, Map lookup, encode). dnsperf runs on the other core (taskset) with the query
+// mix 80% existing A, 10% AAAA on existing names (NODATA), 10% missing names; first as fast as it
+// can for --seconds, then at a fixed 20,000 qps for the latency. Servers take turns within each
+// repeat, so load drift on the shared machine hits them alike. The vnetd node runs with
+// --unsafe-no-fsync: only the population goes through Raft, and serving DNS never touches the disk.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, printTable, round, writeResults } from '../harness.js';
+import type { SuiteContext } from '../run.js';
+import { parseSuiteArgs } from '../lib/args.js';
+import { dnsperf, startKnot, waitAnswers } from '../lib/dns-tools.js';
+import type { DnsperfFigures } from '../lib/dns-tools.js';
+import { httpCall, httpLoad, hostPort } from '../lib/http-load.js';
+import { ensureTools, tools } from '../lib/install.js';
+import { hostLoad, startNode, stopAll, waitFor } from '../lib/proc.js';
+import type { Child } from '../lib/proc.js';
+import { VnetdCluster } from '../lib/vnetd-cluster.js';
+import { freePorts } from '../../test/util/ports.js';
+
+const refServer = fileURLToPath(new URL('../lib/dns-ref-server.js', import.meta.url));
+
+export const dnsBench = {
+  tasksDefault: 10_000,
+  agents: 100,
+  network: { name: 'bench', subnet: '10.0.0.0/8', prefix: 22 },
+  origin: 'dcos.',
+  queryLines: 100_000,
+  fixedQps: 20_000,
+  serverCpu: '0',
+  dnsperfCpu: '1',
+  clientsDefault: 4,
+  outstandingDefault: 200,
+  populateConcurrency: 64,
+  querySeed: 0x5eed,
+  targets: { echoRatioMin: 0.9, naiveRatioMin: 1.5, lossPercentMax: 0, addedLatencyMsMax: 0.1 },
+} as const;
+
+type ServerName = 'vnetd' | 'knot' | 'echo' | 'naive';
+const serverNames: readonly ServerName[] = ['vnetd', 'knot', 'echo', 'naive'];
+
+/** Every name the zone holds, with its one IPv4 address. */
+type Names = [string, string][];
+
+async function populate(http: string, tasks: number): Promise<Names> {
+  const { host, port } = hostPort(http);
+  await httpCall(host, port, 'POST', '/v1/networks', dnsBench.network, [201]);
+  for (let a = 0; a < dnsBench.agents; a++) {
+    await httpCall(host, port, 'PUT', `/v1/agents/agent-${a}`, { ip: `172.16.${a >> 7}.${(a & 0x7f) + 1}` }, [201]);
+  }
+  const names: Names = [];
+  const r = await httpLoad({
+    host, port, concurrency: dnsBench.populateConcurrency, seconds: 3600, count: tasks,
+    request: (_seq, i) => ({ method: 'PUT', path: `/v1/tasks/task-${i}`, body: Buffer.from(JSON.stringify({ name: `task-${i}`, framework: 'marathon', agent: `agent-${i % dnsBench.agents}`, network: dnsBench.network.name })) }),
+    ok: (status, body) => {
+      if (status !== 201) return false;
+      const t = JSON.parse(body) as { ip?: string; agentIp: string; dns?: { agentip: string; containerip: string; autoip: string } };
+      if (t.dns === undefined || t.ip === undefined) return false;
+      names.push([t.dns.containerip, t.ip], [t.dns.autoip, t.ip], [t.dns.agentip, t.agentIp]);
+      return true;
+    },
+  });
+  if (r.failed > 0 || r.ok !== tasks) throw new Error(`populating: ${r.ok} of ${tasks} tasks, first failure ${r.firstFailure}`);
+  return names;
+}
+
+/** The issue 5 mix, from a seeded xorshift so every run and every server gets the same queries. */
+function queryFile(names: Names, file: string): void {
+  let s = dnsBench.querySeed;
+  const rand = (n: number): number => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) % n;
+  };
+  const lines: string[] = [];
+  for (let i = 0; i < dnsBench.queryLines; i++) {
+    const r = rand(100);
+    const [name] = names[rand(names.length)] as [string, string];
+    if (r < 80) lines.push(`${name} A`);
+    else if (r < 90) lines.push(`${name} AAAA`);
+    else lines.push(`missing-${rand(1_000_000)}.marathon.containerip.${dnsBench.origin.slice(0, -1)} A`);
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+}
+
+function zoneText(names: Names): string {
+  const head = [`$ORIGIN ${dnsBench.origin}`, '$TTL 5', '@ SOA ns hostmaster 1 60 60 3600 5', '@ NS ns', 'ns A 127.0.0.1'];
+  return [...head, ...names.map(([n, ip]) => `${n}. A ${ip}`)].join('\n') + '\n';
+}
+
+async function startRef(mode: 'echo' | 'naive', port: number, workDir: string, namesFile: string): Promise<Child> {
+  const child = startNode(`dns-${mode}`, refServer, ['--mode', mode, '--port', String(port), '--names', namesFile], { logFile: path.join(workDir, `dns-${mode}.log`), cpus: dnsBench.serverCpu });
+  let listening = false;
+  child.child.stdout?.on('data', (d: Buffer) => {
+    if (d.toString().includes('listening')) listening = true;
+  });
+  await waitFor(`${mode} server`, async () => listening, child);
+  return child;
+}
+
+type Row = Record<'qps' | 'lossPercent' | 'avgLatencyMs', number>;
+
+function pick(f: DnsperfFigures): Row {
+  return { qps: f.qps, lossPercent: f.lossPercent, avgLatencyMs: f.avgLatencyMs };
+}
+
+function medianRows(rows: readonly Row[]): Row {
+  return { qps: round(median(rows.map((r) => r.qps)), 0), lossPercent: median(rows.map((r) => r.lossPercent)), avgLatencyMs: median(rows.map((r) => r.avgLatencyMs)) };
+}
+
+export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
+  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['tasks', 'clients', 'outstanding'] as const);
+  const tasks = Number(o.extra.tasks ?? dnsBench.tasksDefault);
+  const clients = Number(o.extra.clients ?? dnsBench.clientsDefault);
+  const outstanding = Number(o.extra.outstanding ?? dnsBench.outstandingDefault);
+  ensureTools([tools.dnsperf, tools.knotd, tools.taskset]);
+  const workDir = path.join(context.workDir, `dns-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const loadBefore = hostLoad();
+  const children: Child[] = [];
+  let vnetd: VnetdCluster | null = null;
+  const maxRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [] };
+  const fixedRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [] };
+  let nameCount = 0;
+  try {
+    vnetd = await VnetdCluster.start({ voters: 1, workDir: path.join(workDir, 'vnetd'), extraArgs: ['--unsafe-no-fsync'], cpus: [dnsBench.serverCpu] });
+    const node = vnetd.nodes[0];
+    if (node === undefined) throw new Error('no vnetd node');
+    const names = await populate(node.http, tasks);
+    nameCount = names.length;
+    const namesFile = path.join(workDir, 'names.json');
+    writeFileSync(namesFile, JSON.stringify(names));
+    const qFile = path.join(workDir, 'queries.txt');
+    queryFile(names, qFile);
+    const probe = (names[0] as [string, string])[0];
+    const [knotPort, echoPort, naivePort] = await freePorts(3);
+    const ports: Record<ServerName, number> = { vnetd: hostPort(node.dns).port, knot: knotPort as number, echo: echoPort as number, naive: naivePort as number };
+    await waitAnswers(ports.vnetd, probe, node.child);
+    children.push(await startKnot(workDir, dnsBench.origin, zoneText(names), ports.knot, dnsBench.serverCpu, probe));
+    children.push(await startRef('echo', ports.echo, workDir, namesFile));
+    children.push(await startRef('naive', ports.naive, workDir, namesFile));
+    await waitAnswers(ports.naive, probe);
+    const perf = (server: ServerName, seconds: number, maxQps?: number): Promise<DnsperfFigures> =>
+      dnsperf({ port: ports[server], queryFile: qFile, seconds, cpus: dnsBench.dnsperfCpu, clients, outstanding, ...(maxQps === undefined ? {} : { maxQps }) });
+    for (const s of serverNames) await perf(s, o.warmupSeconds);
+    for (let r = 0; r < o.repeats; r++) {
+      for (const s of serverNames) {
+        maxRuns[s].push(pick(await perf(s, o.seconds)));
+        console.log(`  run ${r + 1} ${s} max: ${JSON.stringify(maxRuns[s].at(-1))}`);
+      }
+      for (const s of serverNames) {
+        fixedRuns[s].push(pick(await perf(s, o.seconds, dnsBench.fixedQps)));
+        console.log(`  run ${r + 1} ${s} at ${dnsBench.fixedQps} qps: ${JSON.stringify(fixedRuns[s].at(-1))}`);
+      }
+    }
+  } finally {
+    await stopAll(children);
+    await vnetd?.stop();
+  }
+  const max = Object.fromEntries(serverNames.map((s) => [s, { median: medianRows(maxRuns[s]), runs: maxRuns[s] }])) as Record<ServerName, { median: Row; runs: Row[] }>;
+  const fixed = Object.fromEntries(serverNames.map((s) => [s, { median: medianRows(fixedRuns[s]), runs: fixedRuns[s] }])) as Record<ServerName, { median: Row; runs: Row[] }>;
+  const ratio = (a: ServerName, b: ServerName): number => round(max[a].median.qps / max[b].median.qps, 2);
+  const ratios = { vnetdToEcho: ratio('vnetd', 'echo'), vnetdToNaive: ratio('vnetd', 'naive'), vnetdToKnot: ratio('vnetd', 'knot') };
+  const addedLatencyMs = round(fixed.vnetd.median.avgLatencyMs - fixed.knot.median.avgLatencyMs, 3);
+  const t = dnsBench.targets;
+  const targets = {
+    atLeast0_9xEcho: { value: ratios.vnetdToEcho, met: ratios.vnetdToEcho >= t.echoRatioMin },
+    atLeast1_5xNaive: { value: ratios.vnetdToNaive, met: ratios.vnetdToNaive >= t.naiveRatioMin },
+    zeroLoss: { value: { max: max.vnetd.median.lossPercent, fixed: fixed.vnetd.median.lossPercent }, met: max.vnetd.median.lossPercent <= t.lossPercentMax && fixed.vnetd.median.lossPercent <= t.lossPercentMax },
+    addedLatencyAt20kUnder0_1MsOverKnot: { value: addedLatencyMs, met: addedLatencyMs < t.addedLatencyMsMax },
+  };
+  printTable(serverNames.map((s) => ({
+    server: s, qps: max[s].median.qps, 'loss %': max[s].median.lossPercent, 'avg ms': max[s].median.avgLatencyMs,
+    [`avg ms @${dnsBench.fixedQps}`]: fixed[s].median.avgLatencyMs, [`loss % @${dnsBench.fixedQps}`]: fixed[s].median.lossPercent,
+  })));
+  console.log(`ratios: ${JSON.stringify(ratios)}; vnetd latency over Knot at ${dnsBench.fixedQps} qps: ${addedLatencyMs} ms`);
+  for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
+  const file = writeResults('dns', {
+    parameters: { ...o, tasks, names: nameCount, clients, outstanding, mix: '80% A existing, 10% AAAA existing (NODATA), 10% missing', serverCpu: dnsBench.serverCpu, dnsperfCpu: dnsBench.dnsperfCpu, fixedQps: dnsBench.fixedQps, knot: '1 UDP worker, zone file', vnetdNode: 'vnetd start, single node, --unsafe-no-fsync (population only)', hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
+    machine: context.machine,
+    figures: { max, fixedRate: fixed, ratios, addedLatencyOverKnotMs: addedLatencyMs, targets },
+  });
+  console.log(`wrote ${file}`);
+  rmSync(workDir, { recursive: true, force: true });
+}
