@@ -61,6 +61,9 @@ export interface Config {
   readonly dockerIpamSocket: string | null;
   readonly dockerIpamAgent: string | null;
   readonly dockerIpamNetwork: string | null;
+  readonly advertiseHttp: string | null;
+  readonly advertiseDns: string | null;
+  readonly advertiseRaft: string | null;
 }
 
 /** DESIGN.md §3: the embedded single-node default. */
@@ -96,6 +99,9 @@ export const defaults: Config = {
   dockerIpamSocket: null,
   dockerIpamAgent: null,
   dockerIpamNetwork: null,
+  advertiseHttp: null,
+  advertiseDns: null,
+  advertiseRaft: null,
 };
 
 export type ConfigKey = keyof Config;
@@ -180,6 +186,9 @@ export const fields: { readonly [K in ConfigKey]: FieldSpec } = {
   unsafeNoFsync: { kind: 'bool', schema: { type: 'boolean' }, expected: 'true or false', help: 'BENCHMARKS ONLY: do not fsync (loses acknowledged writes on a crash)' },
   dockerIpamSocket: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1 }, expected: 'a unix socket path', help: 'also serve the Docker remote IPAM driver here (src/docker), e.g. /run/docker/plugins/vnetd.sock', arg: 'PATH' },
   dockerIpamAgent: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1, maxLength: 255 }, expected: 'an agent id', help: 'the vnetd agent id of this host, for the Docker IPAM driver', arg: 'ID' },
+  advertiseHttp: { kind: 'nullable', schema: { type: ['string', 'null'], format: 'hostport' }, expected: 'HOST:PORT', help: 'HTTP address other members use (default: --http; needed when listening on 0.0.0.0)', arg: 'HOST:PORT' },
+  advertiseDns: { kind: 'nullable', schema: { type: ['string', 'null'], format: 'hostport' }, expected: 'HOST:PORT', help: 'DNS address advertised to members (default: --dns)', arg: 'HOST:PORT' },
+  advertiseRaft: { kind: 'nullable', schema: { type: ['string', 'null'], format: 'hostport' }, expected: 'HOST:PORT', help: 'Raft address peers connect to (default: --raft)', arg: 'HOST:PORT' },
   dockerIpamNetwork: { kind: 'nullable', schema: { type: ['string', 'null'], minLength: 1, maxLength: 13 }, expected: 'a network name', help: 'the Docker IPAM driver\'s network when a pool names none', arg: 'NAME' },
 };
 
@@ -372,6 +381,10 @@ function checkWhole(c: Config, explicit: ReadonlySet<ConfigKey>): void {
     ids.add(p.id);
   }
   for (const key of ['http', 'dns', 'raft'] as const) if (!isHostPort(c[key])) fail(key, `must be HOST:PORT, got ${JSON.stringify(c[key])}`);
+  for (const key of ['advertiseHttp', 'advertiseDns', 'advertiseRaft'] as const) {
+    const a = c[key];
+    if (a !== null && /^(0\.0\.0\.0|\[::\]):/.test(a)) fail(key, `must be an address others can reach, got ${a}`);
+  }
 }
 
 /** The usage lines of every setting's flag, for `vnetd start --help`. */

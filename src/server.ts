@@ -111,9 +111,13 @@ function reconcileWithPeers(config: Config, explicit: ReadonlySet<ConfigKey>): C
     throw new ConfigError('/peers', 'the merged configuration', `config: /peers must include this node (${config.id}); got ${config.peers.map((p) => p.id).join(', ')}`);
   }
   const out: Record<string, unknown> = { ...config };
+  const advertised = { raft: config.advertiseRaft, http: config.advertiseHttp, dns: config.advertiseDns } as const;
   for (const k of ['raft', 'http', 'dns'] as const) {
     const fromPeers = self[k];
-    if (fromPeers === undefined) continue;
+    if (fromPeers === undefined || advertised[k] === fromPeers) continue; // listens elsewhere, advertises the peers entry
+    if (advertised[k] !== null) {
+      throw new ConfigError(`/${k}`, 'the merged configuration', `config: /peers gives ${fromPeers} for ${config.id}'s ${k} address but it advertises ${advertised[k]}`);
+    }
     if (explicit.has(k) && config[k] !== fromPeers) {
       throw new ConfigError(`/${k}`, 'the merged configuration', `config: /${k} is ${config[k]} but /peers gives ${fromPeers} for ${config.id}`);
     }
@@ -208,7 +212,12 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   });
   const { api, dns, metricsSink } = listeners;
   const bound = transport.address();
-  const self: MemberContext = { raft: joinHostPort(bound.host, bound.port), http: listeners.httpAddress, dns: listeners.dnsAddress };
+  // What members are told (the member context): the advertised addresses, else the bound ones.
+  const self: MemberContext = {
+    raft: config.advertiseRaft ?? joinHostPort(bound.host, bound.port),
+    http: config.advertiseHttp ?? listeners.httpAddress,
+    dns: config.advertiseDns ?? listeners.dnsAddress,
+  };
   const records = new DnsRecords(zone, ipam);
   ipam.addListener(records);
   const node = await RaftNode.open({
@@ -529,7 +538,7 @@ export async function restoreSnapshot(loaded: LoadedConfig, file: Buffer, log: L
   try {
     if ((await storage.load()) !== null) throw new Error(`${config.dataDir}/raft already holds a Raft log`);
     const index = logIndex(header.appliedIndex);
-    const self: MemberContext = { raft: config.raft, http: config.http, dns: config.dns };
+    const self: MemberContext = { raft: config.advertiseRaft ?? config.raft, http: config.advertiseHttp ?? config.http, dns: config.advertiseDns ?? config.dns };
     await storage.save({
       hardState: { term: term(1), vote: null, commit: index },
       entries: [],

@@ -73,3 +73,14 @@ t.test('bearer token: writes need it, reads only with --api-token-reads', async 
   t.equal((await call(closed.url, 'GET', '/v1/health')).status, 200, 'health stays open');
 });
 
+
+t.test('advertised addresses go into the member context', async (t) => {
+  const [spec] = await nodeSpecs(1);
+  const port = spec!.http.split(':')[1];
+  const node = await startNode(t, spec!, tempDir(t), ['--advertise-http', `localhost:${port}`]);
+  await waitReady(node);
+  const me = (await call(node.url, 'GET', '/v1/cluster')).body.members[0];
+  t.equal(me.http, `localhost:${port}`);
+  t.equal(me.raft, spec!.raft, 'the others default to the listen address');
+  await configFails(t, ['--data-dir', tempDir(t), '--advertise-raft', '0.0.0.0:7000'], {}, /config: \/advertiseRaft must be an address others can reach, got 0\.0\.0\.0:7000/);
+});
