@@ -5,7 +5,7 @@ import type { HandlerContext, Outcome } from '../handler.js';
 import { flag, qtype, rcode } from '../wire/constants.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { baseBytes, begin, emptyReply, finish, raBit } from '../wire/response.js';
-import type { EncodedAnswer, NameNode, ZoneApex } from '../zone-index.js';
+import type { EncodedAnswer, NameNode, Orderings, ZoneApex } from '../zone-index.js';
 
 /** Which ordering of an RRset the next answer uses (round-robin over the pre-encoded ones). */
 let rotation = 0;
@@ -71,7 +71,7 @@ export function positive(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext,
     }
   }
   const out = begin(query, q, base + end);
-  e.body.copy(out, q.questionEnd, 0, end);
+  (out as Buffer & { latin1Write(s: string, offset: number, length: number): number }).latin1Write(e.body, q.questionEnd, end);
   return answer(finish(out, q, q.questionEnd + end, rcode.NOERROR, flag.AA | ra, e.ancount, 0, ar), rcode.NOERROR, q);
 }
 
@@ -92,7 +92,8 @@ export function authoritative(query: Uint8Array, q: ParsedQuery, ctx: HandlerCon
 }
 
 /** The next of an RRset's pre-encoded orderings: cheap per-answer shuffling (RFC 1794). */
-export function pick(orderings: readonly EncodedAnswer[]): EncodedAnswer {
+export function pick(orderings: Orderings): EncodedAnswer {
+  if (!Array.isArray(orderings)) return orderings as EncodedAnswer;
   rotation = (rotation + 1) & 0x3fffffff;
-  return orderings[rotation % orderings.length]!;
+  return (orderings as readonly EncodedAnswer[])[rotation % orderings.length]!;
 }

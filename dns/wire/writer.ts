@@ -104,6 +104,11 @@ export class WireWriter {
     this.patch16(rdlengthAt, this.off - rdlengthAt - 2);
   }
 
+  /** Bytes [from, offset) as a latin1 string. */
+  latin1Slice(from: number): string {
+    return this.buf.toString('latin1', from, this.off);
+  }
+
   /** A copy of bytes [from, offset). */
   slice(from = 0): Buffer {
     return Buffer.from(this.buf.subarray(from, this.off));
