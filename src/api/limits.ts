@@ -23,6 +23,11 @@ export const apiLimits = {
   tasksPerListMax: 100_000,
   /** Per-agent IPAM gauges are exported only up to this many agents per network (scrape size). */
   agentGaugesPerNetworkMax: 10_000,
+  /** A client must send its headers within this, and the whole request within requestMsMax (slow clients hold sockets). */
+  headersMsMax: 10_000,
+  requestMsMax: 30_000,
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveMs: 5_000,
   /** Graceful stop: in-flight requests get this long before their connections are closed. */
   drainMs: 3_000,
 } as const;

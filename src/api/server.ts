@@ -182,7 +182,9 @@ export function createApiServer(): ApiServer {
     }
     void handle(state.ctx, state.router, raw, res);
   });
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = apiLimits.keepAliveMs;
+  server.headersTimeout = apiLimits.headersMsMax;
+  server.requestTimeout = apiLimits.requestMsMax;
   return {
     server,
     attach: (ctx) => {
