@@ -117,7 +117,7 @@ t.test('three voters', async (t) => {
   await t.test('a learner joins through a follower, reads the same state, and is removed', async (t) => {
     const [spec] = await nodeSpecs(1, 'learner');
     const learner = await startNode(t, spec!, tempDir(t), ['--join', f1.url, '--role', 'learner', '--cluster-secret-file', secret]);
-    await waitReady(learner, 30_000);
+    await waitReady(learner, 15_000);
     const c = await waitFor('the learner in the membership', async () => {
       const body = (await call(leader.url, 'GET', '/v1/cluster')).body;
       return body.members.some((m: { id: string }) => m.id === 'learner1') ? body : undefined;
@@ -137,11 +137,11 @@ t.test('three voters', async (t) => {
   await t.test('a voter joins as a learner and is promoted once caught up', async (t) => {
     const [spec] = await nodeSpecs(1, 'voter');
     const joiner = await startNode(t, spec!, tempDir(t), ['--join', leader.url, '--role', 'voter', '--cluster-secret-file', secret]);
-    await waitReady(joiner, 30_000);
+    await waitReady(joiner, 15_000);
     const c = await waitFor('the joiner promoted', async () => {
       const body = (await call(leader.url, 'GET', '/v1/cluster')).body;
       return body.members.some((m: { id: string; role: string }) => m.id === 'voter1' && m.role === 'voter') ? body : undefined;
-    }, 30_000);
+    }, 15_000);
     t.equal(c.members.length, 4);
     t.same(await stateOf(joiner), await stateOf(leader), 'the new voter serves the same state');
     t.equal((await call(joiner.url, 'DELETE', '/v1/cluster/members/voter1')).status, 200, 'removed again (through itself)');
