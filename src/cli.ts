@@ -23,7 +23,9 @@ Multi-node:
     --peers n1=127.0.0.1:7001/127.0.0.1:8001/127.0.0.1:5301,n2=127.0.0.1:7002/127.0.0.1:8002/127.0.0.1:5302,...
   Give all three addresses of every peer: a follower forwards writes to the leader's HTTP address,
   and leader.<zone>/master.<zone> answer the voters' HTTP hosts. This node's own entry sets its
-  --raft/--http/--dns, so every voter can be started with the same --peers and its own --id.
+  --raft/--http/--dns, so every voter can be started with the same --peers and its own --id. A node
+  listening on 0.0.0.0 names its reachable addresses with --advertise-raft/--advertise-http/--advertise-dns
+  (and the --peers entries give those).
   Voters of one cluster share a secret: --cluster-secret-file FILE (or --cluster-secret). A single
   node generates one into DATA_DIR/cluster-secret on its first start; hand that file to the others.
   --join URL adds this node to a running cluster through any member's HTTP URL, as a learner, or
