@@ -119,6 +119,21 @@ export class VnetdCluster {
     return found;
   }
 
+  /**
+   * Voters plus learners when learners can join; otherwise (a learner process failed to join) the
+   * voters alone, and `fallback` says why, so a suite can measure on followers and report it.
+   */
+  static async startWithLearners(o: VnetdClusterOptions): Promise<{ cluster: VnetdCluster; fallback: string | null }> {
+    try {
+      return { cluster: await VnetdCluster.start({ ...o, workDir: path.join(o.workDir, 'with-learners') }), fallback: null };
+    } catch (err) {
+      const text = (err as Error).message;
+      const why = /"err":"([^"]+)"/.exec(text)?.[1] ?? text.slice(0, 300);
+      const cluster = await VnetdCluster.start({ ...o, learners: 0, workDir: path.join(o.workDir, 'voters') });
+      return { cluster, fallback: `a learner could not join (${why})` };
+    }
+  }
+
   get learners(): VnetdNode[] {
     return this.nodes.filter((n) => n.role === 'learner');
   }

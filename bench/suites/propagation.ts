@@ -69,17 +69,10 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   mkdirSync(workDir, { recursive: true });
   const loadBefore = hostLoad();
   // Learners are the target; while a learner cannot join, measure on the two followers and say so.
-  let measuredOn = 'learners (joined with --join --role learner)';
-  let cluster: VnetdCluster;
-  try {
-    cluster = await VnetdCluster.start({ voters: propagationBench.voters, learners: propagationBench.learners, workDir: path.join(workDir, 'with-learners') });
-  } catch (err) {
-    const text = (err as Error).message;
-    const why = /"err":"([^"]+)"/.exec(text)?.[1] ?? text.slice(0, 300);
-    measuredOn = `followers: a learner could not join (${why})`;
-    console.log(`bench: ${measuredOn}`);
-    cluster = await VnetdCluster.start({ voters: propagationBench.voters, workDir: path.join(workDir, 'voters') });
-  }
+  const started = await VnetdCluster.startWithLearners({ voters: propagationBench.voters, learners: propagationBench.learners, workDir });
+  const cluster = started.cluster;
+  const measuredOn = started.fallback === null ? 'learners (joined with --join --role learner)' : `followers: ${started.fallback}`;
+  if (started.fallback !== null) console.log(`bench: measuring on ${measuredOn}`);
   const all = new Latencies();
   const perLearner = new Map<string, Latencies>();
   let missed = 0;

@@ -1,0 +1,73 @@
+// `npm run bench -- scale [--sizes 1000,100000,1000000] [--records-sizes 1000,10000,100000]`
+//
+// How apply cost and memory grow with the number of tasks, in one process (bench/lib/ipam-apply.ts):
+// the IPAM state machine alone up to 1,000,000 tasks, and with the DNS records builder and zone
+// attached (a node's real apply path and memory) up to --records-sizes. Memory with records at
+// 1,000,000 is also projected linearly from the two largest measured sizes, since filling a node's
+// zone to 1M names takes longer than a bench run here.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { printTable, round, writeResults } from '../harness.js';
+import type { SuiteContext } from '../run.js';
+import { parseSuiteArgs } from '../lib/args.js';
+import { applyCost } from '../lib/apply-cost.js';
+import type { ApplyCost } from '../lib/apply-cost.js';
+import { hostLoad } from '../lib/proc.js';
+
+export const scaleBench = {
+  sizesDefault: '1000,100000,1000000',
+  recordsSizesDefault: '1000,10000,100000',
+  projectTo: 1_000_000,
+  targets: { applyRatioMax: 1.5, memoryMiBMax: 1024 },
+} as const;
+
+function sizes(text: string): number[] {
+  const out = text.split(',').map(Number);
+  if (out.length < 2 || out.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`sizes must be at least two positive integers, got ${text}`);
+  return out.sort((a, b) => a - b);
+}
+
+/** Linear projection of RSS to `tasks` from the two largest sizes. */
+function project(c: ApplyCost, tasks: number): { rssMiB: number; heapMiB: number; bytesPerTask: number } {
+  const a = c.sizes.at(-2);
+  const b = c.sizes.at(-1);
+  if (a === undefined || b === undefined) throw new Error('need two sizes to project');
+  const perTaskMiB = (b.rssMiB - a.rssMiB) / (b.tasks - a.tasks);
+  const heapPerTaskMiB = (b.heapMiB - a.heapMiB) / (b.tasks - a.tasks);
+  return {
+    rssMiB: round(b.rssMiB + perTaskMiB * (tasks - b.tasks), 0),
+    heapMiB: round(b.heapMiB + heapPerTaskMiB * (tasks - b.tasks), 0),
+    bytesPerTask: round(heapPerTaskMiB * 2 ** 20, 0),
+  };
+}
+
+export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
+  const o = parseSuiteArgs(args, { seconds: 10, repeats: 1, warmupSeconds: 0 }, ['sizes', 'records-sizes', 'rounds'] as const);
+  const plain = sizes(o.extra.sizes ?? scaleBench.sizesDefault);
+  const withRecords = sizes(o.extra['records-sizes'] ?? scaleBench.recordsSizesDefault);
+  const rounds = Number(o.extra.rounds ?? 200);
+  const workDir = path.join(context.workDir, `scale-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const loadBefore = hostLoad();
+  const ipam = await applyCost(workDir, plain, false, rounds);
+  const node = await applyCost(workDir, withRecords, true, rounds);
+  printTable([...ipam.sizes.map((s) => ({ records: 'no', ...s })), ...node.sizes.map((s) => ({ records: 'yes', ...s }))]);
+  const projected = project(node, scaleBench.projectTo);
+  const small = ipam.sizes[0];
+  const large = ipam.sizes.at(-1);
+  const applyRatio = small === undefined || large === undefined ? Number.NaN : round(large.cpuMedianUs / small.cpuMedianUs, 2);
+  const nodeRatio = round((node.sizes.at(-1)?.cpuMedianUs ?? 0) / (node.sizes[0]?.cpuMedianUs ?? 1), 2);
+  const targets = {
+    applyCostWithin1_5x: { value: { stateMachine: applyRatio, withRecords: nodeRatio }, met: applyRatio <= scaleBench.targets.applyRatioMax && nodeRatio <= scaleBench.targets.applyRatioMax },
+    memoryAt1MUnder1GiB: { value: { stateMachineRssMiB: large?.rssMiB, withRecordsProjectedRssMiB: projected.rssMiB }, met: projected.rssMiB < scaleBench.targets.memoryMiBMax },
+  };
+  console.log(`with records, projected to ${scaleBench.projectTo} tasks: ${JSON.stringify(projected)}`);
+  for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
+  const file = writeResults('scale', {
+    parameters: { sizes: plain, recordsSizes: withRecords, rounds, timing: 'batches of 100 allocations (then released untimed); median per apply', hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
+    machine: context.machine,
+    figures: { stateMachine: ipam, withRecords: node, projectedWithRecordsAt1M: projected, targets },
+  });
+  console.log(`wrote ${file}`);
+  rmSync(workDir, { recursive: true, force: true });
+}
