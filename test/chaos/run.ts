@@ -63,6 +63,16 @@ const probeTask = { id: 'probe', body: { name: 'probe', framework: 'probe', agen
 
 async function setup(c: ChaosCluster, log: (l: string) => void): Promise<string> {
   const via = c.voters()[0]!;
+  // The first leader creates the default network, unless a client wrote first (then it leaves the
+  // state alone): wait for it, then create it ourselves if it never came.
+  const dcos = await poll(async () => ((await http(via.url, 'GET', '/v1/networks/dcos')).status === 200 ? true : undefined), 10_000, 250);
+  if (dcos === null) {
+    const made = await poll(async () => {
+      const r = await http(via.url, 'POST', '/v1/networks', { name: 'dcos', subnet: '9.0.0.0/8', prefix: 24 });
+      return r.status === 201 || r.status === 409 ? r.status : undefined;
+    }, chaosTiming.readyWaitMs, 500);
+    log(`setup: the default network was not created by the first leader; created it (${made})`);
+  }
   const net = await poll(async () => {
     const r = await http(via.url, 'POST', '/v1/networks', chaosNetwork);
     return r.status === 201 || r.status === 409 ? r.status : undefined;
