@@ -92,12 +92,13 @@ export class ChaosCluster {
     mkdirSync(o.dir, { recursive: true });
     const c = new ChaosCluster(o);
     const total = o.voters + o.learners + 1;
-    const ports = await freePorts(3 * total);
+    const ports = await freePorts(3 * total + o.voters);
+    const proxyPorts = ports.splice(3 * total);
     const addr = (i: number, id: string): Addresses => ({ id, raft: `127.0.0.1:${ports[3 * i]}`, http: `127.0.0.1:${ports[3 * i + 1]}`, dns: `127.0.0.1:${ports[3 * i + 2]}` });
     const voters = Array.from({ length: o.voters }, (_, i) => addr(i, `n${i + 1}`));
     const proxyOf = new Map<string, string>();
     for (const v of voters) {
-      const port = await c.net.addNode(v.id, { host: '127.0.0.1', port: Number(v.raft.split(':')[1]) });
+      const port = await c.net.addNode(v.id, { host: '127.0.0.1', port: Number(v.raft.split(':')[1]) }, proxyPorts.shift()!);
       proxyOf.set(v.id, `127.0.0.1:${port}`);
     }
     for (const v of voters) {

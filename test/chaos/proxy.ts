@@ -64,12 +64,15 @@ export class FaultNet {
   /** Counters for the report. */
   readonly stats = { connections: 0, dropped: 0, hungBytes: 0 };
 
-  /** Starts a proxy for node `to` whose real Raft port is `target`; resolves with the proxy's port. */
-  async addNode(to: string, target: { host: string; port: number }): Promise<number> {
+  /**
+   * Starts a proxy for node `to` whose real Raft port is `target`, listening on `port` (take it
+   * from freePorts: an ephemeral port could collide with one handed out for a node not yet bound).
+   */
+  async addNode(to: string, target: { host: string; port: number }, port: number): Promise<number> {
     const server = net.createServer((client) => this.accept(to, target, client));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     this.servers.set(to, server);
     const a = server.address();
