@@ -28,6 +28,8 @@ export const apiLimits = {
   requestMsMax: 30_000,
   /** Idle keep-alive connections are closed after this. */
   keepAliveMs: 5_000,
+  /** A learner is promoted only when connected, having acknowledged entries, within this many of the leader. */
+  promoteLagEntriesMax: 64,
   /** Graceful stop: in-flight requests get this long before their connections are closed. */
   drainMs: 3_000,
 } as const;

@@ -12,6 +12,7 @@ import { encodeMemberContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { Reply, Request, Route } from '../router.js';
 import { appliedHeader, leaderWrite } from '../writes.js';
+import { apiLimits } from '../limits.js';
 
 export function clusterStatus(ctx: ApiContext): Record<string, unknown> {
   const s = ctx.node.status();
@@ -72,6 +73,14 @@ async function addMember(ctx: ApiContext, body: AddMemberBody): Promise<Reply> {
   }
   member = ctx.node.status().members.find((m) => m.id === id);
   if (want === 'voter' && member?.role === 'learner') {
+    // Raft's own check (match within a lag bound of the last index) passes trivially on a short
+    // log, even for a learner that never answered: a dead voter would then count against the
+    // quorum. Promote only a learner that is connected and has acknowledged part of the log.
+    const leaderMatch = ctx.node.status().members.find((m) => m.id === ctx.node.id)?.matchIndex ?? null;
+    const behind = member.matchIndex === null || leaderMatch === null ? Infinity : leaderMatch - member.matchIndex;
+    if (!member.reachable || member.matchIndex === null || member.matchIndex === 0 || behind > apiLimits.promoteLagEntriesMax) {
+      return { status: 202, body: { ...joinAnswer(ctx, id, 'learner'), promotion: 'pending', message: `learner ${id} has not caught up yet (match ${member.matchIndex ?? 'unknown'}${member.reachable ? '' : ', unreachable'}): ask again` } };
+    }
     try {
       await ctx.node.promote(id);
       ctx.log.info('member promoted to voter', { member: id });
