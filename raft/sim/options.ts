@@ -105,6 +105,8 @@ export interface SimOptions {
   /** Extra node ids that may join (as learners, then perhaps be promoted). */
   readonly spares: number;
   readonly tickUs: number;
+  /** Each node's clock runs at 1 ± up to this fraction of real time (drawn per node). */
+  readonly clockDrift: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly preVote: boolean;
@@ -136,6 +138,7 @@ export function deriveOptions(rng: Prng, args: SimArgs): SimOptions {
     learners: rng.int(3),
     spares: rng.between(1, 3),
     tickUs: TICK_US,
+    clockDrift: pickRate(rng, [0, 0.05, 0.2]),
     electionTicks,
     heartbeatTicks: rng.between(1, Math.max(1, Math.floor(electionTicks / 3))),
     preVote: rng.chance(0.5),

@@ -37,6 +37,9 @@ export class SimNode {
   readonly reads = new Map<string, PendingRead>();
   /** A process pause (a long GC, a stalled VM) lasts until this virtual time: nothing runs. */
   pausedUntil = 0;
+  /** Ticks per clock tick of the simulation (clock drift), and the fraction carried over. */
+  clockRate = 1;
+  tickCarry = 0;
   /** Removed from the cluster: stays down for good. */
   stopped = false;
   /** A removal of this node was accepted by a leader: it is never added back (ids are not reused). */

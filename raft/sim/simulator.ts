@@ -189,7 +189,9 @@ export class Simulation {
         this.trace.num(1);
         for (const n of this.all) {
           if (n.core === null || n.pausedUntil > this.now) continue;
-          n.core.tick();
+          // A drifting clock: a fast node sometimes ticks twice, a slow one sometimes not at all.
+          n.tickCarry += n.clockRate;
+          for (; n.tickCarry >= 1 && n.core !== null; n.tickCarry--) n.core.tick();
           this.pump(n);
         }
         this.schedule({ kind: 'tick', time: this.now + this.opts.tickUs, seq: 0 });
@@ -249,6 +251,7 @@ export class Simulation {
     const snapshot: Snapshot = { meta: { index: logIndex(0), term: asTerm(0), membership: { members } }, data: new Uint8Array(0) };
     const disk = new SimDisk(id, { snapshot, hardState: { term: asTerm(0), vote: null, commit: logIndex(0) }, entries: [] });
     const node = new SimNode(id, this.all.length, disk, this.rng.nodes.fork());
+    node.clockRate = 1 + (2 * this.rng.nodes.float() - 1) * this.opts.clockDrift;
     this.nodes.set(id, node);
     this.all.push(node);
     return node;
