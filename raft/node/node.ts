@@ -71,6 +71,7 @@ export class RaftNode implements RaftNodeApi {
     private readonly storage: RaftStorage,
     private readonly transport: Transport,
     private readonly sm: StateMachine,
+    private readonly knownPeers: readonly Member[],
     id: NodeId,
     restored: RestoredState,
   ) {
@@ -102,7 +103,7 @@ export class RaftNode implements RaftNodeApi {
       },
       restored,
     );
-    const node = new RaftNode(o, core, options.storage, options.transport, options.stateMachine, options.id, restored);
+    const node = new RaftNode(o, core, options.storage, options.transport, options.stateMachine, options.knownPeers ?? [], options.id, restored);
     node.start(restored);
     return node;
   }
@@ -374,7 +375,9 @@ export class RaftNode implements RaftNodeApi {
 
   /** Keeps the transport's peers = members of the effective (core) or applied membership. */
   private syncPeers(): void {
-    const members = unionMembers(this.core.status().membership.members, this.membership.members);
+    const effective = this.core.status().membership.members;
+    let members = unionMembers(effective, this.membership.members);
+    if (!effective.some((m) => m.id === this.id)) members = unionMembers(members, this.knownPeers);
     const next = peerAddresses(members, this.id, this.o.peerAddress);
     for (const [id, addr] of next) {
       if (this.peers.get(id) === addr) continue;

@@ -38,6 +38,12 @@ export interface RaftNodeOptions {
    * waits for a leader to add it. Ignored when storage already holds state.
    */
   readonly bootstrap: { readonly members: readonly Member[] } | 'join';
+  /**
+   * Members of the cluster this node joins (their contexts carry addresses), used for the transport
+   * until this node finds itself in the membership: a joining node receives the membership from the
+   * leader, but must be able to answer the leader before that (transport connections are one-way).
+   */
+  readonly knownPeers?: readonly Member[];
   /** Timer period; election and heartbeat timeouts are counted in ticks. */
   readonly tickMs?: number;
   readonly electionTicks?: number;

@@ -55,7 +55,8 @@ export class Cluster {
   /** Starts a new empty node in join mode (add it with addLearner on the leader). */
   async startJoiner(id: string): Promise<Proc> {
     const [port] = await freePorts(1);
-    this.define(id, port!, 'join');
+    const known = Object.fromEntries([...this.procs.values()].map((p) => [p.id, p.raftPort]));
+    this.define(id, port!, 'join', known);
     await this.start(id);
     return this.procs.get(id)!;
   }
@@ -64,10 +65,10 @@ export class Cluster {
     return memberContext(this.procs.get(id)!.raftPort);
   }
 
-  private define(id: string, raftPort: number, bootstrap: KvNodeConfig['bootstrap']): void {
+  private define(id: string, raftPort: number, bootstrap: KvNodeConfig['bootstrap'], knownPeers: Record<string, number> = {}): void {
     const dataDir = path.join(this.root, id);
     const config: KvNodeConfig = {
-      id, dataDir, raftPort, secret: this.secret, bootstrap,
+      id, dataDir, raftPort, secret: this.secret, bootstrap, knownPeers,
       tickMs: this.opts.tickMs ?? 50, electionTicks: this.opts.electionTicks ?? 10,
       snapshotEntries: this.opts.snapshotEntries ?? 10_000, proposalTimeoutMs: 5_000,
     };

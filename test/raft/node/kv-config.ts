@@ -7,6 +7,8 @@ export interface KvNodeConfig {
   readonly secret: string;
   /** Initial voters (id -> raft port) for a new cluster, or 'join'. */
   readonly bootstrap: Readonly<Record<string, number>> | 'join';
+  /** For 'join': existing members (id -> raft port), so the joiner can answer the leader. */
+  readonly knownPeers?: Readonly<Record<string, number>>;
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly snapshotEntries: number;

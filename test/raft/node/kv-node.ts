@@ -67,7 +67,7 @@ async function readBody(req: http.IncomingMessage): Promise<Record<string, unkno
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
-function route(node: RaftNode, sm: KvMachine, stop: () => void) {
+function route(node: RaftNode, sm: KvMachine, transport: TcpTransport, stop: () => void) {
   return async (method: string, path: string, body: Record<string, unknown>): Promise<unknown> => {
     const s = (name: string) => String(body[name]);
     switch (`${method} ${path}`) {
@@ -80,6 +80,7 @@ function route(node: RaftNode, sm: KvMachine, stop: () => void) {
       case 'GET /status': return node.status();
       case 'GET /dump': return { applied: node.status().appliedIndex, ...sm.state };
       case 'GET /stats': return node.stats();
+      case 'GET /transport': return transport.stats();
       case 'POST /addLearner': await node.addLearner(nodeId(s('id')), s('context')); return {};
       case 'POST /promote': await node.promote(nodeId(s('id'))); return {};
       case 'POST /remove': await node.removeMember(nodeId(s('id'))); return {};
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   const sm = new KvMachine();
   const node = await RaftNode.open({
     id, storage, transport, stateMachine: sm, bootstrap: members === null ? 'join' : { members },
+    knownPeers: Object.entries(config.knownPeers ?? {}).map(([m, port]) => ({ id: nodeId(m), role: 'voter' as const, context: memberContext(port) })),
     tickMs: config.tickMs, electionTicks: config.electionTicks, snapshotEntries: config.snapshotEntries,
     proposalTimeoutMs: config.proposalTimeoutMs, logger: (l) => { if (l.level !== 'debug') log(l); },
   });
@@ -116,7 +118,7 @@ async function main(): Promise<void> {
     stopping = true;
     void node.stop().then(() => server.close(() => process.exit(0)));
   };
-  const handle = route(node, sm, stop);
+  const handle = route(node, sm, transport, stop);
   const server = http.createServer((req, res) => {
     const send = (status: number, v: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
