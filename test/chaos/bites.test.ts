@@ -16,7 +16,7 @@ t.test('consistent reads without ReadIndex (stale reads) are caught', { timeout:
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const lines: string[] = [];
   const r = await runChaos({
-    voters: 3, learners: 0, durationS: 25, clients: 6, seed, faults: ['partition'], dir,
+    voters: 3, learners: 0, durationS: 20, clients: 6, seed, faults: ['partition'], dir,
     entry: fileURLToPath(new URL('./broken/stale-reads.js', import.meta.url)),
     log: (l) => lines.push(l),
   });
