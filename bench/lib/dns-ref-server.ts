@@ -2,14 +2,18 @@
 //   --mode echo   a bare UDP echo (the QR bit set, nothing else touched): the most a Node process
 //                 can answer on this machine, the ceiling for vnetd's own server;
 //   --mode naive  the naive responder vnetd must beat by 1.5×: decode with dns-packet, look the
-//                 name up in a Map, encode a fresh answer with dns-packet.
+//                 name up in a Map, encode a fresh answer with dns-packet;
+//   --mode dnslib vnetd's own DNS layer alone: dns/'s zone index filled directly and startDnsServer
+//                 without the vnetd process around it (no Raft, HTTP or per-query Prometheus
+//                 metrics), to tell the server's cost from the node's.
 //
-//   node dist/bench/lib/dns-ref-server.js --mode echo|naive --port P [--names FILE]
+//   node dist/bench/lib/dns-ref-server.js --mode echo|naive|dnslib --port P [--names FILE]
 // FILE is JSON: [[name, ipv4], ...] (names without the trailing dot). Prints "listening PORT".
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import dnsPacket from 'dns-packet';
+import { createZoneIndex, startDnsServer } from '../../dns/index.js';
 
 const qrBit = 0x80;
 const ttlSeconds = 5;
@@ -46,15 +50,32 @@ function naive(socket: dgram.Socket, names: Map<string, string>): void {
   });
 }
 
+async function dnslib(port: number, list: readonly [string, string][]): Promise<void> {
+  const zone = createZoneIndex({ origin: 'dcos.' });
+  for (const [name, ip] of list) zone.setRRset(`${name}.`, 'A', [ip]);
+  zone.setSerial(1);
+  zone.setReady(true);
+  const server = await startDnsServer({ zone, host: '127.0.0.1', port });
+  process.stdout.write(`listening ${server.port}\n`);
+  process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+}
+
+function readNames(file: string | undefined): [string, string][] {
+  if (file === undefined) throw new Error('this mode needs --names FILE');
+  return JSON.parse(readFileSync(file, 'utf8')) as [string, string][];
+}
+
 function main(): void {
   const { values } = parseArgs({ options: { mode: { type: 'string' }, port: { type: 'string', default: '0' }, names: { type: 'string' } } });
+  if (values.mode === 'dnslib') {
+    void dnslib(Number(values.port), readNames(values.names));
+    return;
+  }
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
   if (values.mode === 'echo') echo(socket);
   else if (values.mode === 'naive') {
-    if (values.names === undefined) throw new Error('--mode naive needs --names FILE');
-    const list = JSON.parse(readFileSync(values.names, 'utf8')) as [string, string][];
-    naive(socket, new Map(list.map(([n, ip]) => [n.toLowerCase(), ip])));
-  } else throw new Error(`--mode must be echo or naive, got ${String(values.mode)}`);
+    naive(socket, new Map(readNames(values.names).map(([n, ip]) => [n.toLowerCase(), ip])));
+  } else throw new Error(`--mode must be echo, naive or dnslib, got ${String(values.mode)}`);
   socket.bind(Number(values.port), '127.0.0.1', () => process.stdout.write(`listening ${socket.address().port}\n`));
   process.on('SIGTERM', () => socket.close(() => process.exit(0)));
 }

@@ -7,7 +7,9 @@
 // responder (decode, Map lookup, encode). dnsperf runs on the other core (taskset) with the query
 // mix 80% existing A, 10% AAAA on existing names (NODATA), 10% missing names; first as fast as it
 // can for --seconds, then at a fixed 20,000 qps for the latency. Servers take turns within each
-// repeat, so load drift on the shared machine hits them alike. The vnetd node runs with
+// repeat, so load drift on the shared machine hits them alike. A fifth server, `dnslib`, is dns/'s
+// server alone with the zone filled directly (no vnetd process around it), so the node's own
+// overhead shows as the vnetd/dnslib ratio. The vnetd node runs with
 // --unsafe-no-fsync: only the population goes through Raft, and serving DNS never touches the disk.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -42,8 +44,9 @@ export const dnsBench = {
   targets: { echoRatioMin: 0.9, naiveRatioMin: 1.5, lossPercentMax: 0, addedLatencyMsMax: 0.1 },
 } as const;
 
-type ServerName = 'vnetd' | 'knot' | 'echo' | 'naive';
-const serverNames: readonly ServerName[] = ['vnetd', 'knot', 'echo', 'naive'];
+/** `dnslib`: dns/'s server alone (zone filled directly, no vnetd process around it): where the node's own cost shows. */
+type ServerName = 'vnetd' | 'knot' | 'echo' | 'naive' | 'dnslib';
+const serverNames: readonly ServerName[] = ['vnetd', 'knot', 'echo', 'naive', 'dnslib'];
 
 /** Every name the zone holds, with its one IPv4 address. */
 type Names = [string, string][];
@@ -95,7 +98,7 @@ function zoneText(names: Names): string {
   return [...head, ...names.map(([n, ip]) => `${n}. A ${ip}`)].join('\n') + '\n';
 }
 
-async function startRef(mode: 'echo' | 'naive', port: number, workDir: string, namesFile: string): Promise<Child> {
+async function startRef(mode: 'echo' | 'naive' | 'dnslib', port: number, workDir: string, namesFile: string): Promise<Child> {
   const child = startNode(`dns-${mode}`, refServer, ['--mode', mode, '--port', String(port), '--names', namesFile], { logFile: path.join(workDir, `dns-${mode}.log`), cpus: dnsBench.serverCpu });
   let listening = false;
   child.child.stdout?.on('data', (d: Buffer) => {
@@ -126,8 +129,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const loadBefore = hostLoad();
   const children: Child[] = [];
   let vnetd: VnetdCluster | null = null;
-  const maxRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [] };
-  const fixedRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [] };
+  const maxRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [], dnslib: [] };
+  const fixedRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [], dnslib: [] };
   let nameCount = 0;
   try {
     vnetd = await VnetdCluster.start({ voters: 1, workDir: path.join(workDir, 'vnetd'), extraArgs: ['--unsafe-no-fsync'], cpus: [dnsBench.serverCpu] });
@@ -140,13 +143,15 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
     const qFile = path.join(workDir, 'queries.txt');
     queryFile(names, qFile);
     const probe = (names[0] as [string, string])[0];
-    const [knotPort, echoPort, naivePort] = await freePorts(3);
-    const ports: Record<ServerName, number> = { vnetd: hostPort(node.dns).port, knot: knotPort as number, echo: echoPort as number, naive: naivePort as number };
+    const [knotPort, echoPort, naivePort, libPort] = await freePorts(4);
+    const ports: Record<ServerName, number> = { vnetd: hostPort(node.dns).port, knot: knotPort as number, echo: echoPort as number, naive: naivePort as number, dnslib: libPort as number };
     await waitAnswers(ports.vnetd, probe, node.child);
     children.push(await startKnot(workDir, dnsBench.origin, zoneText(names), ports.knot, dnsBench.serverCpu, probe));
     children.push(await startRef('echo', ports.echo, workDir, namesFile));
     children.push(await startRef('naive', ports.naive, workDir, namesFile));
+    children.push(await startRef('dnslib', ports.dnslib, workDir, namesFile));
     await waitAnswers(ports.naive, probe);
+    await waitAnswers(ports.dnslib, probe);
     const perf = (server: ServerName, seconds: number, maxQps?: number): Promise<DnsperfFigures> =>
       dnsperf({ port: ports[server], queryFile: qFile, seconds, cpus: dnsBench.dnsperfCpu, clients, outstanding, ...(maxQps === undefined ? {} : { maxQps }) });
     for (const s of serverNames) await perf(s, o.warmupSeconds);
@@ -167,7 +172,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const max = Object.fromEntries(serverNames.map((s) => [s, { median: medianRows(maxRuns[s]), runs: maxRuns[s] }])) as Record<ServerName, { median: Row; runs: Row[] }>;
   const fixed = Object.fromEntries(serverNames.map((s) => [s, { median: medianRows(fixedRuns[s]), runs: fixedRuns[s] }])) as Record<ServerName, { median: Row; runs: Row[] }>;
   const ratio = (a: ServerName, b: ServerName): number => round(max[a].median.qps / max[b].median.qps, 2);
-  const ratios = { vnetdToEcho: ratio('vnetd', 'echo'), vnetdToNaive: ratio('vnetd', 'naive'), vnetdToKnot: ratio('vnetd', 'knot') };
+  const ratios = { vnetdToEcho: ratio('vnetd', 'echo'), vnetdToNaive: ratio('vnetd', 'naive'), vnetdToKnot: ratio('vnetd', 'knot'), dnslibToEcho: ratio('dnslib', 'echo'), vnetdToDnslib: ratio('vnetd', 'dnslib') };
   const addedLatencyMs = round(fixed.vnetd.median.avgLatencyMs - fixed.knot.median.avgLatencyMs, 3);
   const t = dnsBench.targets;
   const targets = {
