@@ -90,6 +90,7 @@ export function dnsQuery(socket: dgram.Socket, port: number, name: string, type:
 export function udpClient(): Promise<dgram.Socket> {
   return new Promise((resolve) => {
     const s = dgram.createSocket('udp4');
+    s.setMaxListeners(1000); // one listener per query in flight (failover probes at a fixed rate)
     s.bind(0, '127.0.0.1', () => resolve(s));
   });
 }
