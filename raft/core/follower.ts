@@ -4,6 +4,7 @@
 
 import { assert, assertNever } from './assert.js';
 import { campaign } from './election.js';
+import { isIndex } from './limits.js';
 import type { RaftCore, RoleState } from './raft.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot } from './types.js';
 import { logIndex, term } from './types.js';
@@ -56,10 +57,6 @@ export function stepFollower(r: RaftCore, role: Follower, m: Message): void {
 function heardFromLeader(r: RaftCore, role: Follower, from: NodeId): void {
   r.electionElapsed = 0;
   role.leader = from;
-}
-
-export function isIndex(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
 }
 
 /** Entries numbered prevLogIndex+1.. in order, with terms from prevLogTerm up to the sender's term. */

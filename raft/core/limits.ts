@@ -41,6 +41,11 @@ export const defaultLimits: CoreLimits = {
   readsPendingMax: 4096,
 };
 
+/** Is `n` usable as an index, term or byte count from a peer (a non-negative safe integer)? */
+export function isIndex(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
 /** Fixed per-entry overhead counted toward byte limits, so that empty entries are not free. */
 export const entryOverheadBytes = 16;
 

@@ -3,10 +3,9 @@
 // followers behind the first index get the snapshot chunk by chunk. Also the leader's handling
 // of append, heartbeat and snapshot responses.
 
-import { isIndex } from './follower.js';
 import { maybeCommit } from './leader.js';
 import { releaseReads } from './leader-reads.js';
-import { entryBytes } from './limits.js';
+import { entryBytes, isIndex } from './limits.js';
 import type { Progress } from './progress.js';
 import type { LeaderState, RaftCore } from './raft.js';
 import { sendTimeoutNow } from './transfer.js';
