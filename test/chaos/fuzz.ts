@@ -92,6 +92,7 @@ function sendDns(port: number, bytes: Buffer): Promise<Buffer | null> {
   });
 }
 
+/** Raw bytes to a TCP port, held open up to peerHoldMs (peer frames, DNS over TCP). */
 function sendPeer(port: number, bytes: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -220,6 +221,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       while (!stop()) {
         const dc = dnsCase(p);
         const node = pick(p);
+        if (p.chance(0.1)) {
+          // DNS over TCP (RFC 7766): the same bytes behind a length prefix that may lie.
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(p.chance(0.5) ? dc.bytes.length : p.int(65536), 0);
+          await sendPeer(portOf(node.addr.dns), Buffer.concat([len, dc.bytes]));
+          counts.dns++;
+          continue;
+        }
         const reply = await sendDns(portOf(node.addr.dns), dc.bytes);
         counts.dns++;
         if (reply === null) continue;
