@@ -164,6 +164,51 @@ function dnsQuestions(final: NodeFinal, probeName: string): { name: string; type
   ];
 }
 
+/** Clients, nemesis and DNS probe together for the duration; the last fault is healed when it returns. */
+async function load(c: ChaosCluster, o: ChaosOptions, spec: WorkloadSpec, history: HistoryWriter, prng: Prng, probeName: string): Promise<{ nemesis: Nemesis; probe: LearnerProbe; now: () => number }> {
+  const t0 = performance.now();
+  const now = (): number => performance.now() - t0;
+  const durationMs = o.durationS * 1000;
+  const stop = (): boolean => now() >= durationMs;
+  const targets = (): { id: string; url: string }[] => c.all().filter((n) => n.running).map((n) => ({ id: n.id, url: n.url }));
+  const clients = Array.from({ length: o.clients }, (_, i) => new Client(i, spec, targets, prng.fork(), history, t0));
+  const nemesis = new Nemesis(c, o.faults, prng.fork(), now, durationMs);
+  const probe = new LearnerProbe(c.learners(), probeName);
+  const flusher = setInterval(() => history.flush(), 1_000);
+  try {
+    await Promise.all([...clients.map((cl) => cl.run(stop)), nemesis.run(stop), probe.run(stop)]);
+  } finally {
+    clearInterval(flusher);
+  }
+  return { nemesis, probe, now };
+}
+
+/** Heals everything, waits for one applied index, reads every node, and runs the state checks. */
+async function settleAndCompare(c: ChaosCluster, spec: WorkloadSpec, history: HistoryWriter, probeName: string, at: () => number): Promise<string[]> {
+  c.net.heal();
+  for (const n of c.all()) {
+    n.resume();
+    if (!n.running && n.id !== c.spareId) n.start();
+  }
+  const nodes = c.all();
+  const violations: string[] = [];
+  const index = await settle(c, nodes);
+  if (index === null) violations.push(`the cluster did not settle within ${runLimits.settleMs} ms (nodes ${nodes.map((n) => n.id).join(',')})`);
+  const finals = await Promise.all(nodes.map((n) => readFinal(n).catch(() => null)));
+  const answered = finals.filter((f): f is NodeFinal => f !== null);
+  if (answered.length < nodes.length) violations.push(`final state: ${nodes.length - answered.length} node(s) did not answer`);
+  violations.push(...compareFinals(answered));
+  const ref = answered[0];
+  if (ref === undefined) return violations;
+  const ops = history.ops.slice();
+  for (const r of finalReads(spec, ref, at())) history.add(r);
+  violations.push(...checkAcknowledgedPresent(ops, ref.state));
+  violations.push(...checkNoDuplicateIps(listPairs({ tasks: ref.state.tasks }), 'the final state'));
+  violations.push(...checkIpsInBlocks(ref.state));
+  violations.push(...(await compareDns(nodes, dnsQuestions(ref, probeName))));
+  return violations;
+}
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? (() => {});
   const prng = Prng.fromSeed(o.seed);
@@ -178,45 +223,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     log(`chaos: seed ${o.seed}, ${o.voters} voters, ${o.learners} learners, ${o.clients} clients, ${o.durationS} s, faults ${o.faults.join(',') || 'none'}; run dir ${o.dir}`);
     await c.startVoters();
     const probeName = await setup(c, log);
-    const joinProblems = await c.startLearners();
-    for (const p of joinProblems) log(`VIOLATION ${p}`);
-    const t0 = performance.now();
-    const now = (): number => performance.now() - t0;
-    const durationMs = o.durationS * 1000;
-    const stop = (): boolean => now() >= durationMs;
-    const targets = (): { id: string; url: string }[] => c.all().filter((n) => n.running).map((n) => ({ id: n.id, url: n.url }));
-    const clients = Array.from({ length: o.clients }, (_, i) => new Client(i, spec, targets, prng.fork(), history, t0));
-    const nemesis = new Nemesis(c, o.faults, prng.fork(), now, durationMs);
-    const probe = new LearnerProbe(c.learners(), probeName);
-    const flusher = setInterval(() => history.flush(), 1_000);
-    await Promise.all([...clients.map((cl) => cl.run(stop)), nemesis.run(stop), probe.run(stop)]);
-    clearInterval(flusher);
+    const violations = await c.startLearners();
+    const { nemesis, probe, now } = await load(c, o, spec, history, prng, probeName);
     for (const e of nemesis.events) log(`fault @${(e.at / 1000).toFixed(1)}s-${(e.end / 1000).toFixed(1)}s ${e.kind}: ${e.what}`);
-
-    // Heal: no cut, no pause, every node that should run is running.
-    c.net.heal();
-    for (const n of c.all()) {
-      n.resume();
-      if (!n.running && n.id !== c.spareId) n.start();
-    }
-    const nodes = c.all();
-    const index = await settle(c, nodes);
-    const violations: string[] = [...joinProblems];
-    if (index === null) violations.push(`the cluster did not settle within ${runLimits.settleMs} ms (nodes ${nodes.map((n) => n.id).join(',')})`);
-    const finals = await Promise.all(nodes.map((n) => readFinal(n).catch(() => null)));
-    const answered = finals.filter((f): f is NodeFinal => f !== null);
-    if (answered.length < nodes.length) violations.push(`final state: ${nodes.length - answered.length} node(s) did not answer`);
-    violations.push(...compareFinals(answered));
-    const end = now();
     const ops = history.ops.slice();
-    if (answered[0] !== undefined) {
-      const reads = finalReads(spec, answered[0], end);
-      for (const r of reads) history.add(r);
-      violations.push(...checkAcknowledgedPresent(ops, answered[0].state));
-      violations.push(...checkNoDuplicateIps(listPairs({ tasks: answered[0].state.tasks }), 'the final state'));
-      violations.push(...checkIpsInBlocks(answered[0].state));
-      violations.push(...(await compareDns(nodes, dnsQuestions(answered[0], probeName))));
-    }
+    violations.push(...(await settleAndCompare(c, spec, history, probeName, now)));
     history.flush();
     violations.push(...checkListReads(ops));
     const lin = checkLinearizable(history.ops, spec.tasks.map((t) => t.id));
