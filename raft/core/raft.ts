@@ -95,9 +95,12 @@ export class RaftCore {
       return;
     }
     this.electionElapsed++;
-    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+    // Reset the timer only when campaigning (as etcd's tickElection does): a node that may not
+    // campaign must let its check-quorum lease run out, or it refuses every vote forever while
+    // remembering a leader that is gone (found by the simulator, seed 3000967).
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      if (this.promotable()) campaign(this, this.config.preVote ? 'pre' : 'normal');
+      campaign(this, this.config.preVote ? 'pre' : 'normal');
     }
   }
 
