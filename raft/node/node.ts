@@ -251,8 +251,10 @@ export class RaftNode implements RaftNodeApi {
 
   private installSnapshot(snap: Snapshot): void {
     const { index } = snap.meta;
-    assert(index > this.appliedIndex, () => `snapshot ${index} not beyond applied ${this.appliedIndex}`);
-    this.runStateMachine(() => this.sm.restore(snap.data, index));
+    assert(index >= this.appliedIndex, () => `snapshot ${index} behind applied ${this.appliedIndex}`);
+    // A leader that never compacted sends its bootstrap snapshot (index 0, empty data, the initial
+    // members) to a joining node: it carries membership only, there is no state to restore.
+    if (index > 0) this.runStateMachine(() => this.sm.restore(snap.data, index));
     this.appliedIndex = index;
     this.appliedTerm = snap.meta.term;
     this.snapshotIndex = index;

@@ -64,7 +64,8 @@ export interface RaftNodeOptions {
   /** Randomness for election timeouts; default Math.random. */
   readonly random?: () => number;
   /**
-   * Called when the state machine throws (a bug: replicas would diverge). Default: log and crash
+   * Called when the state machine throws (a bug: replicas would diverge), storage fails, or an
+   * invariant breaks. Default: log and crash
    * the process by rethrowing outside any promise. Tests inject a hook instead.
    */
   readonly onFatal?: (err: unknown) => void;
@@ -122,7 +123,7 @@ export function resolveOptions(o: RaftNodeOptions): ResolvedOptions {
     onFatal:
       o.onFatal ??
       ((err) => {
-        logger({ level: 'error', msg: 'state machine threw: stopping the process', err: String(err) });
+        logger({ level: 'error', msg: 'fatal: stopping the process (state machine throw, storage failure or broken invariant)', err: String(err) });
         // Rethrow outside the promise chain so the process dies instead of serving diverged state.
         process.nextTick(() => {
           throw err;

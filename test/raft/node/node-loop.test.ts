@@ -271,3 +271,14 @@ t.test('the transport peer table follows membership (member context JSON)', asyn
   t.same(node.status().members.map((m) => m.id), ['n1']);
   await node.stop();
 });
+
+t.test('a joining node installs the leader\'s bootstrap snapshot (index 0, membership only) without restoring', async (t) => {
+  const { node, core, sm, transport, fatal } = await setup();
+  const n2: Member = { id: nodeId('n2'), role: 'voter', context: '{"raft":"127.0.0.1:4243"}' };
+  core.leader = false;
+  core.installSnapshot({ meta: { index: logIndex(0), term: term(0), membership: { members: [...members, n2] } }, data: new Uint8Array(0) });
+  await waitFor(() => transport.peers.has(n2.id));
+  t.same(fatal, [], 'no assertion, no restore of empty bytes');
+  t.same(sm.items, []);
+  t.same(node.status().members.map((m) => m.id), ['n1', 'n2']);
+});
