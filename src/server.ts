@@ -29,6 +29,8 @@ import type { Logger } from './log.js';
 import type { ApiContext, MemberContext } from './api/context.js';
 import { encodeMemberContext } from './api/context.js';
 import { ApiMetrics } from './api/metrics.js';
+import { RaftIoMetrics } from './metrics/index.js';
+import { Registry } from 'prom-client';
 import { createApiServer } from './api/server.js';
 import type { ApiServer } from './api/server.js';
 import { isHostPort, joinHostPort, splitHostPort } from './api/formats.js';
@@ -220,11 +222,15 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   };
   const records = new DnsRecords(zone, ipam);
   ipam.addListener(records);
+  // src/metrics: the node gets timing decorators of its storage and state machine (fsync, group
+  // commit, snapshots, change-to-answerable) registered before it opens.
+  const registry = new Registry();
+  const io = new RaftIoMetrics(registry).instrument(storage, ipam);
   const node = await RaftNode.open({
     id: nodeId(config.id),
-    storage,
+    storage: io.storage,
     transport,
-    stateMachine: ipam,
+    stateMachine: io.stateMachine,
     bootstrap: config.join !== null ? 'join' : { members: bootstrapMembers(config, self) },
     tickMs: config.tickMs,
     electionTicks: config.electionTicks,
@@ -238,13 +244,16 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
     throw err;
   });
   // src/records/README.md: publish each applied batch; leader.<zone>/master.<zone> follow the membership.
-  node.on('applied', (index) => records.onApplied(index));
+  node.on('applied', (index) => {
+    records.onApplied(index);
+    io.answerable(index);
+  });
   const masters = (): void => records.setMasters(mastersOf(node));
   node.on('leader', masters);
   node.on('membership', masters);
   masters();
 
-  const metrics = new ApiMetrics({ node, ipam, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
+  const metrics = new ApiMetrics({ node, ipam, registry, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
   metricsSink.target = metrics;
   let ready = false;
   const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };

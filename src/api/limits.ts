@@ -21,8 +21,11 @@ export const apiLimits = {
   /** Tasks returned by one GET /v1/tasks unless ?limit says otherwise, and the most it may say. */
   tasksPerListDefault: 10_000,
   tasksPerListMax: 100_000,
-  /** Per-agent IPAM gauges are exported only up to this many agents per network (scrape size). */
-  agentGaugesPerNetworkMax: 10_000,
+  /**
+   * Per-agent IPAM gauges are exported for at most this many agents per network (the fullest
+   * first): 2 gauges x 2 pools x 500 = 2,000 series per network keeps a scrape small.
+   */
+  agentGaugesPerNetworkMax: 500,
   /** A client must send its headers within this, and the whole request within requestMsMax (slow clients hold sockets). */
   headersMsMax: 10_000,
   requestMsMax: 30_000,

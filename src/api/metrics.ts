@@ -7,7 +7,7 @@ import type { RaftNodeApi } from '../../raft/node/api.js';
 import type { NodeStats } from '../../raft/node/index.js';
 import type { StorageStats } from '../../raft/storage/index.js';
 import type { TransportStats } from '../../raft/transport/index.js';
-import type { IpamQueries, PoolUsage } from '../ipam/index.js';
+import type { AgentUsage, IpamQueries, PoolUsage } from '../ipam/index.js';
 import { latencyBucketsSeconds, rcodeName, typeName } from '../../dns/index.js';
 import type { QueryEvent } from '../../dns/index.js';
 import { apiLimits } from './limits.js';
@@ -21,10 +21,27 @@ export interface MetricsSources {
   readonly storage?: () => StorageStats;
   readonly transport?: () => TransportStats;
   readonly nodeStats?: () => NodeStats;
+  /** The registry to fill (server.ts creates it before the node, for src/metrics); default a new one. */
+  readonly registry?: Registry;
+}
+
+/** DNS label values are bounded: the types and rcodes dns/ names, everything else is "other". */
+const dnsTypes: ReadonlySet<string> = new Set(['A', 'NS', 'CNAME', 'SOA', 'PTR', 'HINFO', 'MX', 'TXT', 'AAAA', 'SRV', 'OPT', 'IXFR', 'AXFR', 'ANY']);
+const dnsRcodes: ReadonlySet<string> = new Set(['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS']);
+
+function boundedType(qtype: number): string {
+  if (qtype < 0) return 'unreadable';
+  const name = typeName(qtype);
+  return dnsTypes.has(name) ? name : 'other';
+}
+
+function boundedRcode(rcode: number): string {
+  const name = rcodeName(rcode);
+  return dnsRcodes.has(name) ? name : 'other';
 }
 
 export class ApiMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpSeconds: Histogram<'method' | 'route'>;
   readonly proposals: Counter<'outcome'>;
@@ -36,17 +53,18 @@ export class ApiMetrics {
   private readonly dnsSeconds: Histogram<'transport'>;
 
   constructor(sources: MetricsSources) {
+    this.registry = sources.registry ?? new Registry();
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'vnetd_process_' });
-    this.httpRequests = new Counter({ name: 'vnetd_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [r] });
-    this.httpSeconds = new Histogram({ name: 'vnetd_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route'], buckets: httpBucketsSeconds, registers: [r] });
-    this.proposals = new Counter({ name: 'vnetd_raft_proposals_total', help: 'Proposals made on this node by outcome', labelNames: ['outcome'], registers: [r] });
-    this.proposalSeconds = new Histogram({ name: 'vnetd_raft_proposal_duration_seconds', help: 'From propose() to applied on this node', buckets: httpBucketsSeconds, registers: [r] });
-    this.forwarded = new Counter({ name: 'vnetd_http_forwarded_total', help: 'Writes forwarded to the leader by outcome', labelNames: ['outcome'], registers: [r] });
-    this.allocationFailures = new Counter({ name: 'vnetd_ipam_allocation_failures_total', help: 'Task allocations refused, by error code', labelNames: ['reason'], registers: [r] });
-    this.leaderChanges = new Counter({ name: 'vnetd_raft_leader_changes_total', help: 'Times the known leader changed', registers: [r] });
-    this.dnsQueries = new Counter({ name: 'vnetd_dns_queries_total', help: 'DNS queries answered by transport, type and rcode', labelNames: ['transport', 'type', 'rcode'], registers: [r] });
-    this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });
+    this.httpRequests = new Counter({ name: 'vnetd_http_requests_total', help: 'HTTP requests answered, by method, route pattern (unmatched for unknown paths) and status', labelNames: ['method', 'route', 'status'], registers: [r] });
+    this.httpSeconds = new Histogram({ name: 'vnetd_http_request_duration_seconds', help: 'HTTP request latency from arrival to the answer written, by method and route pattern', labelNames: ['method', 'route'], buckets: httpBucketsSeconds, registers: [r] });
+    this.proposals = new Counter({ name: 'vnetd_raft_proposals_total', help: 'IPAM writes proposed on this node (the leader), by outcome: applied, or the Raft error code', labelNames: ['outcome'], registers: [r] });
+    this.proposalSeconds = new Histogram({ name: 'vnetd_raft_proposal_duration_seconds', help: 'IPAM writes proposed on this node: from propose() to the applied result (includes the fsync and a majority round trip)', buckets: httpBucketsSeconds, registers: [r] });
+    this.forwarded = new Counter({ name: 'vnetd_http_forwarded_total', help: 'Writes this node forwarded to the leader, by outcome (answered: the leader\'s answer was relayed)', labelNames: ['outcome'], registers: [r] });
+    this.allocationFailures = new Counter({ name: 'vnetd_ipam_allocation_failures_total', help: 'Task allocations refused by the IPAM state machine on this node (the leader), by error code (exhausted, not_found, ...)', labelNames: ['reason'], registers: [r] });
+    this.leaderChanges = new Counter({ name: 'vnetd_raft_leader_changes_total', help: 'Times the leader known to this node changed (including to none, during an election)', registers: [r] });
+    this.dnsQueries = new Counter({ name: 'vnetd_dns_queries_total', help: 'DNS queries answered, by transport, query type (other for unnamed types) and rcode', labelNames: ['transport', 'type', 'rcode'], registers: [r] });
+    this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency from packet arrival to the answer handed to the socket, by transport', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });
     this.raftGauges(sources.node);
     this.ipamGauges(sources.ipam);
     this.lowerLayers(sources);
@@ -55,18 +73,18 @@ export class ApiMetrics {
 
   /** For dns/'s `onQuery`. */
   readonly onDnsQuery = (e: QueryEvent): void => {
-    this.dnsQueries.inc({ transport: e.transport, type: e.qtype < 0 ? 'unreadable' : typeName(e.qtype), rcode: rcodeName(e.rcode) });
+    this.dnsQueries.inc({ transport: e.transport, type: boundedType(e.qtype), rcode: boundedRcode(e.rcode) });
     this.dnsSeconds.observe({ transport: e.transport }, e.seconds);
   };
 
   private raftGauges(node: RaftNodeApi): void {
     const r = this.registry;
-    new Gauge({ name: 'vnetd_raft_term', help: 'Current Raft term', registers: [r], collect() { this.set(node.status().term); } });
-    new Gauge({ name: 'vnetd_raft_commit_index', help: 'Commit index known to this node', registers: [r], collect() { this.set(node.status().commitIndex); } });
-    new Gauge({ name: 'vnetd_raft_applied_index', help: 'Index applied to the state machine', registers: [r], collect() { this.set(node.status().appliedIndex); } });
-    new Gauge({ name: 'vnetd_raft_is_leader', help: '1 on the leader', registers: [r], collect() { this.set(node.status().role === 'leader' ? 1 : 0); } });
+    new Gauge({ name: 'vnetd_raft_term', help: 'Current Raft term as seen by this node (rises with every election)', registers: [r], collect() { this.set(node.status().term); } });
+    new Gauge({ name: 'vnetd_raft_commit_index', help: 'Highest log index this node knows to be committed (on a majority of disks)', registers: [r], collect() { this.set(node.status().commitIndex); } });
+    new Gauge({ name: 'vnetd_raft_applied_index', help: 'Highest log index applied to this node\'s IPAM state machine (= X-Vnetd-Applied-Index)', registers: [r], collect() { this.set(node.status().appliedIndex); } });
+    new Gauge({ name: 'vnetd_raft_is_leader', help: '1 when this node is the Raft leader, else 0', registers: [r], collect() { this.set(node.status().role === 'leader' ? 1 : 0); } });
     new Gauge({
-      name: 'vnetd_raft_peer_lag_entries', help: 'Entries a member is behind the leader (on the leader only)', labelNames: ['peer', 'role'], registers: [r],
+      name: 'vnetd_raft_peer_lag_entries', help: 'Entries a member\'s log is behind the leader\'s (exported by the leader only, one series per member)', labelNames: ['peer', 'role'], registers: [r],
       collect() {
         this.reset();
         const s = node.status();
@@ -75,7 +93,7 @@ export class ApiMetrics {
       },
     });
     new Gauge({
-      name: 'vnetd_raft_peer_reachable', help: '1 when the peer is connected', labelNames: ['peer'], registers: [r],
+      name: 'vnetd_raft_peer_reachable', help: '1 when this node has a live connection to the member (this node itself counts as reachable)', labelNames: ['peer'], registers: [r],
       collect() {
         this.reset();
         for (const m of node.status().members) this.set({ peer: m.id }, m.reachable ? 1 : 0);
@@ -102,8 +120,6 @@ export class ApiMetrics {
     if (nodeStats !== undefined) {
       gauge('vnetd_raft_saves_total', 'Ready batches persisted (group commit: entries_saved / saves)', () => nodeStats().saves);
       gauge('vnetd_raft_entries_saved_total', 'Entries persisted', () => nodeStats().entriesSaved);
-      gauge('vnetd_raft_snapshots_taken_total', 'Local snapshots taken', () => nodeStats().snapshotsTaken);
-      gauge('vnetd_raft_snapshots_installed_total', 'Snapshots installed from a leader', () => nodeStats().snapshotsInstalled);
     }
     if (transport !== undefined) {
       gauge('vnetd_raft_transport_frames_sent_total', 'Peer frames sent', () => transport().framesSent);
@@ -116,37 +132,63 @@ export class ApiMetrics {
   private ipamGauges(ipam: IpamQueries): void {
     const r = this.registry;
     // Registered first: prom-client reads metrics in registration order, and this collect() fills
-    // the four gauges below, which must hold this scrape's figures when they are read.
-    const g: { capacity?: Gauge<'network'>; used?: Gauge<'network'>; agentCapacity?: Gauge<'network' | 'agent' | 'pool'>; agentUsed?: Gauge<'network' | 'agent' | 'pool'> } = {};
+    // the gauges below, which must hold this scrape's figures when they are read.
+    const g: UsageGauges = {};
     new Gauge({
-      name: 'vnetd_ipam_tasks', help: 'Tasks recorded', registers: [r],
+      name: 'vnetd_ipam_tasks', help: 'Tasks recorded in the IPAM state (virtual-network and host-network)', registers: [r],
       collect() {
         this.set(ipam.taskCount());
         fillUsage(ipam, g);
       },
     });
-    g.capacity = new Gauge({ name: 'vnetd_ipam_network_capacity', help: 'Usable addresses in a network\'s blocks', labelNames: ['network'], registers: [r] });
+    g.capacity = new Gauge({ name: 'vnetd_ipam_network_capacity', help: 'Usable addresses in a network\'s agent blocks', labelNames: ['network'], registers: [r] });
     g.used = new Gauge({ name: 'vnetd_ipam_network_used', help: 'Addresses held by tasks in a network', labelNames: ['network'], registers: [r] });
-    g.agentCapacity = new Gauge({ name: 'vnetd_ipam_agent_capacity', help: 'Usable addresses of an agent\'s pool', labelNames: ['network', 'agent', 'pool'], registers: [r] });
-    g.agentUsed = new Gauge({ name: 'vnetd_ipam_agent_used', help: 'Addresses held in an agent\'s pool', labelNames: ['network', 'agent', 'pool'], registers: [r] });
+    g.free = new Gauge({ name: 'vnetd_ipam_network_free', help: 'Addresses still free in a network\'s agent blocks', labelNames: ['network'], registers: [r] });
+    g.agents = new Gauge({ name: 'vnetd_ipam_network_agents', help: 'Agents holding a block of a network (per-agent series are exported for at most agentGaugesPerNetworkMax of them)', labelNames: ['network'], registers: [r] });
+    g.agentCapacity = new Gauge({ name: 'vnetd_ipam_agent_capacity', help: `Usable addresses of an agent's pool (the ${apiLimits.agentGaugesPerNetworkMax} fullest agents per network)`, labelNames: ['network', 'agent', 'pool'], registers: [r] });
+    g.agentUsed = new Gauge({ name: 'vnetd_ipam_agent_used', help: `Addresses held in an agent's pool (the ${apiLimits.agentGaugesPerNetworkMax} fullest agents per network)`, labelNames: ['network', 'agent', 'pool'], registers: [r] });
   }
 }
 
-function fillUsage(
-  ipam: IpamQueries,
-  g: { capacity?: Gauge<'network'>; used?: Gauge<'network'>; agentCapacity?: Gauge<'network' | 'agent' | 'pool'>; agentUsed?: Gauge<'network' | 'agent' | 'pool'> },
-): void {
-  const { capacity, used, agentCapacity, agentUsed } = g;
-  if (capacity === undefined || used === undefined || agentCapacity === undefined || agentUsed === undefined) return;
-  for (const x of [capacity, used, agentCapacity, agentUsed]) x.reset();
+type NetworkGauge = Gauge<'network'>;
+type PoolGauge = Gauge<'network' | 'agent' | 'pool'>;
+interface UsageGauges {
+  capacity?: NetworkGauge;
+  used?: NetworkGauge;
+  free?: NetworkGauge;
+  agents?: NetworkGauge;
+  agentCapacity?: PoolGauge;
+  agentUsed?: PoolGauge;
+}
+
+/** An agent's pools as [label, usage] pairs, and its fullest pool's used/capacity ratio. */
+function poolsOf(a: AgentUsage): { pools: [string, PoolUsage][]; fill: number } {
+  const pools: [string, PoolUsage][] = 'shared' in a ? [['shared', a.shared]] : [['mesos', a.mesos], ['docker', a.docker]];
+  let fill = 0;
+  for (const [, p] of pools) fill = Math.max(fill, p.capacity === 0 ? 0 : p.used / p.capacity);
+  return { pools, fill };
+}
+
+/**
+ * The per-agent series are bounded (apiLimits.agentGaugesPerNetworkMax per network): the agents
+ * whose fullest pool is fullest come first (ties by id), as those are the ones an exhaustion alert
+ * needs; the per-network totals always cover every agent.
+ */
+function fillUsage(ipam: IpamQueries, g: UsageGauges): void {
+  const { capacity, used, free, agents, agentCapacity, agentUsed } = g;
+  if (capacity === undefined || used === undefined || free === undefined || agents === undefined || agentCapacity === undefined || agentUsed === undefined) return;
+  for (const x of [capacity, used, free, agents, agentCapacity, agentUsed]) x.reset();
   for (const net of ipam.listNetworks()) {
     const u = ipam.networkUsage(net.name);
     if (u === undefined) continue;
     capacity.set({ network: net.name }, u.capacity);
     used.set({ network: net.name }, u.used);
-    for (const a of u.agents.slice(0, apiLimits.agentGaugesPerNetworkMax)) {
-      const pools: [string, PoolUsage][] = 'shared' in a ? [['shared', a.shared]] : [['mesos', a.mesos], ['docker', a.docker]];
-      for (const [pool, p] of pools) {
+    free.set({ network: net.name }, u.free);
+    agents.set({ network: net.name }, u.agents.length);
+    const ranked = u.agents.map((a) => ({ agent: a.agent, ...poolsOf(a) }));
+    if (ranked.length > apiLimits.agentGaugesPerNetworkMax) ranked.sort((x, y) => y.fill - x.fill || (x.agent < y.agent ? -1 : 1));
+    for (const a of ranked.slice(0, apiLimits.agentGaugesPerNetworkMax)) {
+      for (const [pool, p] of a.pools) {
         agentCapacity.set({ network: net.name, agent: a.agent, pool }, p.capacity);
         agentUsed.set({ network: net.name, agent: a.agent, pool }, p.used);
       }

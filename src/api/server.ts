@@ -156,7 +156,8 @@ async function handle(ctx: ApiContext, router: Router, raw: IncomingMessage, res
     reply = { status: e.status, body: e.body(), ...(e.code === 'too_large' ? { headers: { connection: 'close' } } : {}) };
   }
   if (!res.headersSent) send(res, reply, ctx.ipam.appliedIndex);
-  const method = raw.method ?? 'GET';
+  // Bounded label values: the methods the API knows, anything else is "other".
+  const method = methods.has(raw.method ?? '') ? (raw.method as string) : 'other';
   ctx.metrics.httpRequests.inc({ method, route: label.route, status: String(reply.status) });
   ctx.metrics.httpSeconds.observe({ method, route: label.route }, (performance.now() - started) / 1000);
 }

@@ -1,0 +1,6 @@
+export { RaftIoMetrics, fsyncBucketsSeconds, entriesPerSaveBuckets, snapshotBucketsSeconds, answerableBucketsSeconds } from './raft-io.js';
+export { TimedStorage } from './timed-storage.js';
+export type { StorageTimingHooks } from './timed-storage.js';
+export { TimedStateMachine } from './timed-state-machine.js';
+export type { StateMachineTimingHooks } from './timed-state-machine.js';
+export { AnswerableClock, answerableLimits } from './answerable.js';
