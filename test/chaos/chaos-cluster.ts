@@ -184,7 +184,7 @@ export class ChaosCluster {
         if (!n.running) return 'exited';
         return (await http(n.url, 'GET', '/v1/ready', undefined, 3_000)).status === 200 ? 'ready' : undefined;
       }, timeoutMs);
-      if (ok !== 'ready') throw new Error(`${n.id} not ready: ${ok === 'exited' ? 'the process exited' : `not within ${timeoutMs} ms`}\n${n.logTail().slice(-3000)}`);
+      if (ok !== 'ready') throw new Error(`${n.id} not ready: ${ok === 'exited' ? 'the process exited' : `not within ${timeoutMs} ms`}; log: ${n.errorLines(3).join(' | ')}`);
     }));
   }
 

@@ -167,6 +167,94 @@ async function stateOf(url: string): Promise<string> {
   return parts.join('\n');
 }
 
+/** The fuzz loops of one round, sharing the node list, the deadline and the findings. */
+class Round {
+  readonly violations: string[] = [];
+  readonly counts = { http: 0, peer: 0, dns: 0, valid: 0 };
+  /** The valid operations in the order the cluster answered them (the client is sequential). */
+  readonly applied: { op: ValidOp; status: number }[] = [];
+
+  constructor(
+    private readonly nodes: readonly NodeProcess[],
+    private readonly stop: () => boolean,
+  ) {}
+
+  private pick(p: Prng): NodeProcess {
+    return p.pick(this.nodes);
+  }
+
+  async valid(p: Prng): Promise<void> {
+    for (const op of validOps(p.fork(), 100_000)) {
+      if (this.stop()) return;
+      const status = await definite(() => this.pick(p).url, op, Date.now() + 60_000);
+      this.applied.push({ op, status });
+      this.counts.valid++;
+    }
+  }
+
+  async http(p: Prng): Promise<void> {
+    while (!this.stop()) {
+      for (const hc of httpCases(p, 20)) {
+        const got = await sendHttp(portOf(this.pick(p).addr.http), hc);
+        this.counts.http++;
+        const ok = typeof got === 'number' ? got >= 400 && got < 500 : got === 'closed' && hc.expect === 'closed-ok';
+        if (!ok) this.violations.push(`bad request "${hc.what}" got ${got} (expected ${hc.expect === '4xx' ? 'a 4xx' : 'a 4xx or a hang-up'})`);
+        if (this.stop()) return;
+      }
+    }
+  }
+
+  async dns(p: Prng): Promise<void> {
+    while (!this.stop()) {
+      const dc = dnsCase(p);
+      const port = portOf(this.pick(p).addr.dns);
+      this.counts.dns++;
+      if (p.chance(0.1)) {
+        // DNS over TCP (RFC 7766): the same bytes behind a length prefix that may lie.
+        const len = Buffer.alloc(2);
+        len.writeUInt16BE(p.chance(0.5) ? dc.bytes.length : p.int(65536), 0);
+        await sendPeer(port, Buffer.concat([len, dc.bytes]));
+        continue;
+      }
+      const reply = await sendDns(port, dc.bytes);
+      if (reply === null) continue;
+      let rcode: string;
+      try {
+        rcode = (dnsPacket.decode(reply) as { rcode?: string }).rcode ?? 'NOERROR';
+      } catch {
+        this.violations.push(`DNS ${dc.what}: the answer does not decode`);
+        continue;
+      }
+      if (!decodes(dc.bytes) && rcode === 'NOERROR') this.violations.push(`DNS ${dc.what}: a packet that is not a DNS message got NOERROR`);
+    }
+  }
+
+  async peer(p: Prng): Promise<void> {
+    while (!this.stop()) {
+      await sendPeer(portOf(this.pick(p).addr.raft), peerCase(p).bytes);
+      this.counts.peer++;
+    }
+  }
+
+  /** The reference gets only the valid operations, in the same order: same answers, same state. */
+  async compareWithReference(ref: NodeProcess): Promise<void> {
+    for (const a of this.applied) {
+      const status = await definite(() => ref.url, a.op, Date.now() + 60_000);
+      if (Math.floor(status / 100) !== Math.floor(a.status / 100) || (status >= 400 && status !== a.status)) this.violations.push(`valid ${a.op.method} ${a.op.path}: cluster answered ${a.status}, reference ${status}`);
+    }
+    const settled = await poll(async () => {
+      const idx = await Promise.all(this.nodes.map(async (n) => (await http(n.url, 'GET', '/v1/cluster')).body?.appliedIndex as number));
+      return idx.every((i) => i === idx[0]) ? true : undefined;
+    }, fuzzRunLimits.settleMs, 500);
+    if (settled === null) this.violations.push('the cluster did not settle at one applied index');
+    const want = await stateOf(ref.url);
+    for (const n of this.nodes) {
+      const got = await stateOf(n.url).catch((err: Error) => `unreachable: ${err.message}`);
+      if (got !== want) this.violations.push(`${n.id}: state differs from the reference that saw only the valid operations: ${firstDifference(got, want)}`);
+    }
+  }
+}
+
 export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const log = o.log ?? (() => {});
   const prng = Prng.fromSeed(o.seed);
@@ -180,100 +268,26 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     refGroup.killAllNow();
   };
   process.once('exit', killChildren);
-  const violations: string[] = [];
-  const counts = { http: 0, peer: 0, dns: 0, valid: 0 };
   try {
     log(`fuzz: seed ${o.seed}, ${o.durationS} s, 3 voters; run dir ${o.dir}`);
     ref.start();
     await Promise.all([c.startVoters(), c.waitReady([ref])]);
     await prepare(c.voters()[0]!.url);
     await prepare(ref.url);
-    const rss0 = new Map(c.voters().map((n) => [n.id, n.rssKiB() ?? 0]));
-    const deadline = Date.now() + o.durationS * 1000;
-    const stop = (): boolean => Date.now() >= deadline;
     const nodes = c.voters();
-    const pick = (p: Prng): NodeProcess => p.pick(nodes);
-
-    // The valid client: sequential, so its order is the order the reference replays.
-    const ops = validOps(prng.fork(), 100_000);
-    const applied: { op: ValidOp; status: number }[] = [];
-    const vp = prng.fork();
-    const validLoop = async (): Promise<void> => {
-      for (const op of ops) {
-        if (stop()) return;
-        const status = await definite(() => pick(vp).url, op, Date.now() + 60_000);
-        applied.push({ op, status });
-      }
-    };
-    const httpLoop = async (p: Prng): Promise<void> => {
-      while (!stop()) {
-        for (const hc of httpCases(p, 20)) {
-          const node = pick(p);
-          const got = await sendHttp(portOf(node.addr.http), hc);
-          counts.http++;
-          const ok = typeof got === 'number' ? got >= 400 && got < 500 : got === 'closed' && hc.expect === 'closed-ok';
-          if (!ok) violations.push(`bad request "${hc.what}" got ${got} (expected ${hc.expect === '4xx' ? 'a 4xx' : 'a 4xx or a hang-up'})`);
-          if (stop()) return;
-        }
-      }
-    };
-    const dnsLoop = async (p: Prng): Promise<void> => {
-      while (!stop()) {
-        const dc = dnsCase(p);
-        const node = pick(p);
-        if (p.chance(0.1)) {
-          // DNS over TCP (RFC 7766): the same bytes behind a length prefix that may lie.
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(p.chance(0.5) ? dc.bytes.length : p.int(65536), 0);
-          await sendPeer(portOf(node.addr.dns), Buffer.concat([len, dc.bytes]));
-          counts.dns++;
-          continue;
-        }
-        const reply = await sendDns(portOf(node.addr.dns), dc.bytes);
-        counts.dns++;
-        if (reply === null) continue;
-        let rcode: string;
-        try {
-          rcode = (dnsPacket.decode(reply) as { rcode?: string }).rcode ?? 'NOERROR';
-        } catch {
-          violations.push(`DNS ${dc.what}: the answer does not decode`);
-          continue;
-        }
-        if (!decodes(dc.bytes) && rcode === 'NOERROR') violations.push(`DNS ${dc.what}: a packet that is not a DNS message got NOERROR`);
-      }
-    };
-    const peerLoop = async (p: Prng): Promise<void> => {
-      while (!stop()) {
-        const pc = peerCase(p);
-        await sendPeer(portOf(pick(p).addr.raft), pc.bytes);
-        counts.peer++;
-      }
-    };
-    await Promise.all([validLoop(), httpLoop(prng.fork()), httpLoop(prng.fork()), dnsLoop(prng.fork()), dnsLoop(prng.fork()), peerLoop(prng.fork())]);
-    counts.valid = applied.length;
+    const rss0 = new Map(nodes.map((n) => [n.id, n.rssKiB() ?? 0]));
+    const deadline = Date.now() + o.durationS * 1000;
+    const round = new Round(nodes, () => Date.now() >= deadline);
+    await Promise.all([round.valid(prng.fork()), round.http(prng.fork()), round.http(prng.fork()), round.dns(prng.fork()), round.dns(prng.fork()), round.peer(prng.fork())]);
+    const { counts, violations } = round;
     log(`fuzz: ${counts.http} bad HTTP requests, ${counts.peer} bad peer connections, ${counts.dns} bad DNS packets, ${counts.valid} valid operations`);
-
     for (const n of nodes) {
       const rss = n.rssKiB();
       const grew = rss === null ? null : rss - (rss0.get(n.id) ?? 0);
       log(`fuzz: ${n.id} RSS ${rss0.get(n.id)} → ${rss} KiB`);
       if (grew !== null && grew > fuzzRunLimits.rssGrowthKiBMax) violations.push(`${n.id}: RSS grew by ${grew} KiB (at most ${fuzzRunLimits.rssGrowthKiBMax})`);
     }
-    // The reference receives only the valid operations, in the same order; answers must match.
-    for (const a of applied) {
-      const status = await definite(() => ref.url, a.op, Date.now() + 60_000);
-      if (Math.floor(status / 100) !== Math.floor(a.status / 100) || (status >= 400 && status !== a.status)) violations.push(`valid ${a.op.method} ${a.op.path}: cluster answered ${a.status}, reference ${status}`);
-    }
-    const settled = await poll(async () => {
-      const idx = await Promise.all(nodes.map(async (n) => (await http(n.url, 'GET', '/v1/cluster')).body?.appliedIndex as number));
-      return idx.every((i) => i === idx[0]) ? true : undefined;
-    }, fuzzRunLimits.settleMs, 500);
-    if (settled === null) violations.push('the cluster did not settle at one applied index');
-    const want = await stateOf(ref.url);
-    for (const n of nodes) {
-      const got = await stateOf(n.url).catch((err: Error) => `unreachable: ${err.message}`);
-      if (got !== want) violations.push(`${n.id}: state differs from the reference that saw only the valid operations: ${firstDifference(got, want)}`);
-    }
+    await round.compareWithReference(ref);
     for (const e of [...c.group.crashes(), ...refGroup.crashes()]) violations.push(`crash: ${e.id} exited with code ${e.code} signal ${e.signal}`);
     const grouped = new Map<string, number>();
     for (const v of violations) grouped.set(v, (grouped.get(v) ?? 0) + 1);

@@ -232,7 +232,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     violations.push(...checkListReads(ops));
     const lin = checkLinearizable(history.ops, spec.tasks.map((t) => t.id));
     violations.push(...lin.violations);
-    for (const e of c.group.crashes()) violations.push(`crash: ${e.id} (pid ${e.pid}) exited with code ${e.code} signal ${e.signal}\n${c.node(e.id).logTail().slice(-2000)}`);
+    for (const e of c.group.crashes()) violations.push(`crash: ${e.id} (pid ${e.pid}) exited with code ${e.code} signal ${e.signal}; its log (${c.node(e.id).addr.id}.log) ends with: ${c.node(e.id).errorLines(3).join(' | ')}`);
     const count = (k: string): number => ops.filter((x) => x.outcome.kind === k).length;
     const r = { ops: ops.length, ok: count('ok'), failed: count('refused'), indeterminate: count('unknown') };
     for (const s of probe.stats) log(`learner ${s.id} DNS: ${s.answered}/${s.asked} answered (${s.asked === 0 ? '-' : ((100 * s.answered) / s.asked).toFixed(1)}%), longest gap ${s.longestGapMs} ms`);

@@ -166,6 +166,12 @@ export class NodeProcess {
     }
   }
 
+  /** The error lines (stack traces, error-level JSON logs) of the last `lines` of this node's log. */
+  errorLines(max = 6): string[] {
+    const errorRe = /Error|"level":"(error|fatal)"|^\s+at /;
+    return this.logTail().split('\n').filter((l) => errorRe.test(l)).slice(-max).map((l) => l.slice(0, 300));
+  }
+
   /** The last bytes of this node's log, for failure reports. */
   logTail(): string {
     try {
