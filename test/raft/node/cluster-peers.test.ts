@@ -65,9 +65,12 @@ t.test('garbage, oversized frames and a wrong secret are cut off while the clust
   const before = w.acked.length;
   await w.waitAcks(30);
   t.ok(w.acked.length >= before + 30, 'the cluster kept committing');
-  const st = await c.status(leader);
-  t.equal(st.role, 'leader', 'leadership unaffected (the impostor term 999 never reached the core)');
-  t.ok(st.term < 999);
+  // (Leadership itself may move on this loaded machine; what must hold is that nothing from the
+  // impostor reached a core.)
+  for (const id of ['a', 'b', 'c']) {
+    const st = await c.status(id);
+    t.ok(st.term < 999, `${id}: term ${st.term}, the impostor's term 999 never reached its core`);
+  }
   const ts = await c.call<TransportStats>(leader, 'GET', '/transport');
   t.ok(ts.ok, 'leader still serving');
   if (ts.ok) {
