@@ -8,6 +8,7 @@
 import dnsPacket from 'dns-packet';
 import { pack } from 'msgpackr';
 import type { Prng } from '../../raft/sim/prng.js';
+import { ipamLimits } from '../../src/ipam/index.js';
 
 /** One raw HTTP request and what must come back. */
 export interface HttpCase {
@@ -53,7 +54,7 @@ function badTaskBodies(p: Prng): { what: string; body: Buffer | string }[] {
     { what: `missing ${missing}`, body: json(withoutMissing) },
     { what: `wrong type of ${field}`, body: json({ ...validTask, [field]: p.pick(wrongFor) }) },
     { what: 'unknown property', body: json({ ...validTask, [`x${p.int(1000)}`]: 1 }) },
-    { what: 'name over its length limit', body: json({ ...validTask, name: 'n'.repeat(300 + p.int(5000)) }) },
+    { what: 'name over its length limit', body: json({ ...validTask, name: 'n'.repeat(ipamLimits.nameCharsMax + 1 + p.int(5000)) }) },
     { what: 'huge body', body: json({ ...validTask, name: 'h'.repeat(fuzzLimits.hugeBodyBytes) }) },
     { what: 'deeply nested labels', body: deep },
     { what: 'truncated JSON', body: json(validTask).slice(0, 1 + p.int(json(validTask).length - 2)) },
@@ -74,7 +75,7 @@ function badTaskBodies(p: Prng): { what: string; body: Buffer | string }[] {
 function badPaths(p: Prng): { what: string; method: string; path: string; body: string | null }[] {
   const task = json(validTask);
   return [
-    { what: 'task id over its limit', method: 'PUT', path: `/v1/tasks/fz-${'i'.repeat(200 + p.int(400))}`, body: task },
+    { what: 'task id over its limit', method: 'PUT', path: `/v1/tasks/fz-${'i'.repeat(ipamLimits.idCharsMax + p.int(400))}`, body: task },
     { what: 'task id with a space', method: 'PUT', path: '/v1/tasks/fz-a%20b', body: task },
     { what: 'task id with a slash', method: 'PUT', path: '/v1/tasks/fz-a%2Fb', body: task },
     { what: 'task id with a NUL', method: 'PUT', path: '/v1/tasks/fz-a%00b', body: task },
