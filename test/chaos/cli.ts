@@ -14,6 +14,8 @@ import { parseArgs } from 'node:util';
 import { faultKinds } from './faults.js';
 import type { FaultKind } from './faults.js';
 import { runChaos } from './run.js';
+import { checkLinearizable, checkListReads } from './checks.js';
+import { readHistory } from './history.js';
 
 export const cliLimits = { durationSMax: 86_400, clientsMax: 64, learnersMax: 8 } as const;
 
@@ -26,6 +28,8 @@ export interface ChaosArgs {
   readonly faults: FaultKind[];
   readonly dir: string | null;
   readonly keep: boolean;
+  /** A history file to check instead of running. */
+  readonly check: string | null;
 }
 
 function int(name: string, v: string | undefined, dflt: number, min: number, max: number): number {
@@ -40,7 +44,7 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
     args: [...argv],
     options: {
       nodes: { type: 'string' }, learners: { type: 'string' }, duration: { type: 'string' }, clients: { type: 'string' },
-      seed: { type: 'string' }, faults: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' },
+      seed: { type: 'string' }, faults: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, check: { type: 'string' },
     },
     strict: true,
   });
@@ -57,7 +61,21 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
     faults: faults as FaultKind[],
     dir: values.dir ?? null,
     keep: values.keep === true,
+    check: values.check ?? null,
   };
+}
+
+/** The history checks alone (linearizability, duplicate IPs in list reads) on a kept file. */
+function checkOnly(path: string): number {
+  const { header, ops } = readHistory(path);
+  const taskIds = [...new Set(ops.filter((o) => o.kind === 'task').map((o) => o.key))];
+  const violations = [...checkListReads(ops), ...checkLinearizable(ops, taskIds).violations];
+  for (const v of violations) process.stdout.write(`VIOLATION ${v}\n`);
+  const real = ops.filter((o) => o.client >= 0);
+  const count = (k: string): number => real.filter((o) => o.outcome.kind === k).length;
+  process.stdout.write(`checked ${path} (seed ${String(header['seed'])})\n`);
+  process.stdout.write(`chaos: ops=${real.length} ok=${count('ok')} failed=${count('refused')} indeterminate=${count('unknown')} violations=${violations.length}\n`);
+  return violations.length > 0 ? 1 : 0;
 }
 
 async function main(): Promise<number> {
@@ -68,6 +86,7 @@ async function main(): Promise<number> {
     process.stderr.write(`chaos: ${(err as Error).message}\n`);
     return 2;
   }
+  if (args.check !== null) return checkOnly(args.check);
   const dir = args.dir ?? join(tmpdir(), `vnetd-chaos-seed-${args.seed}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const result = await runChaos({
