@@ -53,6 +53,8 @@ variables, flags.
 Options of start:
   --config FILE                      JSON settings file
   --no-default-network               do not create the default network on a new cluster
+  --force-new-cluster                recovery from a lost quorum: restart this node (its --data-dir)
+                                     as a single-member cluster holding its state (see below)
 ${flagUsage().join('\n')}
 ${peersHelp}
 Backups and recovery:
@@ -61,7 +63,11 @@ Backups and recovery:
   \`vnetd start --data-dir DIR\` and add members back with --join. Recovery from a lost quorum:
   save a snapshot from a survivor (without --consistent: there is no leader), stop the survivors,
   restore it into a new directory on one of them, start it, then join the others with fresh data
-  directories.
+  directories. Or, in place: stop the survivor with the most recent data (highest applied index in
+  \`vnetd status\`) and run \`vnetd start --data-dir DIR --force-new-cluster\` once: it keeps the
+  state, the old Raft directory is moved to DIR/raft.before-force-TIME, and the node is alone in
+  the membership. Join the others back with fresh data directories; never restart them with their
+  old data.
 ${clientUsage}${localClusterUsage}`;
 
 function fail(message: string, code: number): never {
@@ -102,7 +108,7 @@ function printListeners(s: RunningServer): void {
 async function start(args: string[]): Promise<void> {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    values = parseArgs({ args, options: { ...flagOptions(), config: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+    values = parseArgs({ args, options: { ...flagOptions(), config: { type: 'string' }, 'force-new-cluster': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
   } catch (err) {
     fail(`${(err as Error).message}\nsee: vnetd start --help`, exitUsage);
   }
@@ -118,6 +124,10 @@ async function start(args: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, exitUsage);
     throw err;
   }
+  const forceNewCluster = values['force-new-cluster'] === true;
+  if (forceNewCluster && (loaded.config.join !== null || loaded.config.peers.length > 0)) {
+    fail('--force-new-cluster makes this node a cluster of its own: it excludes --join and --peers (add members afterwards with --join)', exitUsage);
+  }
   const log = createLogger(loaded.config.logLevel);
   for (const w of loaded.warnings) log.warn(w);
   // The server (Raft, storage, DNS) is loaded only by the commands that run one, so that the
@@ -125,7 +135,7 @@ async function start(args: string[]): Promise<void> {
   const { serverLimits, startServer } = await import('./server.js');
   let server: RunningServer;
   try {
-    server = await startServer(loaded, log, extensions(loaded.config));
+    server = await startServer(loaded, log, extensions(loaded.config), { forceNewCluster });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, exitUsage);
     fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`, 1);

@@ -11,6 +11,7 @@
 //   DATA_DIR/cluster-secret  the shared secret peers authenticate with (mode 0600)
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import type { RestoredState } from '../raft/core/types.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { LogIndex, Member } from '../raft/core/types.js';
@@ -201,8 +202,27 @@ async function openRaftIo(config: Config, secret: string, log: Logger): Promise<
  */
 export type ServerExtension = (running: RunningServer, log: Logger) => Promise<{ stop(): Promise<void> }>;
 
-export async function startServer(loaded: LoadedConfig, log: Logger, extensions: readonly ServerExtension[] = []): Promise<RunningServer> {
-  const { config, stored, secret } = prepareDataDir(loaded, log);
+export interface StartOptions {
+  /**
+   * Recovery from a lost quorum (like etcd's --force-new-cluster): before starting, rewrite this
+   * node's Raft state into a single-member cluster of itself holding everything its log holds.
+   * See forceNewCluster().
+   */
+  readonly forceNewCluster?: boolean;
+}
+
+export async function startServer(loaded: LoadedConfig, log: Logger, extensions: readonly ServerExtension[] = [], options: StartOptions = {}): Promise<RunningServer> {
+  const raftDir = join(loaded.config.dataDir, 'raft');
+  if (options.forceNewCluster === true && !existsSync(raftDir)) {
+    throw new ConfigError('/dataDir', 'the data directory', `config: --force-new-cluster needs an existing node's data directory; ${raftDir} does not exist`);
+  }
+  const prepared = prepareDataDir(loaded, log);
+  const { secret } = prepared;
+  let { config, stored } = prepared;
+  if (options.forceNewCluster === true) {
+    stored = await forceNewCluster(config, stored, log);
+    config = { ...config, peers: [], join: null };
+  }
   const { storage, transport } = await openRaftIo(config, secret, log);
   const ipam = new IpamStateMachine();
   const zone = createRecordsZone({ origin: config.zone, aliases: config.zoneAliases, ttlSeconds: config.dnsTtl });
@@ -557,4 +577,68 @@ export async function restoreSnapshot(loaded: LoadedConfig, file: Buffer, log: L
     await storage.close();
   }
   return { index: header.appliedIndex, tasks: check.taskCount() };
+}
+
+// ---- recovery from a lost quorum --------------------------------------------------------------
+
+/**
+ * The state this node's log holds: its snapshot, then every entry after it applied in order. All
+ * stored entries are kept, also those this node had not yet seen committed: with the quorum lost
+ * nobody can say they were not committed, and an acknowledged write is among them if this node
+ * had acknowledged it (etcd drops them instead; vnetd's writes are idempotent per id, and a write
+ * whose client saw a timeout is documented as "may still apply").
+ */
+function replay(restored: RestoredState): { ipam: IpamStateMachine; index: LogIndex; term: number; entries: number } {
+  const ipam = new IpamStateMachine();
+  const snap = restored.snapshot;
+  if (snap.data.length > 0) ipam.restore(snap.data, snap.meta.index);
+  let index = snap.meta.index;
+  let lastTerm: number = snap.meta.term;
+  for (const e of restored.entries) {
+    if (e.kind === 'normal' && e.data.length > 0) ipam.apply(e.data, e.index);
+    index = e.index;
+    lastTerm = e.term;
+  }
+  return { ipam, index, term: lastTerm, entries: restored.entries.length };
+}
+
+/**
+ * `vnetd start --force-new-cluster`: makes this data directory a single-member cluster of this
+ * node, keeping its state. The Raft directory is moved aside to DATA_DIR/raft.before-force-<time>
+ * (kept for inspection; delete it once the cluster is healthy), and a new one is written holding
+ * one snapshot at the last stored index with the last stored term, whose membership is this node
+ * alone as a voter, and a hard state committing it in a term above any this node has seen.
+ * Other members are then added with --join (fresh data directories): the old members must not be
+ * restarted with their old data, as they still believe in the old membership.
+ */
+export async function forceNewCluster(config: Config, stored: NodeFile, log: Logger): Promise<NodeFile> {
+  const raftDir = join(config.dataDir, 'raft');
+  if (!existsSync(raftDir)) throw new ConfigError('/dataDir', 'the data directory', `config: --force-new-cluster needs an existing node's data directory; ${raftDir} does not exist`);
+  const old = await LevelStorage.open({ dataDir: raftDir, log: log.eventSink('warn', 'storage') });
+  let restored: RestoredState | null;
+  try {
+    restored = await old.load();
+  } finally {
+    await old.close();
+  }
+  if (restored === null) throw new ConfigError('/dataDir', 'the data directory', `config: --force-new-cluster: ${raftDir} holds no Raft state to recover`);
+  const { ipam, index, term: lastTerm, entries } = replay(restored);
+  const aside = `${raftDir}.before-force-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(raftDir, aside);
+  const self: MemberContext = { raft: config.advertiseRaft ?? config.raft, http: config.advertiseHttp ?? config.http, dns: config.advertiseDns ?? config.dns };
+  const storage = await LevelStorage.open({ dataDir: raftDir, log: log.eventSink('warn', 'storage') });
+  try {
+    await storage.save({
+      // A term above every term this node saw: its first election starts a term no old member used.
+      hardState: { term: term(Math.max(restored.hardState.term, lastTerm) + 1), vote: null, commit: index },
+      entries: [],
+      snapshot: { meta: { index, term: term(lastTerm), membership: { members: [{ id: nodeId(config.id), role: 'voter', context: encodeMemberContext(self) }] } }, data: ipam.snapshot() },
+    });
+  } finally {
+    await storage.close();
+  }
+  log.warn('forced a new single-member cluster from this node\'s data', { index, term: lastTerm, replayedEntries: entries, tasks: ipam.taskCount(), previousRaftDir: aside });
+  const next: NodeFile = { ...stored, config: { ...stored.config, peers: [], join: null }, joined: false, initialized: true };
+  writeNodeFile(config.dataDir, next);
+  return next;
 }
