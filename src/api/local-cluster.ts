@@ -118,21 +118,25 @@ export async function localCluster(args: readonly string[]): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  for (const n of voters) spawnNode(n, ['--peers', peers, '--cluster-secret-file', secretFile]);
-  for (const n of nodes) {
-    n.child?.once('exit', (code) => {
-      if (!stopping) process.stdout.write(`node ${n.id} exited with ${code}; see ${n.logFile}\n`);
+  const reportExit = (n: LocalNode): void => {
+    n.child?.once('exit', (code, signal) => {
+      if (!stopping) process.stdout.write(`node ${n.id} exited with ${code ?? signal}; see ${n.logFile}\n`);
     });
+  };
+  for (const n of voters) {
+    spawnNode(n, ['--peers', peers, '--cluster-secret-file', secretFile]);
+    reportExit(n);
   }
   const votersReady = await Promise.all(voters.map(waitReady));
   for (const n of nodes.filter((x) => x.role === 'learner')) {
     spawnNode(n, ['--join', `http://${voters[0]!.http}`, '--role', 'learner', '--cluster-secret-file', secretFile]);
+    reportExit(n);
   }
   const learnersReady = await Promise.all(nodes.filter((x) => x.role === 'learner').map(waitReady));
   const ready = [...votersReady, ...learnersReady];
   process.stdout.write(`vnetd local cluster: ${o.voters} voters, ${o.learners} learners, data in ${o.dataDir}\n`);
   nodes.forEach((n, i) => {
-    process.stdout.write(`  ${n.id.padEnd(4)} ${n.role.padEnd(8)} http://${n.http}  dns ${n.dns}  raft ${n.raft}  ${ready[i] ? 'ready' : 'NOT READY'}  log ${n.logFile}\n`);
+    process.stdout.write(`  ${n.id.padEnd(4)} ${n.role.padEnd(8)} http://${n.http}  dns ${n.dns}  raft ${n.raft}  pid ${String(n.child?.pid ?? '-').padEnd(7)} ${ready[i] ? 'ready' : 'NOT READY'}  log ${n.logFile}\n`);
   });
   process.stdout.write('Ctrl-C stops every node.\n');
 }
