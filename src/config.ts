@@ -407,3 +407,18 @@ export function flagOptions(): Record<string, { type: 'string' | 'boolean'; mult
   out['no-default-network'] = { type: 'boolean' };
   return out;
 }
+
+/**
+ * The configuration reference as a Markdown table (README.md "Configuration" holds it between
+ * `<!-- config-table -->` markers; test/cli/readme.test.ts checks it is current). Generated from
+ * the same field table as the schema, the flags and the environment names, so it cannot drift.
+ */
+export function configTableMarkdown(): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|');
+  const rows = configKeys.map((k) => {
+    const spec = fields[k];
+    const flag = `\`--${flagName(k)}${spec.arg === undefined ? '' : ` ${spec.arg}`}\``;
+    return `| \`${k}\` | ${cell(flag)} | \`${envName(k)}\` | \`${cell(JSON.stringify(defaults[k]))}\` | ${cell(spec.help)} |`;
+  });
+  return ['| config key | flag | environment | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
+}
