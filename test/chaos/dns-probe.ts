@@ -25,6 +25,8 @@ export async function askA(port: number, name: string, type = 'A'): Promise<{ rc
   const reply = await udpExchange(port, buildQuery(name, type), dnsProbeLimits.timeoutMs);
   if (reply === undefined) return { rcode: 'timeout', data: [] };
   const r = decodeReply(reply);
+  // dns/server answers an internal error with a bare header (no question); "not caught up yet" keeps the question.
+  if (r.rcode === 'SERVFAIL') return { rcode: r.question === undefined ? 'SERVFAIL(internal error)' : 'SERVFAIL(not ready)', data: [] };
   return { rcode: r.rcode, data: r.answers.filter((a) => a.type === type).map((a) => a.data).sort() };
 }
 

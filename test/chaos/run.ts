@@ -88,9 +88,14 @@ async function setup(c: ChaosCluster, log: (l: string) => void): Promise<string>
   return task;
 }
 
-/** Waits until every node is ready and all report the same applied index twice in a row. */
-async function settle(c: ChaosCluster, nodes: readonly NodeProcess[]): Promise<number | null> {
-  await c.waitReady(nodes, runLimits.settleMs).catch(() => undefined);
+/**
+ * Waits until every node is ready and all report the same applied index twice in a row; a node
+ * that never becomes ready (GET /v1/ready stays 503: DNS answers SERVFAIL) is a violation.
+ */
+async function settle(c: ChaosCluster, nodes: readonly NodeProcess[], violations: string[]): Promise<number | null> {
+  await Promise.all(nodes.map((n) => c.waitReady([n], runLimits.settleMs).catch((err: Error) => {
+    violations.push(`after healing, ${err.message.split(';')[0]} (GET /v1/ready is not 200, so its DNS answers SERVFAIL)`);
+  })));
   let previous = -1;
   return poll(async () => {
     const idx = await Promise.all(nodes.map(async (n) => Number((await http(n.url, 'GET', '/v1/cluster', undefined, 3_000)).body?.appliedIndex)));
@@ -192,7 +197,7 @@ async function settleAndCompare(c: ChaosCluster, spec: WorkloadSpec, history: Hi
   }
   const nodes = c.all();
   const violations: string[] = [];
-  const index = await settle(c, nodes);
+  const index = await settle(c, nodes, violations);
   if (index === null) violations.push(`the cluster did not settle within ${runLimits.settleMs} ms (nodes ${nodes.map((n) => n.id).join(',')})`);
   const finals = await Promise.all(nodes.map((n) => readFinal(n).catch(() => null)));
   const answered = finals.filter((f): f is NodeFinal => f !== null);
