@@ -12,7 +12,7 @@
 // Only one Ready is in flight, so there are never two saves at once. Proposals that arrive while a
 // save is in flight go into the core and leave together in the next Ready: group commit.
 
-import type { Entry, LogIndex, Member, Membership, Message, NodeId, Ready, RestoredState, Snapshot, SoftState, Term } from '../core/types.js';
+import type { Entry, HardState, LogIndex, Member, Membership, Message, NodeId, Ready, RestoredState, Snapshot, SoftState, Term } from '../core/types.js';
 import { logIndex, term } from '../core/types.js';
 import { assert } from '../core/assert.js';
 import type { RaftStorage } from '../storage/storage.js';
@@ -63,6 +63,9 @@ export class RaftNode implements RaftNodeApi {
   private membership: Membership;
   /** The transport's peer table as last set: id -> "host:port". */
   private peers = new Map<NodeId, string>();
+  /** The hard state as last synced, and a newer one that differs only in commit (see persist). */
+  private savedHardState: HardState;
+  private deferredHardState: HardState | null = null;
   private counters = { saves: 0, entriesSaved: 0, entriesApplied: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
 
   private constructor(
@@ -80,6 +83,7 @@ export class RaftNode implements RaftNodeApi {
     this.appliedTerm = restored.snapshot.meta.term;
     this.snapshotIndex = restored.snapshot.meta.index;
     this.membership = restored.snapshot.meta.membership;
+    this.savedHardState = restored.hardState;
   }
 
   /** Loads (or bootstraps) storage, restores the state machine, and starts ticking. */
@@ -225,11 +229,7 @@ export class RaftNode implements RaftNodeApi {
     for (const m of rd.messages) this.transport.send(m);
     if (rd.softState !== null) this.onSoftState(rd.softState);
     if (rd.entries.length > 0 && this.soft.role !== 'leader') this.proposals.overwritten(rd.entries);
-    if (rd.hardState !== null || rd.entries.length > 0 || rd.snapshot !== null) {
-      await this.storage.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-      this.counters.saves++;
-      this.counters.entriesSaved += rd.entries.length;
-    }
+    await this.persist(rd);
     for (const m of rd.messagesAfterPersist) this.transport.send(m);
     if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
     const before = this.membership;
@@ -240,6 +240,28 @@ export class RaftNode implements RaftNodeApi {
     if (this.membership !== before) this.emit('membership', this.memberStatuses(this.membership.members, null));
     if (rd.committed.length > 0 || rd.snapshot !== null) this.emit('applied', this.appliedIndex);
     await this.maybeSnapshot();
+  }
+
+  /**
+   * Duty 1. Entries, a snapshot, or a new term or vote must be synced before anything that
+   * depends on them leaves. A hard state whose only change is the commit index is not: Raft never
+   * acknowledges a commit index, and a node that restarts with an older one learns it again from
+   * the leader (etcd's MustSync makes the same cut). Such a hard state rides along with the next
+   * synced save (or the final one in stop()), which keeps an fsync off every commit's path.
+   */
+  private async persist(rd: Ready): Promise<void> {
+    const hs = rd.hardState ?? this.deferredHardState;
+    const mustSync = rd.snapshot !== null || rd.entries.length > 0
+      || (rd.hardState !== null && (rd.hardState.term !== this.savedHardState.term || rd.hardState.vote !== this.savedHardState.vote));
+    if (!mustSync) {
+      if (rd.hardState !== null) this.deferredHardState = rd.hardState;
+      return;
+    }
+    await this.storage.save({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot });
+    if (hs !== null) this.savedHardState = hs;
+    this.deferredHardState = null;
+    this.counters.saves++;
+    this.counters.entriesSaved += rd.entries.length;
   }
 
   private onSoftState(s: SoftState): void {
@@ -442,6 +464,10 @@ export class RaftNode implements RaftNodeApi {
     this.proposals.rejectAll(stopped);
     this.reads.rejectAll(stopped);
     if (this.loopRunning) await new Promise<void>((r) => this.loopIdle.push(r));
+    if (this.deferredHardState !== null && !failed) {
+      await this.storage.save({ hardState: this.deferredHardState, entries: [], snapshot: null });
+      this.deferredHardState = null;
+    }
     await this.transport.close();
     await this.storage.close();
     this.state = 'stopped';

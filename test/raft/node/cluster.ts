@@ -33,7 +33,8 @@ export interface Status {
 }
 export interface Dump { applied: number; kv: Record<string, string>; history: [number, string, string][] }
 
-const startTimeoutMs = 20_000;
+// Generous: on the shared 2-core test machine a node process can take several seconds to start.
+const startTimeoutMs = 60_000;
 const requestTimeoutMs = 15_000;
 const stderrLinesKept = 400;
 

@@ -116,7 +116,9 @@ async function main(): Promise<void> {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    void node.stop().then(() => server.close(() => process.exit(0)));
+    // Exit as soon as the node has stopped: server.close() would wait for the harness's idle
+    // keep-alive connections.
+    void node.stop().then(() => process.exit(0));
   };
   const handle = route(node, sm, transport, stop);
   const server = http.createServer((req, res) => {

@@ -282,3 +282,20 @@ t.test('a joining node installs the leader\'s bootstrap snapshot (index 0, membe
   t.same(sm.items, []);
   t.same(node.status().members.map((m) => m.id), ['n1', 'n2']);
 });
+
+t.test('a commit-only hard state is not synced on its own: it rides with the next save, or the last one at stop', async (t) => {
+  const { node, storage } = await setup();
+  const { index } = (await node.propose(enc('c1'))) as { index: number };
+  // The entry was saved in one Ready; the Ready that committed it changed only the commit index.
+  const withEntry = storage.saves.filter((s) => s.entries.some((e) => e.index === index));
+  t.equal(withEntry.length, 1);
+  t.notOk(storage.saves.some((s) => s.entries.length === 0 && s.snapshot === null && (s.hardState?.commit ?? 0) >= index),
+    'no save just for the commit index');
+  const savesBefore = storage.saves.length;
+  await node.propose(enc('c2'));
+  const next = storage.saves[savesBefore]!;
+  t.ok((next.hardState?.commit ?? 0) >= index, `the next synced save carries commit ${index}: ${next.hardState?.commit}`);
+  await node.stop();
+  const last = storage.saves[storage.saves.length - 1]!;
+  t.equal(last.hardState?.commit, node.status().commitIndex, 'stop() writes the final commit index');
+});
