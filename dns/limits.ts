@@ -14,8 +14,6 @@ export const limits = {
   labelBytesMax: 63,
   /** Compression pointers have 14 bits of offset (RFC 1035 §4.1.4). */
   compressionOffsetMax: 0x3fff,
-  /** Answer orderings pre-encoded per RRset; a query picks one (cheap shuffling). */
-  rrsetPermutationsMax: 8,
   /** Records per RRset the index accepts; more could never be answered even over TCP. */
   rrsetRecordsMax: 4096,
   /** Resource records a query may carry in its answer/authority/additional sections. */
@@ -38,4 +36,3 @@ export const limits = {
 assert(limits.udpPayloadBytesEdns >= limits.udpPayloadBytesPlain, 'EDNS payload below 512');
 assert(limits.udpPayloadBytesEdns <= limits.tcpMessageBytesMax, 'EDNS payload above TCP max');
 assert(limits.forwardInFlightMax < 65536, 'in-flight forwards must fit in 16-bit IDs');
-assert(limits.rrsetPermutationsMax >= 1, 'need at least one ordering');

@@ -3,13 +3,13 @@
 // an address an SRV RRset points at, changes. Empty non-terminals are tracked by a reference count
 // per name: how many names with data lie at or below it (RFC 8020: a name with descendants
 // exists, so `marathon.agentip.dcos` is NODATA, never NXDOMAIN).
-import { assert } from './assert.js';
+import { assert, assertNever } from './assert.js';
 import { Synth } from './authority/synth.js';
 import { DnsError } from './errors.js';
 import { limits } from './limits.js';
 import { qclass, qtype as T } from './wire/constants.js';
 import { parseIpv4, parseIpv6 } from './wire/ip.js';
-import { flat, isUnder, nameToKey, parentKey, type NameKey } from './wire/name.js';
+import { flat, isUnder, nameToKey, type NameKey } from './wire/name.js';
 import { WireWriter } from './wire/writer.js';
 import type { RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
 
@@ -24,9 +24,11 @@ export interface ZoneApex {
 }
 
 /**
- * A pre-encoded answer: the bytes that follow the question (answer RRs, then additional RRs), with
- * compression pointers computed for a question of this variant's length at offset 12. The
- * additional section is cut at RRset boundaries when the answer must fit a UDP limit.
+ * An encoded answer: the bytes that follow the question (answer RRs, then additional RRs), built
+ * for a question of its variant's length at offset 12. Answer records are position-independent:
+ * each owner is the pointer 0xC00C to the question and nothing points into them, so a query may
+ * rotate them (RFC 1794 shuffling) by copying two slices. The additional section is cut at RRset
+ * boundaries when the answer must fit a UDP limit.
  */
 export interface EncodedAnswer {
   /** As a latin1 string (one char per byte): its bytes sit inside the string object itself, one
@@ -35,13 +37,14 @@ export interface EncodedAnswer {
   readonly ancount: number;
   /** Body bytes of the answer section. */
   readonly answerEnd: number;
+  /** Bytes of each answer record when they all have the same size (A, AAAA, SRV to one target),
+   * else 0 and `recordStarts` holds where each begins. */
+  readonly recordBytes: number;
+  readonly recordStarts: readonly number[];
   /** For each additional RRset: body bytes up to its end, and the records up to its end. */
   readonly additionalEnds: readonly number[];
   readonly additionalCounts: readonly number[];
 }
-
-/** The pre-encoded orderings of one RRset in one zone variant; a lone ordering is stored bare. */
-export type Orderings = EncodedAnswer | readonly EncodedAnswer[];
 
 interface StoredRecord {
   readonly view: RecordDataByType[RecordType];
@@ -52,12 +55,29 @@ interface StoredRecord {
   readonly target: NameKey | undefined;
 }
 
+/**
+ * One RRset as answered under one zone variant (0 = names as stored, i = alias i): what the answer
+ * table holds. Its encoding is built on the first query that needs it and kept until the RRset (or,
+ * for SRV, a target's addresses) changes, so a burst of changes to one name costs one encoding.
+ */
+export interface AnswerSlot {
+  readonly rrset: RRsetEntry;
+  readonly variant: number;
+  encoded: EncodedAnswer | undefined;
+}
+
 export interface RRsetEntry {
   readonly owner: NameKey;
   readonly type: RecordType;
-  readonly records: readonly StoredRecord[];
-  /** encoded[variant][ordering] */
-  encoded: EncodedAnswer[][];
+  /** The apex the owner is stored under (the origin, or a reverse zone). */
+  readonly apex: NameKey;
+  records: readonly StoredRecord[];
+  /** One slot per zone variant the owner answers under (slots[apex.variant]). */
+  readonly slots: readonly AnswerSlot[];
+  /** The answer-table keys of the slots, in the same order. */
+  readonly keys: readonly string[];
+  /** Bytes of the cached encodings (one shared encoding counted once). */
+  encodedBytes: number;
 }
 
 export interface NameNode {
@@ -153,6 +173,11 @@ function u16(value: unknown, field: string, name: string): number {
   return value;
 }
 
+/** Bytes as a latin1 string (one char per byte), without a Buffer in between. */
+function latin1Of(bytes: Uint8Array): string {
+  return String.fromCharCode.apply(null, bytes as unknown as number[]);
+}
+
 /** Validates and normalises one record; throws DnsError `bad-record`/`bad-name`. */
 function storeRecord(type: RecordType, data: unknown, name: string): StoredRecord {
   switch (type) {
@@ -160,7 +185,7 @@ function storeRecord(type: RecordType, data: unknown, name: string): StoredRecor
     case 'AAAA': {
       const bytes = typeof data === 'string' ? (type === 'A' ? parseIpv4(data) : parseIpv6(data)) : undefined;
       if (bytes === undefined) throw new DnsError('bad-record', `${type} record at ${name} must be an ${type === 'A' ? 'IPv4' : 'IPv6'} address text, got ${JSON.stringify(data)}`);
-      return { view: data as string, fixed: Buffer.from(bytes).toString('latin1'), target: undefined };
+      return { view: data as string, fixed: latin1Of(bytes), target: undefined };
     }
     case 'PTR': {
       const target = nameToKey(data as string);
@@ -179,15 +204,73 @@ function storeRecord(type: RecordType, data: unknown, name: string): StoredRecor
   }
 }
 
-/** The `count` orderings of `n` records: rotations spread evenly, so each record leads as often. */
-function orderings(n: number): number[][] {
-  const count = Math.min(n, limits.rrsetPermutationsMax);
-  const out: number[][] = [];
-  for (let i = 0; i < count; i++) {
-    const shift = Math.floor((i * n) / count);
-    out.push(Array.from({ length: n }, (_, j) => (j + shift) % n));
+/**
+ * Validates and normalises the records of one RRset, duplicates kept once (an RRset is a set, RFC
+ * 2181 §5: canonical bytes identify a record). Throws DnsError `bad-record`/`bad-name`.
+ */
+function storeRecords(type: RecordType, records: readonly unknown[], name: string): StoredRecord[] {
+  if (records.length === 1) return [storeRecord(type, records[0], name)];
+  const byId = new Map<string, StoredRecord>();
+  for (const r of records) {
+    const stored = storeRecord(type, r, name);
+    const id = stored.target === undefined ? stored.fixed : `${stored.fixed}/${stored.target}`;
+    if (!byId.has(id)) byId.set(id, stored);
   }
-  return out;
+  return [...byId.values()];
+}
+
+/** One writer for every encoding: encodings run to completion synchronously. */
+const writer = new WireWriter();
+/** The header an encoding starts with, so that offsets are those of the final message. */
+const zeroHeader = new Uint8Array(12);
+/** Answer owners are always the question: a pointer to offset 12 (RFC 1035 §4.1.4). */
+const questionPointer = 0xc000 | 12;
+const addressCodes = [T.A, T.AAAA] as const;
+
+const identity = (k: NameKey): NameKey => k;
+
+/** Names under `stored` moved under `variant` (an alias); others unchanged. Memoises the last. */
+function rewriter(stored: NameKey, variant: NameKey): (k: NameKey) => NameKey {
+  let lastIn: NameKey | undefined;
+  let lastOut: NameKey = stored;
+  return (k) => {
+    if (k === lastIn) return lastOut;
+    lastIn = k;
+    lastOut = isUnder(k, stored) ? ((k.slice(0, k.length - stored.length) + variant) as NameKey) : k;
+    return lastOut;
+  };
+}
+
+/**
+ * One answer record, position-independent: the owner is the question pointer and names in the
+ * rdata are written in full, never as pointers nor as targets of later pointers, so records can be
+ * rotated per query. RFC 3597 §4: SRV rdata names must not be compressed anyway.
+ */
+function writeRecord(w: WireWriter, type: RecordType, r: StoredRecord, ttl: number, rewrite: (k: NameKey) => NameKey): void {
+  w.u16(questionPointer);
+  w.u16(typeCodes[type]);
+  w.u16(qclass.IN);
+  w.u32(ttl);
+  switch (type) {
+    case 'A':
+    case 'AAAA':
+      w.u16(r.fixed.length);
+      w.latin1(r.fixed);
+      return;
+    case 'SRV': {
+      const target = rewrite(r.target!);
+      w.u16(r.fixed.length + target.length);
+      w.latin1(r.fixed);
+      w.nameUnanchored(target);
+      return;
+    }
+    case 'PTR':
+      w.u16(r.target!.length);
+      w.nameUnanchored(r.target!);
+      return;
+    default:
+      assertNever(type);
+  }
 }
 
 export class MemoryZoneIndex implements ZoneIndex {
@@ -200,10 +283,11 @@ export class MemoryZoneIndex implements ZoneIndex {
   private readonly variantApexes: readonly NameKey[];
   private readonly nodes = new Map<string, NameNode>();
   /**
-   * (name as asked, lowercased) + QTYPE bytes → the orderings of its pre-encoded answer, for every
-   * RRset and zone variant: the hot path is one lookup here (see dns/answers/).
+   * (name as asked, lowercased) + QTYPE bytes → the slot answering it, for every RRset and zone
+   * variant: the hot path is one lookup here (see dns/answers/). Keys are added when an RRset is
+   * created and removed when it is deleted; replacing its records leaves them alone.
    */
-  private readonly answers = new Map<string, Orderings>();
+  private readonly answers = new Map<string, AnswerSlot>();
   /** SRV/PTR target → owners whose encoded answers embed its addresses. */
   private readonly dependents = new Map<string, Set<NameKey>>();
   private serialValue = 0;
@@ -253,9 +337,14 @@ export class MemoryZoneIndex implements ZoneIndex {
     return undefined;
   }
 
-  /** The pre-encoded orderings answering `typedKey` (ParsedQuery.typedKey), if any. */
-  answerFor(typedKey: string): Orderings | undefined {
+  /** The slot answering `typedKey` (ParsedQuery.typedKey), if any; see `encoded`. */
+  answerFor(typedKey: string): AnswerSlot | undefined {
     return this.answers.get(typedKey);
+  }
+
+  /** The encoded answer of a slot: cached, or built now (once per change of what it shows). */
+  encoded(slot: AnswerSlot): EncodedAnswer {
+    return slot.encoded ?? this.encodeSlot(slot);
   }
 
   /** The node of a stored (origin-relative) key, if the name exists other than as an apex. */
@@ -281,14 +370,8 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (records.length > limits.rrsetRecordsMax) {
       throw new DnsError('bad-record', `${records.length} ${type} records at ${name}, at most ${limits.rrsetRecordsMax} allowed`);
     }
-    const byId = new Map<string, StoredRecord>();
-    for (const r of records) {
-      const stored = storeRecord(type, r, name);
-      // Canonical bytes identify a record: an RRset is a set (RFC 2181 §5).
-      const id = stored.target === undefined ? stored.fixed : `${stored.fixed}/${stored.target}`;
-      if (!byId.has(id)) byId.set(id, stored);
-    }
-    if (byId.size === 0) return this.deleteRRset(name, type);
+    const stored = storeRecords(type, records, name);
+    if (stored.length === 0) return this.deleteRRset(name, type);
     let node = this.nodes.get(key);
     const hadData = node !== undefined && holds(node);
     if (node === undefined) {
@@ -297,15 +380,20 @@ export class MemoryZoneIndex implements ZoneIndex {
     } else if (node.rrsets === noRRsets) {
       node.rrsets = new Map();
     }
-    const old = node.rrsets.get(code);
-    if (old !== undefined) this.forget(key, old);
-    else this.counts.rrsets++;
-    const entry: RRsetEntry = { owner: key, type, records: [...byId.values()], encoded: [] };
-    node.rrsets.set(code, entry);
+    let entry = node.rrsets.get(code);
+    if (entry !== undefined) {
+      // Same owner and type: the answer-table keys stay, only the records and their encodings go.
+      this.undepend(entry);
+      this.invalidate(entry);
+      entry.records = stored;
+    } else {
+      entry = this.newEntry(key, type, apex, stored);
+      node.rrsets.set(code, entry);
+      this.counts.rrsets++;
+    }
     if (!hadData) this.addRefs(key, apex, 1);
-    for (const r of entry.records) if (type === 'SRV' && r.target !== undefined) this.depend(r.target, key);
-    this.encode(key, entry);
-    if (type === 'A' || type === 'AAAA') this.reencodeDependents(key);
+    if (type === 'SRV') for (const r of stored) this.depend(r.target!, key);
+    if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
   }
 
   deleteRRset(name: string, type: RecordType): void {
@@ -316,11 +404,13 @@ export class MemoryZoneIndex implements ZoneIndex {
     const node = this.nodes.get(key);
     const entry = node?.rrsets.get(code);
     if (node === undefined || entry === undefined) return;
-    this.forget(key, entry);
+    this.undepend(entry);
+    this.invalidate(entry);
+    for (const k of entry.keys) this.answers.delete(k);
     node.rrsets.delete(code);
     this.counts.rrsets--;
     if (!holds(node)) this.addRefs(key, apex, -1);
-    if (type === 'A' || type === 'AAAA') this.reencodeDependents(key);
+    if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
   }
 
   deleteName(name: string): void {
@@ -355,33 +445,40 @@ export class MemoryZoneIndex implements ZoneIndex {
     this.counts = { names: 0, rrsets: 0, encodedBytes: 0 };
   }
 
-  /** Drops an RRset's encoded bytes and its SRV dependencies (before replacing or deleting it). */
-  private forget(owner: NameKey, entry: RRsetEntry): void {
-    this.dropEncoded(entry);
+  /** A new RRset with one slot per zone variant, registered in the answer table. */
+  private newEntry(owner: NameKey, type: RecordType, apex: NameKey, records: readonly StoredRecord[]): RRsetEntry {
+    const code = typeCodes[type];
+    const typeBytes = String.fromCharCode(code >> 8, code & 0xff);
+    const forward = apex === this.originKey;
+    const relative = owner.slice(0, owner.length - apex.length);
+    const keys = forward ? this.variantApexes.map((v) => flat(relative + v + typeBytes)) : [flat(owner + typeBytes)];
+    const slots: AnswerSlot[] = [];
+    const entry: RRsetEntry = { owner, type, apex, records, slots, keys, encodedBytes: 0 };
+    for (let v = 0; v < keys.length; v++) {
+      const slot: AnswerSlot = { rrset: entry, variant: v, encoded: undefined };
+      slots.push(slot);
+      this.answers.set(keys[v]!, slot);
+    }
+    return entry;
+  }
+
+  /** Drops an RRset's cached encodings (they are rebuilt on the next query that needs them). */
+  private invalidate(entry: RRsetEntry): void {
+    if (entry.encodedBytes === 0) return;
+    this.counts.encodedBytes -= entry.encodedBytes;
+    entry.encodedBytes = 0;
+    for (const slot of entry.slots) slot.encoded = undefined;
+  }
+
+  /** Forgets an SRV RRset's targets (before replacing or deleting it). */
+  private undepend(entry: RRsetEntry): void {
     if (entry.type !== 'SRV') return;
     for (const r of entry.records) {
-      const set = r.target === undefined ? undefined : this.dependents.get(r.target);
+      const set = this.dependents.get(r.target!);
       if (set === undefined) continue;
-      set.delete(owner);
+      set.delete(entry.owner);
       if (set.size === 0) this.dependents.delete(r.target!);
     }
-  }
-
-  private dropEncoded(entry: RRsetEntry): void {
-    for (const v of entry.encoded) for (const e of v) this.counts.encodedBytes -= e.body.length;
-    for (const typedKey of this.typedKeys(entry)) this.answers.delete(typedKey);
-    entry.encoded = [];
-  }
-
-  /** The answer-table keys of an RRset: its owner under each zone variant, plus the type bytes. */
-  private typedKeys(entry: RRsetEntry): string[] {
-    const apex = this.findApex(entry.owner);
-    assert(apex !== undefined && apex.variant === 0, () => `RRset outside zones: ${entry.owner}`);
-    const code = typeCodes[entry.type];
-    const typeBytes = String.fromCharCode(code >> 8, code & 0xff);
-    if (apex.kind === 'reverse') return [flat(entry.owner + typeBytes)];
-    const relative = entry.owner.slice(0, entry.owner.length - apex.storedApex.length);
-    return this.variantApexes.map((v) => flat(relative + v + typeBytes));
   }
 
   private depend(target: NameKey, owner: NameKey): void {
@@ -390,14 +487,14 @@ export class MemoryZoneIndex implements ZoneIndex {
     set.add(owner);
   }
 
-  private reencodeDependents(target: NameKey): void {
+  /** The SRV answers that carry `target`'s addresses as glue are stale now. */
+  private invalidateDependents(target: NameKey): void {
     const owners = this.dependents.get(target);
     if (owners === undefined) return;
     for (const owner of owners) {
       const entry = this.nodes.get(owner)?.rrsets.get(T.SRV);
       assert(entry !== undefined, () => `dependent ${owner} of ${target} has no SRV RRset`);
-      this.dropEncoded(entry);
-      this.encode(owner, entry);
+      this.invalidate(entry);
     }
   }
 
@@ -405,82 +502,114 @@ export class MemoryZoneIndex implements ZoneIndex {
   private addRefs(key: NameKey, apex: NameKey, delta: 1 | -1): void {
     if (delta === 1) this.counts.names++;
     else this.counts.names--;
-    let k: NameKey | undefined = key;
-    for (let steps = 0; k !== undefined && steps <= limits.nameBytesMax / 2; steps++) {
+    let at = 0;
+    for (let steps = 0; steps <= limits.nameBytesMax / 2; steps++) {
+      // Ancestors are looked up by slice (no copy); only a node's own Map key is made flat.
+      const k = at === 0 ? key : key.slice(at);
       let node = this.nodes.get(k);
       if (node === undefined) {
         assert(delta === 1, () => `ancestor ${k} missing while removing ${key}`);
         node = { refs: 0, rrsets: noRRsets as Map<number, RRsetEntry> };
-        this.nodes.set(k, node);
+        this.nodes.set(flat(k), node);
       }
       node.refs += delta;
       assert(node.refs >= 0, () => `refs of ${k} went negative`);
       if (node.refs === 0) this.nodes.delete(k);
-      if (k === apex) return;
-      k = parentKey(k);
+      if (k.length === apex.length) return;
+      at += key.charCodeAt(at) + 1;
     }
     assert(false, () => `${key} is not under ${apex}`);
   }
 
-  /** (Re)builds every variant and ordering of one RRset's answer. */
-  private encode(owner: NameKey, entry: RRsetEntry): void {
-    const apex = this.findApex(owner);
-    assert(apex !== undefined && apex.variant === 0, () => `encode outside zones: ${owner}`);
-    const variants = apex.kind === 'forward' ? this.variantApexes : [apex.key];
-    entry.encoded = variants.map((variantApex) =>
-      orderings(entry.records.length).map((order) => {
-        const e = this.encodeOne(owner, entry, order, apex.storedApex, variantApex);
-        this.counts.encodedBytes += e.body.length;
-        return e;
-      }),
-    );
-    const keys = this.typedKeys(entry);
-    assert(keys.length === entry.encoded.length, () => `${keys.length} answer keys for ${entry.encoded.length} variants`);
-    // A single ordering (one record: the common case) is stored bare, one memory access fewer.
-    keys.forEach((k, i) => {
-      const orderings = entry.encoded[i]!;
-      this.answers.set(k, orderings.length === 1 ? orderings[0]! : orderings);
-    });
+  /**
+   * Encodes one slot's answer and caches it. A/AAAA/PTR answers hold no name that depends on the
+   * variant (owners point at the question, PTR targets are reverse-zone only), so one encoding
+   * serves every slot; SRV answers name targets under the variant, so each slot has its own.
+   */
+  private encodeSlot(slot: AnswerSlot): EncodedAnswer {
+    const entry = slot.rrset;
+    const e = this.encodeOne(entry, slot.variant);
+    if (entry.type === 'SRV') slot.encoded = e;
+    else for (const s of entry.slots) s.encoded = e;
+    entry.encodedBytes += e.body.length;
+    this.counts.encodedBytes += e.body.length;
+    return e;
   }
 
-  private encodeOne(owner: NameKey, entry: RRsetEntry, order: readonly number[], stored: NameKey, variant: NameKey): EncodedAnswer {
-    const rewrite = (k: NameKey): NameKey => (stored === variant || !isUnder(k, stored) ? k : ((k.slice(0, k.length - stored.length) + variant) as NameKey));
-    const qname = rewrite(owner);
+  private encodeOne(entry: RRsetEntry, variant: number): EncodedAnswer {
+    const stored = entry.apex;
+    const variantApex = stored === this.originKey ? this.variantApexes[variant]! : stored;
+    const rewrite = stored === variantApex ? identity : rewriter(stored, variantApex);
+    const qname = rewrite(entry.owner);
     const code = typeCodes[entry.type];
-    const w = new WireWriter();
-    w.bytes(new Uint8Array(12));
+    const ttl = this.config.ttlSeconds;
+    const w = writer.reset();
+    w.bytes(zeroHeader);
     w.nameUncompressed(qname);
     w.u16(code);
     w.u16(qclass.IN);
     const questionEnd = w.offset;
-    for (const i of order) this.writeRecord(w, qname, entry.type, entry.records[i]!, rewrite);
+    let recordBytes = -1;
+    let starts: number[] | undefined;
+    const records = entry.records;
+    for (let i = 0; i < records.length; i++) {
+      const at = w.offset;
+      writeRecord(w, entry.type, records[i]!, ttl, rewrite);
+      const size = w.offset - at;
+      if (recordBytes === -1) recordBytes = size;
+      else if (size !== recordBytes && starts === undefined) {
+        // Sizes differ: keep where each record starts (those so far were all `recordBytes`).
+        starts = Array.from({ length: i }, (_, j) => j * recordBytes);
+        recordBytes = 0;
+      }
+      if (starts !== undefined) starts.push(at - questionEnd);
+    }
     const answerEnd = w.offset - questionEnd;
-    const additionalEnds: number[] = entry.type === 'SRV' ? [] : (noNumbers as number[]);
-    const additionalCounts: number[] = entry.type === 'SRV' ? [] : (noNumbers as number[]);
-    let count = 0;
+    let additionalEnds = noNumbers;
+    let additionalCounts = noNumbers;
     if (entry.type === 'SRV') {
-      const targets = new Set(entry.records.map((r) => r.target!));
-      for (const target of targets) {
-        for (const t of ['A', 'AAAA'] as const) {
-          const glue = this.nodes.get(target)?.rrsets.get(typeCodes[t]);
+      const ends: number[] = [];
+      const counts: number[] = [];
+      let count = 0;
+      let previous: NameKey | undefined;
+      let seen: Set<NameKey> | undefined;
+      for (const r of records) {
+        const target = r.target!;
+        // Each target once; records of one target usually come together (no Set needed then).
+        if (target === previous) continue;
+        if (previous !== undefined) {
+          seen ??= new Set([previous]);
+          if (seen.has(target)) continue;
+          seen.add(target);
+        }
+        previous = target;
+        const owner = rewrite(target);
+        for (const code of addressCodes) {
+          const glue = this.nodes.get(target)?.rrsets.get(code);
           if (glue === undefined) continue;
-          for (const r of glue.records) this.writeRecord(w, rewrite(target), t, r, rewrite);
+          for (const g of glue.records) {
+            // Glue owners may be compressed: the additional section never moves.
+            const at = w.beginRecord(owner, code, qclass.IN, ttl);
+            w.latin1(g.fixed);
+            w.endRecord(at);
+          }
           count += glue.records.length;
-          additionalEnds.push(w.offset - questionEnd);
-          additionalCounts.push(count);
+          ends.push(w.offset - questionEnd);
+          counts.push(count);
         }
       }
+      additionalEnds = ends;
+      additionalCounts = counts;
     }
-    return { body: w.latin1Slice(questionEnd), ancount: order.length, answerEnd, additionalEnds, additionalCounts };
-  }
-
-  private writeRecord(w: WireWriter, owner: NameKey, type: RecordType, r: StoredRecord, rewrite: (k: NameKey) => NameKey): void {
-    const at = w.beginRecord(owner, typeCodes[type], qclass.IN, this.config.ttlSeconds);
-    w.latin1(r.fixed);
-    // RFC 3597 §4: names in the rdata of types newer than RFC 1035 (SRV) must not be compressed.
-    if (type === 'SRV') w.nameUncompressed(rewrite(r.target!));
-    else if (type === 'PTR') w.name(r.target!);
-    w.endRecord(at);
+    return {
+      body: w.latin1Slice(questionEnd),
+      ancount: records.length,
+      answerEnd,
+      recordBytes: recordBytes === -1 ? 0 : recordBytes,
+      recordStarts: starts ?? noNumbers,
+      additionalEnds,
+      additionalCounts,
+    };
   }
 
   get<K extends RecordType>(name: string, type: K): readonly RecordDataByType[K][] | undefined {

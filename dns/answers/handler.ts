@@ -2,15 +2,15 @@
 // lookup and a copy, before any zone matching. Everything else (negative answers, SOA/NS at the
 // apex, ANY, zone not ready) passes to the zone handlers, which would have built the same answer
 // from the same pre-encoded bytes.
-import { pick, positive } from '../authority/answer.js';
+import { positive } from '../authority/answer.js';
 import type { Handler } from '../handler.js';
 
 export const answers: Handler = {
   name: 'answers',
   handle(query, q, ctx) {
     if (!ctx.zone.ready) return undefined;
-    const orderings = ctx.zone.answerFor(q.typedKey);
-    if (orderings === undefined) return undefined;
-    return positive(query, q, ctx, pick(orderings));
+    const slot = ctx.zone.answerFor(q.typedKey);
+    if (slot === undefined) return undefined;
+    return positive(query, q, ctx, ctx.zone.encoded(slot));
   },
 };

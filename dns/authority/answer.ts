@@ -1,14 +1,16 @@
 // Authoritative answers from the zone index, shared by the zone-answers and reverse handlers:
-// positive answers are copies of pre-encoded bytes; negative answers, SOA, NS and ANY are
+// positive answers are copies of encoded bytes (built once per change, on first use); negative answers, SOA, NS and ANY are
 // synthesised (see synth.ts). Every answer here sets AA (RFC 1035 §4.1.1).
 import type { HandlerContext, Outcome } from '../handler.js';
 import { flag, qtype, rcode } from '../wire/constants.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { baseBytes, begin, emptyReply, finish, raBit } from '../wire/response.js';
-import type { EncodedAnswer, NameNode, Orderings, ZoneApex } from '../zone-index.js';
+import type { EncodedAnswer, NameNode, ZoneApex } from '../zone-index.js';
 
-/** Which ordering of an RRset the next answer uses (round-robin over the pre-encoded ones). */
+/** Which record leads the next answer of several records: round-robin shuffling (RFC 1794). */
 let rotation = 0;
+
+type Latin1Writable = Buffer & { latin1Write(s: string, offset: number, length: number): number };
 
 /** The stored key of the asked name: aliases map onto the origin. */
 export function storedKey(q: ParsedQuery, apex: ZoneApex): string {
@@ -70,9 +72,25 @@ export function positive(query: Uint8Array, q: ParsedQuery, ctx: HandlerContext,
       break;
     }
   }
-  const out = begin(query, q, base + end);
-  (out as Buffer & { latin1Write(s: string, offset: number, length: number): number }).latin1Write(e.body, q.questionEnd, end);
-  return answer(finish(out, q, q.questionEnd + end, rcode.NOERROR, flag.AA | ra, e.ancount, 0, ar), rcode.NOERROR, q);
+  const out = begin(query, q, base + end) as Latin1Writable;
+  const at = q.questionEnd;
+  const start = e.ancount > 1 ? rotationStart(e) : 0;
+  if (start === 0) {
+    out.latin1Write(e.body, at, end);
+  } else {
+    // The answer records from `start` on, then those before it, then the additional section.
+    out.latin1Write(e.body.slice(start, e.answerEnd), at, e.answerEnd - start);
+    out.latin1Write(e.body, at + e.answerEnd - start, start);
+    if (end > e.answerEnd) out.latin1Write(e.body.slice(e.answerEnd, end), at + e.answerEnd, end - e.answerEnd);
+  }
+  return answer(finish(out, q, at + end, rcode.NOERROR, flag.AA | ra, e.ancount, 0, ar), rcode.NOERROR, q);
+}
+
+/** Body offset of the answer record that leads this time; each leads in turn. */
+function rotationStart(e: EncodedAnswer): number {
+  rotation = (rotation + 1) & 0x3fffffff;
+  const k = rotation % e.ancount;
+  return e.recordBytes > 0 ? k * e.recordBytes : e.recordStarts[k]!;
 }
 
 /** The full authoritative decision for a name under `apex`. */
@@ -88,12 +106,5 @@ export function authoritative(query: Uint8Array, q: ParsedQuery, ctx: HandlerCon
   if (isApex && (q.qtype === qtype.SOA || q.qtype === qtype.NS)) return synthesised(query, q, ctx, q.qtype);
   const entry = node?.rrsets.get(q.qtype);
   if (entry === undefined) return negative(query, q, ctx, apex, rcode.NOERROR);
-  return positive(query, q, ctx, pick(entry.encoded[apex.variant]!));
-}
-
-/** The next of an RRset's pre-encoded orderings: cheap per-answer shuffling (RFC 1794). */
-export function pick(orderings: Orderings): EncodedAnswer {
-  if (!Array.isArray(orderings)) return orderings as EncodedAnswer;
-  rotation = (rotation + 1) & 0x3fffffff;
-  return (orderings as readonly EncodedAnswer[])[rotation % orderings.length]!;
+  return positive(query, q, ctx, ctx.zone.encoded(entry.slots[apex.variant]!));
 }

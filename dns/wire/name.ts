@@ -29,8 +29,49 @@ const flatScratch = Buffer.alloc(limits.nameBytesMax + 2);
  * Parses an absolute presentation name ("Web.Marathon.agentip.dcos." or without the final dot)
  * into a key. Only printable ASCII without backslash escapes is accepted: every name vnetd serves is
  * RFC 1123-mangled, and anything else would not round-trip through dns-packet (REFERENCE.md §5).
+ *
+ * Called for every zone write: a valid name costs one pass over its characters into a scratch
+ * buffer and one string; the same name twice in a row (A, then AAAA, then the mark of one owner)
+ * costs a comparison. Anything unusual takes the slow path, which names the problem.
  */
 export function nameToKey(name: string): NameKey {
+  if (typeof name !== 'string') throw new DnsError('bad-name', `name must be a string, got ${typeof name}`);
+  if (name === lastName) return lastKey;
+  const n = name.length - (name.endsWith('.') ? 1 : 0);
+  if (n === 0) return rootKey;
+  if (n + 2 > keyScratch.length) return slowNameToKey(name);
+  let lengthAt = 0;
+  let out = 1;
+  let labelBytes = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      if (labelBytes === 0 || labelBytes > limits.labelBytesMax) return slowNameToKey(name);
+      keyScratch[lengthAt] = labelBytes;
+      lengthAt = out++;
+      labelBytes = 0;
+    } else if (c <= 0x20 || c >= 0x7f || c === 0x5c) {
+      return slowNameToKey(name);
+    } else {
+      keyScratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      labelBytes++;
+    }
+  }
+  if (labelBytes === 0 || labelBytes > limits.labelBytesMax) return slowNameToKey(name);
+  keyScratch[lengthAt] = labelBytes;
+  keyScratch[out++] = 0;
+  if (out > limits.nameBytesMax) return slowNameToKey(name);
+  lastKey = keyScratch.latin1Slice(0, out) as NameKey;
+  lastName = name;
+  return lastKey;
+}
+
+const keyScratch = Buffer.alloc(limits.nameBytesMax + 2) as Buffer & { latin1Slice(start: number, end: number): string };
+let lastName = '';
+let lastKey: NameKey = '\0' as NameKey;
+
+/** The label-by-label parse: the reference for `nameToKey`, and what names its errors. */
+export function slowNameToKey(name: string): NameKey {
   if (typeof name !== 'string') throw new DnsError('bad-name', `name must be a string, got ${typeof name}`);
   const text = name.endsWith('.') ? name.slice(0, -1) : name;
   if (text === '') return rootKey;

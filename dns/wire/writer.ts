@@ -17,6 +17,13 @@ export class WireWriter {
     return this.off;
   }
 
+  /** Starts a new message, keeping the buffer: one writer serves every encoding, no garbage. */
+  reset(): this {
+    this.off = 0;
+    this.names.clear();
+    return this;
+  }
+
   private reserve(n: number): void {
     if (this.off + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -64,6 +71,15 @@ export class WireWriter {
   /** Writes a name uncompressed (as in the question) and remembers its suffixes for later pointers. */
   nameUncompressed(key: string): void {
     this.name(key, false);
+  }
+
+  /**
+   * Writes a name uncompressed and does not remember it: for names whose position in the final
+   * message is not fixed (answer records are rotated per query), so nothing may point at them.
+   */
+  nameUnanchored(key: string): void {
+    this.reserve(key.length);
+    this.off += this.buf.write(key, this.off, 'latin1');
   }
 
   /** Writes a name, replacing its longest already-written suffix by a pointer. */
