@@ -87,3 +87,25 @@ t.test('--force-new-cluster: a survivor of a lost quorum becomes a single-member
   t.equal(await withPeers.exited, 2);
   t.match(withPeers.stderr.join('\n'), /excludes --join and --peers/);
 });
+
+t.test('--force-new-cluster on a learner when every voter is lost', async (t) => {
+  const [v, l] = await nodeSpecs(2, 'fl');
+  const secret = secretFile(t);
+  const voter = await startNode(t, v!, tempDir(t), ['--cluster-secret-file', secret]);
+  await waitReady(voter);
+  t.equal((await call(voter.url, 'PUT', '/v1/agents/ag0', { ip: '10.2.0.1' })).status, 201);
+  const written = await call(voter.url, 'PUT', '/v1/tasks/kept', task(0));
+  t.equal(written.status, 201);
+  const learner = await startNode(t, l!, tempDir(t), ['--join', voter.url, '--role', 'learner', '--cluster-secret-file', secret]);
+  await waitReady(learner, 40_000);
+  await waitFor('the learner has the task', async () => ((await call(learner.url, 'GET', '/v1/tasks/kept')).status === 200 ? true : undefined));
+  process.kill(voter.proc.child.pid!, 'SIGKILL');
+  await voter.proc.exited;
+  t.equal(await stopNode(learner), 0);
+  const forced = await restart(t, learner, ['--force-new-cluster']);
+  await waitReady(forced);
+  const c = (await call(forced.url, 'GET', '/v1/cluster')).body;
+  t.same(c.members.map((m: { id: string; role: string }) => `${m.id}:${m.role}`), [`${l!.id}:voter`], 'the learner is now the only voter');
+  t.equal((await call(forced.url, 'GET', '/v1/tasks/kept')).body?.ip, written.body.ip, 'the data it had replicated is kept');
+  t.equal((await call(forced.url, 'PUT', '/v1/tasks/next', task(2))).status, 201, 'and it takes writes');
+});
