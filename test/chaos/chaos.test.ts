@@ -24,6 +24,7 @@ t.test(`chaos round: seed ${seed}, ${durationS} s, 3 voters + 1 learner, all fau
   t.ok(r.ok > r.ops / 2, `most operations answered: ${r.ok} of ${r.ops}`);
   t.ok(new Set(r.events.map((e) => e.kind)).size >= 3, `several fault kinds were injected: ${[...new Set(r.events.map((e) => e.kind))].join(',')}`);
   t.ok(r.events.some((e) => e.kind === 'restart' && e.what.startsWith('kill -9 of all')), 'the all-nodes round ran');
+  for (const s of r.learnersDns) t.ok(s.answered > s.asked / 2, `learner ${s.id} kept answering DNS: ${s.answered}/${s.asked}, longest gap ${s.longestGapMs} ms`);
   t.same(r.violations, [], `no violations (seed ${seed})`);
   t.match(r.summary, /^chaos: ops=\d+ ok=\d+ failed=\d+ indeterminate=\d+ violations=0$/);
 });
