@@ -1,8 +1,8 @@
 // The in-memory zone index: names → RRsets, each RRset kept with its pre-encoded answers (one per
 // zone variant — the origin and each alias — and per ordering), rebuilt only when that RRset, or
-// an address an SRV RRset points at, changes. Empty non-terminals are tracked by a reference count
-// per name: how many names with data lie at or below it (RFC 8020: a name with descendants
-// exists, so `marathon.agentip.dcos` is NODATA, never NXDOMAIN).
+// an address an SRV RRset points at, changes. Empty non-terminals are tracked by a count of child
+// nodes per name (RFC 8020: a name with descendants exists, so `marathon.agentip.dcos` is NODATA,
+// never NXDOMAIN): adding or removing a name touches only the labels it creates or removes.
 import { assert, assertNever } from './assert.js';
 import { Synth } from './authority/synth.js';
 import { DnsError } from './errors.js';
@@ -81,23 +81,52 @@ export interface RRsetEntry {
 }
 
 export interface NameNode {
-  /** Names holding data (or marked existing) at or below this one, this one included. The node
-   * exists while > 0. */
-  refs: number;
-  /** Empty non-terminals share one empty map (`noRRsets`) until they get data of their own. */
-  rrsets: Map<number, RRsetEntry>;
+  /** Child nodes (names one label longer). A node exists while it holds data, is marked, or has
+   * children: an empty non-terminal exists exactly while some name below it does (RFC 8020). */
+  children: number;
   /** Set by setNameExists: the name exists even without RRsets (NODATA for every type). */
-  marked?: boolean;
+  marked: boolean;
+  /** The RRsets by type (fields, not a Map: a Map per name costs more memory and time). */
+  rrsetCount: number;
+  a: RRsetEntry | undefined;
+  aaaa: RRsetEntry | undefined;
+  srv: RRsetEntry | undefined;
+  ptr: RRsetEntry | undefined;
 }
 
-/** The RRsets of every node without any: shared to save a Map per empty non-terminal; never
- * written to (setRRset gives the node its own Map first). */
-const noRRsets: ReadonlyMap<number, RRsetEntry> = new Map();
+function newNode(children: number): NameNode {
+  return { children, marked: false, rrsetCount: 0, a: undefined, aaaa: undefined, srv: undefined, ptr: undefined };
+}
+
+/** The RRset of QTYPE `code` at a node, if any. */
+export function rrsetOf(node: NameNode, code: number): RRsetEntry | undefined {
+  switch (code) {
+    case T.A:
+      return node.a;
+    case T.AAAA:
+      return node.aaaa;
+    case T.SRV:
+      return node.srv;
+    case T.PTR:
+      return node.ptr;
+    default:
+      return undefined;
+  }
+}
+
+function setRRsetOf(node: NameNode, type: RecordType, entry: RRsetEntry | undefined): void {
+  const had = node[fieldOf[type]] !== undefined;
+  node[fieldOf[type]] = entry;
+  node.rrsetCount += (entry !== undefined ? 1 : 0) - (had ? 1 : 0);
+}
+
+const fieldOf = { A: 'a', AAAA: 'aaaa', SRV: 'srv', PTR: 'ptr' } as const satisfies { readonly [K in RecordType]: keyof NameNode };
+
 const noNumbers: readonly number[] = Object.freeze([]);
 
 /** Whether a node counts as a name of its own (rather than only an empty non-terminal). */
 function holds(node: NameNode): boolean {
-  return node.rrsets.size > 0 || node.marked === true;
+  return node.rrsetCount > 0 || node.marked;
 }
 
 const typeCodes: { readonly [K in RecordType]: number } = { A: T.A, AAAA: T.AAAA, SRV: T.SRV, PTR: T.PTR };
@@ -372,15 +401,9 @@ export class MemoryZoneIndex implements ZoneIndex {
     }
     const stored = storeRecords(type, records, name);
     if (stored.length === 0) return this.deleteRRset(name, type);
-    let node = this.nodes.get(key);
-    const hadData = node !== undefined && holds(node);
-    if (node === undefined) {
-      node = { refs: 0, rrsets: new Map() };
-      this.nodes.set(key, node);
-    } else if (node.rrsets === noRRsets) {
-      node.rrsets = new Map();
-    }
-    let entry = node.rrsets.get(code);
+    const node = this.nodeFor(key, apex);
+    const hadData = holds(node);
+    let entry = rrsetOf(node, code);
     if (entry !== undefined) {
       // Same owner and type: the answer-table keys stay, only the records and their encodings go.
       this.undepend(entry);
@@ -388,10 +411,10 @@ export class MemoryZoneIndex implements ZoneIndex {
       entry.records = stored;
     } else {
       entry = this.newEntry(key, type, apex, stored);
-      node.rrsets.set(code, entry);
+      setRRsetOf(node, type, entry);
       this.counts.rrsets++;
     }
-    if (!hadData) this.addRefs(key, apex, 1);
+    if (!hadData) this.counts.names++;
     if (type === 'SRV') for (const r of stored) this.depend(r.target!, key);
     if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
   }
@@ -402,14 +425,14 @@ export class MemoryZoneIndex implements ZoneIndex {
     const code = typeCodes[type];
     if (code === undefined) throw new DnsError('bad-record', `record type ${JSON.stringify(type)} is not one of A, AAAA, SRV, PTR`);
     const node = this.nodes.get(key);
-    const entry = node?.rrsets.get(code);
+    const entry = node === undefined ? undefined : rrsetOf(node, code);
     if (node === undefined || entry === undefined) return;
     this.undepend(entry);
     this.invalidate(entry);
     for (const k of entry.keys) this.answers.delete(k);
-    node.rrsets.delete(code);
+    setRRsetOf(node, type, undefined);
     this.counts.rrsets--;
-    if (!holds(node)) this.addRefs(key, apex, -1);
+    if (!holds(node)) this.prune(key, apex, node);
     if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
   }
 
@@ -421,21 +444,17 @@ export class MemoryZoneIndex implements ZoneIndex {
   setNameExists(name: string, exists: boolean): void {
     const key = nameToKey(name);
     const apex = this.storedApexOf(key, name);
-    let node = this.nodes.get(key);
-    if ((node?.marked === true) === exists) return;
+    const existing = this.nodes.get(key);
+    if ((existing?.marked === true) === exists) return;
     if (exists) {
-      const had = node !== undefined && holds(node);
-      if (node === undefined) {
-        node = { refs: 0, rrsets: noRRsets as Map<number, RRsetEntry> };
-        this.nodes.set(key, node);
-      }
+      const node = existing ?? this.nodeFor(key, apex);
+      if (!holds(node)) this.counts.names++;
       node.marked = true;
-      if (!had) this.addRefs(key, apex, 1);
       return;
     }
-    assert(node !== undefined, () => `marked node ${key} missing`);
-    node.marked = false;
-    if (!holds(node)) this.addRefs(key, apex, -1);
+    assert(existing !== undefined, () => `marked node ${key} missing`);
+    existing.marked = false;
+    if (!holds(existing)) this.prune(key, apex, existing);
   }
 
   clear(): void {
@@ -492,31 +511,47 @@ export class MemoryZoneIndex implements ZoneIndex {
     const owners = this.dependents.get(target);
     if (owners === undefined) return;
     for (const owner of owners) {
-      const entry = this.nodes.get(owner)?.rrsets.get(T.SRV);
+      const entry = this.nodes.get(owner)?.srv;
       assert(entry !== undefined, () => `dependent ${owner} of ${target} has no SRV RRset`);
       this.invalidate(entry);
     }
   }
 
-  /** Adds `delta` to the reference count of `key` and each ancestor up to `apex`: O(labels). */
-  private addRefs(key: NameKey, apex: NameKey, delta: 1 | -1): void {
-    if (delta === 1) this.counts.names++;
-    else this.counts.names--;
-    let at = 0;
-    for (let steps = 0; steps <= limits.nameBytesMax / 2; steps++) {
-      // Ancestors are looked up by slice (no copy); only a node's own Map key is made flat.
-      const k = at === 0 ? key : key.slice(at);
-      let node = this.nodes.get(k);
-      if (node === undefined) {
-        assert(delta === 1, () => `ancestor ${k} missing while removing ${key}`);
-        node = { refs: 0, rrsets: noRRsets as Map<number, RRsetEntry> };
-        this.nodes.set(flat(k), node);
+  /** The node of `key`, created with its missing ancestors up to `apex`: O(labels created). */
+  private nodeFor(key: NameKey, apex: NameKey): NameNode {
+    const found = this.nodes.get(key);
+    if (found !== undefined) return found;
+    const node = newNode(0);
+    this.nodes.set(key, node);
+    let k = key;
+    for (let steps = 0; steps <= limits.nameBytesMax / 2 && k.length > apex.length; steps++) {
+      const parent: string = k.slice(k.charCodeAt(0) + 1);
+      const above = this.nodes.get(parent);
+      if (above !== undefined) {
+        above.children++;
+        return node;
       }
-      node.refs += delta;
-      assert(node.refs >= 0, () => `refs of ${k} went negative`);
-      if (node.refs === 0) this.nodes.delete(k);
-      if (k.length === apex.length) return;
-      at += key.charCodeAt(at) + 1;
+      k = flat(parent) as NameKey;
+      this.nodes.set(k, newNode(1));
+    }
+    assert(k === apex, () => `${key} is not under ${apex}`);
+    return node;
+  }
+
+  /** Removes a node that no longer holds anything, and the empty non-terminals it leaves. */
+  private prune(key: NameKey, apex: NameKey, node: NameNode): void {
+    this.counts.names--;
+    let k: string = key;
+    let n = node;
+    for (let steps = 0; steps <= limits.nameBytesMax / 2; steps++) {
+      if (holds(n) || n.children > 0) return;
+      this.nodes.delete(k);
+      if (k.length <= apex.length) return;
+      k = k.slice(k.charCodeAt(0) + 1);
+      const parent = this.nodes.get(k);
+      assert(parent !== undefined && parent.children > 0, () => `parent ${k} of a removed name missing`);
+      parent.children--;
+      n = parent;
     }
     assert(false, () => `${key} is not under ${apex}`);
   }
@@ -585,7 +620,8 @@ export class MemoryZoneIndex implements ZoneIndex {
         previous = target;
         const owner = rewrite(target);
         for (const code of addressCodes) {
-          const glue = this.nodes.get(target)?.rrsets.get(code);
+          const node = this.nodes.get(target);
+          const glue = node === undefined ? undefined : rrsetOf(node, code);
           if (glue === undefined) continue;
           for (const g of glue.records) {
             // Glue owners may be compressed: the additional section never moves.
@@ -613,7 +649,8 @@ export class MemoryZoneIndex implements ZoneIndex {
   }
 
   get<K extends RecordType>(name: string, type: K): readonly RecordDataByType[K][] | undefined {
-    const entry = this.nodes.get(nameToKey(name))?.rrsets.get(typeCodes[type]);
+    const node = this.nodes.get(nameToKey(name));
+    const entry = node === undefined ? undefined : rrsetOf(node, typeCodes[type]);
     return entry?.records.map((r) => r.view as RecordDataByType[K]);
   }
 

@@ -5,7 +5,7 @@ import type { HandlerContext, Outcome } from '../handler.js';
 import { flag, qtype, rcode } from '../wire/constants.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { baseBytes, begin, emptyReply, finish, raBit } from '../wire/response.js';
-import type { EncodedAnswer, NameNode, ZoneApex } from '../zone-index.js';
+import { rrsetOf, type EncodedAnswer, type NameNode, type ZoneApex } from '../zone-index.js';
 
 /** Which record leads the next answer of several records: round-robin shuffling (RFC 1794). */
 let rotation = 0;
@@ -104,7 +104,7 @@ export function authoritative(query: Uint8Array, q: ParsedQuery, ctx: HandlerCon
   }
   if (q.qtype === qtype.ANY) return synthesised(query, q, ctx, qtype.HINFO);
   if (isApex && (q.qtype === qtype.SOA || q.qtype === qtype.NS)) return synthesised(query, q, ctx, q.qtype);
-  const entry = node?.rrsets.get(q.qtype);
+  const entry = node === undefined ? undefined : rrsetOf(node, q.qtype);
   if (entry === undefined) return negative(query, q, ctx, apex, rcode.NOERROR);
   return positive(query, q, ctx, ctx.zone.encoded(entry.slots[apex.variant]!));
 }

@@ -3,6 +3,39 @@
 import { isIPv4, isIPv6 } from 'node:net';
 
 export function parseIpv4(text: string): Uint8Array | undefined {
+  return fastIpv4(text) ?? slowIpv4(text);
+}
+
+/**
+ * The common case without a regular expression: four decimal parts 0-255 without leading zeros.
+ * Accepts only what `net.isIPv4` accepts; anything else (including every invalid text) goes to
+ * the reference path, which decides.
+ */
+function fastIpv4(text: string): Uint8Array | undefined {
+  if (text.length < 7 || text.length > 15) return undefined;
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i === text.length ? 0x2e : text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3 || value > 255) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return undefined; // a leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return part === 4 ? out : undefined;
+}
+
+function slowIpv4(text: string): Uint8Array | undefined {
   if (!isIPv4(text)) return undefined;
   const parts = text.split('.');
   const out = new Uint8Array(4);
@@ -12,6 +45,59 @@ export function parseIpv4(text: string): Uint8Array | undefined {
 
 /** Parses an IPv6 text (with "::" and an embedded dotted quad allowed) into 16 bytes. */
 export function parseIpv6(text: string): Uint8Array | undefined {
+  return fastIpv6(text) ?? slowIpv6(text);
+}
+
+/**
+ * The common case without a regular expression: hex groups of 1-4 digits, at most one "::".
+ * Accepts only what `net.isIPv6` accepts; anything else (dotted quads, zone ids, every invalid
+ * text) goes to the reference path, which decides.
+ */
+function fastIpv6(text: string): Uint8Array | undefined {
+  const n = text.length;
+  if (n < 2 || n > 39) return undefined;
+  const groups: number[] = [];
+  let gap = -1;
+  let i = 0;
+  if (text.charCodeAt(0) === 0x3a) {
+    if (text.charCodeAt(1) !== 0x3a) return undefined;
+    gap = 0;
+    i = 2;
+  }
+  while (i < n) {
+    let value = 0;
+    let digits = 0;
+    for (; i < n && digits <= 4; i++) {
+      const c = text.charCodeAt(i);
+      const h = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      if (h < 0) break;
+      value = value * 16 + h;
+      digits++;
+    }
+    if (digits === 0 || digits > 4) return undefined;
+    groups.push(value);
+    if (i === n) break;
+    if (text.charCodeAt(i) !== 0x3a) return undefined;
+    i++;
+    if (i === n) return undefined; // a trailing single ':'
+    if (text.charCodeAt(i) === 0x3a) {
+      if (gap >= 0) return undefined;
+      gap = groups.length;
+      i++;
+    }
+  }
+  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return undefined;
+  const out = new Uint8Array(16);
+  const tail = gap < 0 ? 0 : groups.length - gap;
+  for (let g = 0; g < groups.length; g++) {
+    const at = gap >= 0 && g >= gap ? 8 - tail + (g - gap) : g;
+    out[2 * at] = groups[g]! >> 8;
+    out[2 * at + 1] = groups[g]! & 0xff;
+  }
+  return out;
+}
+
+function slowIpv6(text: string): Uint8Array | undefined {
   if (!isIPv6(text) || text.includes('%')) return undefined;
   let head = text;
   const lastColon = text.lastIndexOf(':');

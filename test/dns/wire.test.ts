@@ -1,11 +1,12 @@
 // Wire helpers: name keys, the hot-path query parser, the compressing writer, IP text, CIDRs.
 import t from 'tap';
 import dnsPacket from 'dns-packet';
+import { isIPv4, isIPv6 } from 'node:net';
 import { cidrMatcher, parseCidr } from '../../dns/forward/cidr.js';
 import { scanTtls } from '../../dns/forward/cache.js';
 import { parseUpstream } from '../../dns/forward/upstream.js';
 import { formatIpv6, parseIpv4, parseIpv6 } from '../../dns/wire/ip.js';
-import { isUnder, keyToName, nameToKey } from '../../dns/wire/name.js';
+import { isUnder, keyToName, nameToKey, slowNameToKey } from '../../dns/wire/name.js';
 import { parseQuery, udpLimitBytes, type ParsedQuery } from '../../dns/wire/query.js';
 import { WireWriter } from '../../dns/wire/writer.js';
 import { buildQuery } from './helpers.js';
@@ -121,4 +122,60 @@ t.test('upstream addresses: IPv4/IPv6 with optional port (default 53), bad ones 
   for (const bad of ['dns.google:53', '127.0.0.1:0', '127.0.0.1:70000', '[::1', '1.2.3:53', '']) {
     t.throws(() => parseUpstream(bad), { code: 'bad-config' }, bad);
   }
+});
+
+// The zone parses every address it is given (and nameToKey every name) without regular
+// expressions; these compare the fast paths with the references they replace, on random texts.
+t.test('IP text and name keys: the fast parsers agree with net.isIP / URL and the label-by-label parse', async (t) => {
+  const seed = Number(process.env['WIRE_SEED'] ?? Date.now() % 1_000_000);
+  let state = seed;
+  const rnd = (): number => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state / 0x7fffffff;
+  };
+  const pick = (s: string): string => s[Math.floor(rnd() * s.length)]!;
+  const canonical6 = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : formatIpv6(b));
+  const reference6 = (text: string): string | undefined => {
+    if (!isIPv6(text) || text.includes('%')) return undefined;
+    return canonical6(parseIpv6(new URL(`http://[${text}]/`).hostname.slice(1, -1)));
+  };
+  let mismatches = 0;
+  for (let k = 0; k < 20_000 && mismatches < 5; k++) {
+    let v6 = '';
+    if (rnd() < 0.5) {
+      for (let j = 1 + Math.floor(rnd() * 20); j > 0; j--) v6 += pick('0123456789abcdefABCDEF::::.g%');
+    } else {
+      const g = Array.from({ length: 8 }, () => Math.floor(rnd() * 65536).toString(16));
+      const a = Math.floor(rnd() * 8);
+      const b = a + Math.floor(rnd() * (8 - a));
+      v6 = rnd() < 0.3 ? g.join(':') : `${g.slice(0, a).join(':')}::${g.slice(b + 1).join(':')}`;
+    }
+    const v4 = Array.from({ length: 3 + Math.floor(rnd() * 3) }, () => (rnd() < 0.1 ? '0' : '') + String(Math.floor(rnd() * 300))).join('.');
+    const want4 = isIPv4(v4) ? v4.split('.').map(Number).join('.') : undefined;
+    const got4 = parseIpv4(v4);
+    const name = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => Array.from({ length: Math.floor(rnd() * 6) }, () => pick('aZ-9_. \\')).join('')).join('.');
+    let want: string;
+    let got: string;
+    try {
+      want = slowNameToKey(name);
+    } catch (e) {
+      want = `error ${String(e)}`;
+    }
+    try {
+      got = nameToKey(name);
+    } catch (e) {
+      got = `error ${String(e)}`;
+    }
+    for (const [what, g, w] of [
+      [`IPv6 ${JSON.stringify(v6)}`, canonical6(parseIpv6(v6)), reference6(v6)],
+      [`IPv4 ${JSON.stringify(v4)}`, got4 === undefined ? undefined : [...got4].join('.'), want4],
+      [`name ${JSON.stringify(name)}`, got, want],
+    ] as const) {
+      if (g !== w) {
+        mismatches++;
+        t.fail(`seed ${seed} (WIRE_SEED replays): ${what}: got ${String(g)}, want ${String(w)}`);
+      }
+    }
+  }
+  t.equal(mismatches, 0, `seed ${seed}`);
 });
