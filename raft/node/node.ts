@@ -4,7 +4,8 @@
 // The Ready loop, strictly in this order for each Ready (raft/core/types.ts, Ready):
 //   0. send `messages` at once (the leader's appends leave before its own fsync: its write runs in
 //      parallel with replication);
-//   1. persist snapshot + entries + hard state in ONE synced storage.save() (one fsync);
+//   1. persist snapshot + entries + hard state in ONE synced storage.save() (one fsync); while it
+//      runs, apply the committed entries that earlier Readies already made durable;
 //   2. send `messagesAfterPersist` (votes and append acks: only once durable, Raft §5.1);
 //   3. restore the state machine from `snapshot`, apply `committed` in order, settle proposals;
 //   4. hand `readStates` to readers once applied >= their index;
@@ -66,6 +67,8 @@ export class RaftNode implements RaftNodeApi {
   /** The hard state as last synced, and a newer one that differs only in commit (see persist). */
   private savedHardState: HardState;
   private deferredHardState: HardState | null = null;
+  /** The last log index on disk (entries or snapshot), as of the last completed save. */
+  private persistedIndex: number;
   private counters = { saves: 0, entriesSaved: 0, entriesApplied: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
 
   private constructor(
@@ -84,6 +87,8 @@ export class RaftNode implements RaftNodeApi {
     this.snapshotIndex = restored.snapshot.meta.index;
     this.membership = restored.snapshot.meta.membership;
     this.savedHardState = restored.hardState;
+    const lastRestored = restored.entries[restored.entries.length - 1];
+    this.persistedIndex = lastRestored?.index ?? restored.snapshot.meta.index;
   }
 
   /** Loads (or bootstraps) storage, restores the state machine, and starts ticking. */
@@ -229,17 +234,38 @@ export class RaftNode implements RaftNodeApi {
     for (const m of rd.messages) this.transport.send(m);
     if (rd.softState !== null) this.onSoftState(rd.softState);
     if (rd.entries.length > 0 && this.soft.role !== 'leader') this.proposals.overwritten(rd.entries);
-    await this.persist(rd);
+    const before = this.membership;
+    const early = this.durablePrefix(rd);
+    const saving = this.persist(rd);
+    try {
+      // Committed entries that an earlier Ready already made durable need not wait for this
+      // Ready's fsync: apply them while it runs (it is I/O off the main thread), so a proposal
+      // never waits behind the write of the proposals that came after it.
+      this.applyCommitted(rd.committed.slice(0, early));
+    } catch (err) {
+      await saving.catch(() => undefined);
+      throw err;
+    }
+    await saving;
     for (const m of rd.messagesAfterPersist) this.transport.send(m);
     if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
-    const before = this.membership;
-    this.applyCommitted(rd.committed);
+    this.applyCommitted(rd.committed.slice(early));
     for (const rs of rd.readStates) this.reads.answered(rs.context, rs.index, this.appliedIndex);
     this.core.advance(rd);
     if (rd.snapshot !== null || hasConf(rd.entries) || this.membership !== before) this.syncPeers();
     if (this.membership !== before) this.emit('membership', this.memberStatuses(this.membership.members, null));
     if (rd.committed.length > 0 || rd.snapshot !== null) this.emit('applied', this.appliedIndex);
     await this.maybeSnapshot();
+  }
+
+  /** How many of `rd.committed` (a prefix) were durable here before this Ready: none if it installs a snapshot. */
+  private durablePrefix(rd: Ready): number {
+    if (rd.snapshot !== null) return 0;
+    const firstNew = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    const durable = Math.min(this.persistedIndex, firstNew - 1);
+    let n = 0;
+    while (n < rd.committed.length && rd.committed[n]!.index <= durable) n++;
+    return n;
   }
 
   /**
@@ -258,6 +284,9 @@ export class RaftNode implements RaftNodeApi {
       return;
     }
     await this.storage.save({ hardState: hs, entries: rd.entries, snapshot: rd.snapshot });
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.persistedIndex = last.index;
+    else if (rd.snapshot !== null) this.persistedIndex = rd.snapshot.meta.index;
     if (hs !== null) this.savedHardState = hs;
     this.deferredHardState = null;
     this.counters.saves++;
