@@ -109,10 +109,17 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const workDir = path.join(context.workDir, `ipam-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
   const loadBefore = hostLoad();
-  const [vnetd, etcd] = await Promise.all([
+  const [v, e] = await Promise.allSettled([
     VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'vnetd') }),
     EtcdCluster.start(path.join(workDir, 'etcd')),
   ]);
+  if (v.status === 'rejected' || e.status === 'rejected') {
+    // One side failed to start: stop the other before reporting, so nothing is left running.
+    await Promise.all([v.status === 'fulfilled' ? v.value.stop() : null, e.status === 'fulfilled' ? e.value.stop() : null]);
+    throw v.status === 'rejected' ? v.reason : (e as PromiseRejectedResult).reason;
+  }
+  const vnetd = v.value;
+  const etcd = e.value;
   let write: Awaited<ReturnType<typeof writePath>>;
   let nodeMemory: Record<string, unknown>;
   try {
