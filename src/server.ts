@@ -242,14 +242,14 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   };
   const records = new DnsRecords(zone, ipam);
   ipam.addListener(records);
-  // src/metrics: the node gets timing decorators of its storage and state machine (fsync, group
-  // commit, snapshots, change-to-answerable) registered before it opens.
+  // src/metrics: the node gets timing decorators of its storage, transport and state machine
+  // (fsync, group commit, snapshots, change-to-answerable) registered before it opens.
   const registry = new Registry();
-  const io = new RaftIoMetrics(registry).instrument(storage, ipam);
+  const io = new RaftIoMetrics(registry).instrument(storage, transport, ipam);
   const node = await RaftNode.open({
     id: nodeId(config.id),
     storage: io.storage,
-    transport,
+    transport: io.transport,
     stateMachine: io.stateMachine,
     bootstrap: config.join !== null ? 'join' : { members: bootstrapMembers(config, self) },
     tickMs: config.tickMs,

@@ -4,3 +4,4 @@ export type { StorageTimingHooks } from './timed-storage.js';
 export { TimedStateMachine } from './timed-state-machine.js';
 export type { StateMachineTimingHooks } from './timed-state-machine.js';
 export { AnswerableClock, answerableLimits } from './answerable.js';
+export { TimedTransport } from './timed-transport.js';

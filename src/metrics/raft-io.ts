@@ -1,15 +1,18 @@
 // Disk and snapshot figures of the Raft node, and the DNS change-to-answerable latency, fed by the
-// decorators in this folder (raft/ stays unaware of Prometheus). server.ts wraps the storage and
-// the state machine it hands to RaftNode and calls `answerable` after each published batch.
+// decorators in this folder (raft/ stays unaware of Prometheus). server.ts wraps the storage, the
+// transport and the state machine it hands to RaftNode and calls `answerable` after each
+// published batch.
 
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { LogIndex } from '../../raft/core/types.js';
 import type { RaftStorage } from '../../raft/storage/index.js';
+import type { Transport } from '../../raft/transport/index.js';
 import type { StateMachine } from '../../raft/node/api.js';
 import { AnswerableClock } from './answerable.js';
 import { TimedStateMachine } from './timed-state-machine.js';
 import { TimedStorage } from './timed-storage.js';
+import { TimedTransport } from './timed-transport.js';
 
 /** A synced LevelDB batch takes ~0.1 ms on tmpfs to tens of ms on a busy disk. */
 export const fsyncBucketsSeconds = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -51,7 +54,7 @@ export class RaftIoMetrics {
     this.snapshots = new Counter({ name: 'vnetd_raft_snapshots_total', help: 'Snapshots taken here (local) or installed from the leader (installed)', labelNames: ['kind'], registers });
     this.answerableSeconds = new Histogram({
       name: 'vnetd_dns_change_to_answerable_seconds',
-      help: 'From this node learning a new commit index (persisting the Ready that carries it) to its DNS answering from a state including it (records flushed); see src/metrics/README.md',
+      help: 'Per applied batch that changed IPAM state: from this node learning the commit (or the batch starting to apply) to its DNS answering from a state including it (records flushed); see src/metrics/README.md',
       buckets: answerableBucketsSeconds, registers,
     });
     for (const kind of ['local', 'installed']) this.snapshots.inc({ kind }, 0);
@@ -59,18 +62,23 @@ export class RaftIoMetrics {
   }
 
   /**
-   * The storage and state machine to hand to RaftNode, and `answerable(index)` to call after the
-   * zone was updated for each 'applied' event.
+   * The storage, transport and state machine to hand to RaftNode, and `answerable(index)` to call
+   * after the zone was updated for each 'applied' event.
    */
-  instrument<R>(storage: RaftStorage, stateMachine: StateMachine<R>): { storage: RaftStorage; stateMachine: StateMachine<R>; answerable: (index: LogIndex) => void } {
+  instrument<R>(
+    storage: RaftStorage,
+    transport: Transport,
+    stateMachine: StateMachine<R>,
+  ): { storage: RaftStorage; transport: Transport; stateMachine: StateMachine<R>; answerable: (index: LogIndex) => void } {
+    const clock = new AnswerableClock((s) => this.answerableSeconds.observe(s));
     const sm = new TimedStateMachine(stateMachine, {
       onSnapshot: (seconds, bytes) => {
         this.snapshotSeconds.observe({ phase: 'encode' }, seconds);
         this.snapshotBytes.set({ kind: 'local' }, bytes);
         this.snapshots.inc({ kind: 'local' });
       },
+      onCommand: (atMs) => clock.commandApplied(atMs),
     });
-    const clock = new AnswerableClock(() => sm.applied, (s) => this.answerableSeconds.observe(s));
     const timed = new TimedStorage(storage, {
       onSave: (seconds, entries, installed) => {
         this.fsyncSeconds.observe({ op: 'save' }, seconds);
@@ -86,6 +94,7 @@ export class RaftIoMetrics {
       },
       onCommitKnown: (commit, atMs) => clock.commitKnown(commit, atMs),
     });
-    return { storage: timed, stateMachine: sm, answerable: (index) => clock.answerable(index) };
+    const net = new TimedTransport(transport, (commit, atMs) => clock.commitKnown(commit, atMs));
+    return { storage: timed, transport: net, stateMachine: sm, answerable: (index) => clock.answerable(index) };
   }
 }

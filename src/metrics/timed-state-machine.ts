@@ -1,7 +1,8 @@
 // A StateMachine decorator that times snapshot() (the encode half of a snapshot; the write half is
-// TimedStorage.saveSnapshot) and counts applied commands, so that src/metrics/answerable.ts can
-// tell a batch that changed the IPAM state from one that held only Raft no-ops and membership
-// entries (those never reach the state machine).
+// TimedStorage.saveSnapshot) and reports each command reaching the state machine, so that
+// src/metrics/answerable.ts knows when a batch started to apply and can tell a batch that changed
+// the IPAM state from one that held only Raft no-ops and membership entries (those never reach
+// the state machine).
 
 import { performance } from 'node:perf_hooks';
 import type { LogIndex } from '../../raft/core/types.js';
@@ -9,21 +10,19 @@ import type { StateMachine } from '../../raft/node/api.js';
 
 export interface StateMachineTimingHooks {
   onSnapshot(seconds: number, bytes: number): void;
+  /** A command was applied, or a snapshot restored (performance.now() milliseconds, before it ran). */
+  onCommand(atMs: number): void;
 }
 
 export class TimedStateMachine<Result> implements StateMachine<Result> {
-  /** Commands applied since start; compared across 'applied' events. */
-  applied = 0;
-
   constructor(
     private readonly inner: StateMachine<Result>,
     private readonly hooks: StateMachineTimingHooks,
   ) {}
 
   apply(command: Uint8Array, index: LogIndex): Result {
-    const result = this.inner.apply(command, index);
-    this.applied++;
-    return result;
+    this.hooks.onCommand(performance.now());
+    return this.inner.apply(command, index);
   }
 
   snapshot(): Uint8Array {
@@ -34,8 +33,8 @@ export class TimedStateMachine<Result> implements StateMachine<Result> {
   }
 
   restore(data: Uint8Array, index: LogIndex): void {
-    this.inner.restore(data, index);
     // A restored snapshot replaces the state wholesale: every name may have changed.
-    this.applied++;
+    this.hooks.onCommand(performance.now());
+    this.inner.restore(data, index);
   }
 }

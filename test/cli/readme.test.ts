@@ -60,7 +60,7 @@ function documented(text: string): { names: Set<string>; patterns: RegExp[] } {
 t.test('every registered metric family is documented in src/metrics/README.md', async (t) => {
   const doc = documented(readFileSync(new URL('src/metrics/README.md', root), 'utf8'));
   const registry = new Registry();
-  new RaftIoMetrics(registry).instrument(new MemoryStorage(), { apply: () => undefined, snapshot: () => new Uint8Array(0), restore: () => undefined });
+  new RaftIoMetrics(registry).instrument(new MemoryStorage(), { onMessage: () => undefined } as never, { apply: () => undefined, snapshot: () => new Uint8Array(0), restore: () => undefined });
   const status = { id: nodeId('a'), role: 'leader' as const, term: term(1), leader: nodeId('a'), commitIndex: logIndex(1), appliedIndex: logIndex(1), members: [] };
   const node = { id: nodeId('a'), status: () => status, on: () => undefined, off: () => undefined } as unknown as RaftNodeApi;
   const ipam = { taskCount: () => 0, listNetworks: () => [] } as unknown as IpamQueries;

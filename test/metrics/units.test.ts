@@ -1,15 +1,16 @@
 // The metric decorators and bounds of src/metrics and src/api/metrics.ts without processes: what
-// TimedStorage reports per save, when AnswerableClock observes, and the cardinality bounds
+// TimedStorage and TimedTransport report, when AnswerableClock observes, and the cardinality bounds
 // (agents per network, DNS types and rcodes).
 
 import t from 'tap';
 import { EventEmitter } from 'node:events';
 import { MemoryStorage } from '../../raft/storage/index.js';
 import { logIndex, nodeId, term } from '../../raft/core/types.js';
-import type { Entry, LogIndex } from '../../raft/core/types.js';
+import type { Entry, LogIndex, Message } from '../../raft/core/types.js';
 import type { RaftNodeApi } from '../../raft/node/api.js';
 import type { IpamQueries } from '../../src/ipam/index.js';
-import { AnswerableClock, TimedStateMachine, TimedStorage, answerableLimits } from '../../src/metrics/index.js';
+import { AnswerableClock, TimedStateMachine, TimedStorage, TimedTransport, answerableLimits } from '../../src/metrics/index.js';
+import type { Transport } from '../../raft/transport/index.js';
 import { ApiMetrics } from '../../src/api/metrics.js';
 import { apiLimits } from '../../src/api/limits.js';
 import { parseMetrics, series, value } from './scrape.js';
@@ -43,35 +44,58 @@ t.test('TimedStorage reports each save, its entries, installed snapshots and com
   await s.close();
 });
 
-t.test('AnswerableClock: observed when the zone caught up with the commit, and only for IPAM changes', async (t) => {
-  let applied = 0;
+t.test('AnswerableClock: from the earliest sign of the commit to the zone answering, one observation per IPAM batch', async (t) => {
   const seen: number[] = [];
-  const clock = new AnswerableClock(() => applied, (s) => seen.push(s));
+  const clock = new AnswerableClock((s) => seen.push(s));
   const now = performance.now();
+  // A follower hears commit 5 from the leader 40 ms ago; the batch applies 10 ms ago.
   clock.commitKnown(5, now - 40);
+  clock.commandApplied(now - 10);
   clock.answerable(4);
-  t.same(seen, [], 'index 4 does not cover commit 5');
-  applied = 2;
+  t.equal(seen.length, 1, 'the batch up to 4 is observed');
+  t.ok(seen[0]! >= 0.01 && seen[0]! < 0.04, `from its first command (commit 5 is not covered yet): ${seen[0]}`);
+  clock.commandApplied(performance.now());
   clock.answerable(5);
-  t.equal(seen.length, 1);
-  t.ok(seen[0]! >= 0.04 && seen[0]! < 5, `measured from the commit mark: ${seen[0]}`);
+  t.equal(seen.length, 2);
+  t.ok(seen[1]! >= 0.04 && seen[1]! < 5, `commit 5 counted from when it was heard: ${seen[1]}`);
+  clock.commitKnown(5, performance.now());
+  clock.commitKnown(3, performance.now());
   clock.commitKnown(6, performance.now());
   clock.answerable(6);
-  t.equal(seen.length, 1, 'a batch that applied no command (no-op, membership) is not observed');
+  t.equal(seen.length, 2, 'a batch that applied no command (no-op, membership) is not observed');
+  clock.commitKnown(6, performance.now() - 1_000);
+  clock.commandApplied(performance.now());
+  clock.answerable(7);
+  t.ok(seen[2]! < 0.5, 'a commit already answerable (a deferred hard state saved later) is not news');
   for (let i = 0; i < answerableLimits.pendingCommitsMax + 10; i++) clock.commitKnown(100 + i, performance.now());
-  applied = 3;
+  clock.commandApplied(performance.now());
   clock.answerable(1_000_000);
-  t.equal(seen.length, 1 + answerableLimits.pendingCommitsMax, 'pending marks are bounded');
+  t.equal(seen.length, 4, 'one observation per batch, and pending marks stay bounded');
 });
 
-t.test('TimedStateMachine counts applies and times snapshots', async (t) => {
+t.test('TimedStateMachine reports commands and times snapshots', async (t) => {
   const snaps: number[] = [];
-  const sm = new TimedStateMachine({ apply: (c: Uint8Array) => c.length, snapshot: () => new Uint8Array(42), restore: () => undefined }, { onSnapshot: (_s, bytes) => snaps.push(bytes) });
+  let commands = 0;
+  const sm = new TimedStateMachine({ apply: (c: Uint8Array) => c.length, snapshot: () => new Uint8Array(42), restore: () => undefined }, { onSnapshot: (_s, bytes) => snaps.push(bytes), onCommand: () => commands++ });
   t.equal(sm.apply(new Uint8Array(3), logIndex(1) as LogIndex), 3, 'the result passes through');
   t.equal(sm.snapshot().length, 42);
   sm.restore(new Uint8Array(1), logIndex(9));
-  t.equal(sm.applied, 2, 'an apply and a restore both change the state');
+  t.equal(commands, 2, 'an apply and a restore both change the state');
   t.same(snaps, [42]);
+});
+
+t.test('TimedTransport reports the commit index of appends and heartbeats', async (t) => {
+  let handler: ((m: Message) => void) | null = null;
+  const inner = { onMessage: (h: (m: Message) => void) => (handler = h) } as unknown as Transport;
+  const seen: number[] = [];
+  const delivered: string[] = [];
+  new TimedTransport(inner, (c) => seen.push(c)).onMessage((m) => delivered.push(m.type));
+  const base = { from: nodeId('l'), to: nodeId('f'), term: term(2) };
+  handler!({ ...base, type: 'heartbeat', commit: logIndex(7), context: '' } as Message);
+  handler!({ ...base, type: 'append', prevLogIndex: logIndex(7), prevLogTerm: term(2), entries: [], commit: logIndex(8) } as Message);
+  handler!({ ...base, type: 'voteResp', reject: false } as Message);
+  t.same(seen, [7, 8]);
+  t.same(delivered, ['heartbeat', 'append', 'voteResp'], 'every message reaches the node');
 });
 
 function fakeNode(): RaftNodeApi {
