@@ -96,14 +96,24 @@ function readBody(raw: IncomingMessage): Promise<Buffer> {
   });
 }
 
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
 function parseBody(route: Route, rawBody: Buffer): unknown {
   if (route.body === undefined) {
     if (rawBody.length > 0) throw new ApiError('invalid', `${route.method} ${route.pattern} takes no body`, { field: '' });
     return undefined;
   }
+  let text: string;
+  try {
+    text = utf8Strict.decode(rawBody);
+  } catch {
+    // RFC 8259 §8.1: JSON text is UTF-8. Decoding leniently would store U+FFFD in names that the
+    // client never sent (found by the chaos fuzzer), so invalid bytes are refused instead.
+    throw new ApiError('invalid', 'the body is not valid UTF-8', { field: '' });
+  }
   let body: unknown;
   try {
-    body = JSON.parse(rawBody.toString('utf8'));
+    body = JSON.parse(text);
   } catch (err) {
     throw new ApiError('invalid', rawBody.length === 0 ? 'a JSON body is required' : `the body is not valid JSON: ${(err as Error).message}`, { field: '' });
   }
