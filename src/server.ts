@@ -391,19 +391,26 @@ class Lifecycle {
 
   /**
    * A new cluster's first leader sets the VTEP settings and creates the default network, once.
-   * A node that finds the state already written to (it caught up with a cluster that did it, or
-   * a user wrote first) marks the setup done without touching anything.
+   * A node that finds the setup done (it caught up with a cluster that did it) marks it done
+   * without touching anything. A user's write that lands first does not skip the setup (found by
+   * the chaos harness): `configure` with unchanged settings is accepted after agents exist, and
+   * the default network is created unless it exists.
    */
   async initialize(stored: NodeFile): Promise<void> {
     if (stored.initialized) return;
     while (!this.stopping()) {
-      if (this.ipam.appliedIndex > 0) break;
+      if (this.setupDone()) break;
       if (this.node.status().leader === this.node.id) {
         if (await this.runSetup()) break;
       }
       await sleep(serverLimits.readyRetryMs);
     }
     if (!this.stopping()) writeNodeFile(this.config.dataDir, { ...stored, initialized: true });
+  }
+
+  private setupDone(): boolean {
+    const network = this.config.defaultNetwork;
+    return network === null ? this.ipam.appliedIndex > 0 : this.ipam.getNetwork(network.name) !== undefined;
   }
 
   private async runSetup(): Promise<boolean> {
