@@ -56,27 +56,25 @@ interface StoredRecord {
 }
 
 /**
- * One RRset as answered under one zone variant (0 = names as stored, i = alias i): what the answer
- * table holds. Its encoding is built on the first query that needs it and kept until the RRset (or,
- * for SRV, a target's addresses) changes, so a burst of changes to one name costs one encoding.
+ * One RRset, as the answer table holds it under every zone variant's name (0 = names as stored,
+ * i = alias i). Its encoding is built on the first query that needs it and kept until the RRset
+ * (or, for SRV, a target's addresses) changes, so a burst of changes to one name costs one
+ * encoding, and a change nobody asks about costs none.
  */
-export interface AnswerSlot {
-  readonly rrset: RRsetEntry;
-  readonly variant: number;
-  encoded: EncodedAnswer | undefined;
-}
-
 export interface RRsetEntry {
   readonly owner: NameKey;
   readonly type: RecordType;
   /** The apex the owner is stored under (the origin, or a reverse zone). */
   readonly apex: NameKey;
   records: readonly StoredRecord[];
-  /** One slot per zone variant the owner answers under (slots[apex.variant]). */
-  readonly slots: readonly AnswerSlot[];
-  /** The answer-table keys of the slots, in the same order. */
-  readonly keys: readonly string[];
-  /** Bytes of the cached encodings (one shared encoding counted once). */
+  /**
+   * A/AAAA/PTR: the one encoding every variant shares (owners point at the question, and their
+   * rdata names no name of ours under an alias). Unused for SRV.
+   */
+  encoded: EncodedAnswer | undefined;
+  /** SRV: one encoding per variant (targets are named under the variant asked). */
+  variants: (EncodedAnswer | undefined)[] | undefined;
+  /** Bytes of the cached encodings. */
   encodedBytes: number;
 }
 
@@ -311,14 +309,9 @@ export class MemoryZoneIndex implements ZoneIndex {
   readonly synth: Synth;
   private readonly variantApexes: readonly NameKey[];
   private readonly nodes = new Map<string, NameNode>();
-  /**
-   * (name as asked, lowercased) + QTYPE bytes → the slot answering it, for every RRset and zone
-   * variant: the hot path is one lookup here (see dns/answers/). Keys are added when an RRset is
-   * created and removed when it is deleted; replacing its records leaves them alone.
-   */
-  private readonly answers = new Map<string, AnswerSlot>();
   /** SRV/PTR target → owners whose encoded answers embed its addresses. */
-  private readonly dependents = new Map<string, Set<NameKey>>();
+  /** One owner (the common case: no Set) or several. */
+  private readonly dependents = new Map<string, NameKey | Set<NameKey>>();
   private serialValue = 0;
   private readyValue = false;
   private counts = { names: 0, rrsets: 0, encodedBytes: 0 };
@@ -366,14 +359,47 @@ export class MemoryZoneIndex implements ZoneIndex {
     return undefined;
   }
 
-  /** The slot answering `typedKey` (ParsedQuery.typedKey), if any; see `encoded`. */
-  answerFor(typedKey: string): AnswerSlot | undefined {
-    return this.answers.get(typedKey);
+  /** The RRset answering `typedKey` (ParsedQuery.typedKey), if any; see `encoded`. */
+  answerFor(typedKey: string): RRsetEntry | undefined {
+    const n = typedKey.length;
+    return this.answerOf(typedKey.slice(0, n - 2), (typedKey.charCodeAt(n - 2) << 8) | typedKey.charCodeAt(n - 1));
   }
 
-  /** The encoded answer of a slot: cached, or built now (once per change of what it shows). */
-  encoded(slot: AnswerSlot): EncodedAnswer {
-    return slot.encoded ?? this.encodeSlot(slot);
+  /**
+   * The hot path: the RRset of QTYPE `code` at `key` as stored, one Map lookup. Names under an
+   * alias are not stored keys (apexes never nest), so they miss here and are answered by the zone
+   * handler, which maps them onto the origin: one table per name rather than one entry per name,
+   * type and zone variant, which every change would have to maintain.
+   */
+  answerOf(key: string, code: number): RRsetEntry | undefined {
+    const node = this.nodes.get(key);
+    return node === undefined ? undefined : rrsetOf(node, code);
+  }
+
+  /**
+   * The encoded answer of an RRset for a question of `key` (ParsedQuery.key, which names the
+   * RRset's owner under some variant): cached, or built now (once per change of what it shows).
+   */
+  encoded(entry: RRsetEntry, key: string): EncodedAnswer {
+    if (entry.type !== 'SRV') return entry.encoded ?? this.encodeFor(entry, 0);
+    return this.encodedFor(entry, this.variantOf(entry, key));
+  }
+
+  /** The encoded answer of an RRset under zone variant `variant` (ZoneApex.variant). */
+  encodedFor(entry: RRsetEntry, variant: number): EncodedAnswer {
+    if (entry.type !== 'SRV') return entry.encoded ?? this.encodeFor(entry, 0);
+    return entry.variants?.[variant] ?? this.encodeFor(entry, variant);
+  }
+
+  /** Which variant `key` (the owner under some variant) names. */
+  private variantOf(entry: RRsetEntry, key: string): number {
+    if (entry.apex !== this.originKey) return 0;
+    const relative = entry.owner.length - entry.apex.length;
+    for (let v = 0; v < this.variantApexes.length; v++) {
+      const apex = this.variantApexes[v]!;
+      if (key.length === relative + apex.length && key.endsWith(apex)) return v;
+    }
+    assert(false, () => `${key} names no variant of ${entry.owner}`);
   }
 
   /** The node of a stored (origin-relative) key, if the name exists other than as an apex. */
@@ -415,7 +441,10 @@ export class MemoryZoneIndex implements ZoneIndex {
       this.counts.rrsets++;
     }
     if (!hadData) this.counts.names++;
-    if (type === 'SRV') for (const r of stored) this.depend(r.target!, key);
+    if (type === 'SRV') {
+      let previous: NameKey | undefined;
+      for (const r of stored) if (r.target !== previous) this.depend((previous = r.target!), key);
+    }
     if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
   }
 
@@ -429,7 +458,6 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (node === undefined || entry === undefined) return;
     this.undepend(entry);
     this.invalidate(entry);
-    for (const k of entry.keys) this.answers.delete(k);
     setRRsetOf(node, type, undefined);
     this.counts.rrsets--;
     if (!holds(node)) this.prune(key, apex, node);
@@ -459,26 +487,13 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   clear(): void {
     this.nodes.clear();
-    this.answers.clear();
     this.dependents.clear();
     this.counts = { names: 0, rrsets: 0, encodedBytes: 0 };
   }
 
-  /** A new RRset with one slot per zone variant, registered in the answer table. */
+  /** A new RRset (answered through its node: `answerOf`). */
   private newEntry(owner: NameKey, type: RecordType, apex: NameKey, records: readonly StoredRecord[]): RRsetEntry {
-    const code = typeCodes[type];
-    const typeBytes = String.fromCharCode(code >> 8, code & 0xff);
-    const forward = apex === this.originKey;
-    const relative = owner.slice(0, owner.length - apex.length);
-    const keys = forward ? this.variantApexes.map((v) => flat(relative + v + typeBytes)) : [flat(owner + typeBytes)];
-    const slots: AnswerSlot[] = [];
-    const entry: RRsetEntry = { owner, type, apex, records, slots, keys, encodedBytes: 0 };
-    for (let v = 0; v < keys.length; v++) {
-      const slot: AnswerSlot = { rrset: entry, variant: v, encoded: undefined };
-      slots.push(slot);
-      this.answers.set(keys[v]!, slot);
-    }
-    return entry;
+    return { owner, type, apex, records, encoded: undefined, variants: undefined, encodedBytes: 0 };
   }
 
   /** Drops an RRset's cached encodings (they are rebuilt on the next query that needs them). */
@@ -486,35 +501,49 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (entry.encodedBytes === 0) return;
     this.counts.encodedBytes -= entry.encodedBytes;
     entry.encodedBytes = 0;
-    for (const slot of entry.slots) slot.encoded = undefined;
+    entry.encoded = undefined;
+    entry.variants = undefined;
   }
 
   /** Forgets an SRV RRset's targets (before replacing or deleting it). */
   private undepend(entry: RRsetEntry): void {
     if (entry.type !== 'SRV') return;
+    let previous: NameKey | undefined;
     for (const r of entry.records) {
-      const set = this.dependents.get(r.target!);
-      if (set === undefined) continue;
-      set.delete(entry.owner);
-      if (set.size === 0) this.dependents.delete(r.target!);
+      const target = r.target!;
+      if (target === previous) continue;
+      previous = target;
+      const d = this.dependents.get(target);
+      if (d === undefined) continue;
+      if (typeof d === 'string') {
+        if (d === entry.owner) this.dependents.delete(target);
+      } else {
+        d.delete(entry.owner);
+        if (d.size === 0) this.dependents.delete(target);
+      }
     }
   }
 
+  /** Records that `owner`'s SRV answer carries `target`'s addresses. */
   private depend(target: NameKey, owner: NameKey): void {
-    let set = this.dependents.get(target);
-    if (set === undefined) this.dependents.set(target, (set = new Set()));
-    set.add(owner);
+    const d = this.dependents.get(target);
+    if (d === undefined) this.dependents.set(target, owner);
+    else if (typeof d !== 'string') d.add(owner);
+    else if (d !== owner) this.dependents.set(target, new Set([d, owner]));
   }
 
   /** The SRV answers that carry `target`'s addresses as glue are stale now. */
   private invalidateDependents(target: NameKey): void {
-    const owners = this.dependents.get(target);
-    if (owners === undefined) return;
-    for (const owner of owners) {
-      const entry = this.nodes.get(owner)?.srv;
-      assert(entry !== undefined, () => `dependent ${owner} of ${target} has no SRV RRset`);
-      this.invalidate(entry);
-    }
+    const d = this.dependents.get(target);
+    if (d === undefined) return;
+    if (typeof d === 'string') return this.invalidateSrv(d, target);
+    for (const owner of d) this.invalidateSrv(owner, target);
+  }
+
+  private invalidateSrv(owner: NameKey, target: NameKey): void {
+    const entry = this.nodes.get(owner)?.srv;
+    assert(entry !== undefined, () => `dependent ${owner} of ${target} has no SRV RRset`);
+    this.invalidate(entry);
   }
 
   /** The node of `key`, created with its missing ancestors up to `apex`: O(labels created). */
@@ -556,16 +585,11 @@ export class MemoryZoneIndex implements ZoneIndex {
     assert(false, () => `${key} is not under ${apex}`);
   }
 
-  /**
-   * Encodes one slot's answer and caches it. A/AAAA/PTR answers hold no name that depends on the
-   * variant (owners point at the question, PTR targets are reverse-zone only), so one encoding
-   * serves every slot; SRV answers name targets under the variant, so each slot has its own.
-   */
-  private encodeSlot(slot: AnswerSlot): EncodedAnswer {
-    const entry = slot.rrset;
-    const e = this.encodeOne(entry, slot.variant);
-    if (entry.type === 'SRV') slot.encoded = e;
-    else for (const s of entry.slots) s.encoded = e;
+  /** Encodes an RRset's answer under `variant` and caches it (see RRsetEntry). */
+  private encodeFor(entry: RRsetEntry, variant: number): EncodedAnswer {
+    const e = this.encodeOne(entry, variant);
+    if (entry.type === 'SRV') (entry.variants ??= [])[variant] = e;
+    else entry.encoded = e;
     entry.encodedBytes += e.body.length;
     this.counts.encodedBytes += e.body.length;
     return e;

@@ -9,8 +9,8 @@ export const answers: Handler = {
   name: 'answers',
   handle(query, q, ctx) {
     if (!ctx.zone.ready) return undefined;
-    const slot = ctx.zone.answerFor(q.typedKey);
-    if (slot === undefined) return undefined;
-    return positive(query, q, ctx, ctx.zone.encoded(slot));
+    const entry = ctx.zone.answerOf(q.key, q.qtype);
+    if (entry === undefined) return undefined;
+    return positive(query, q, ctx, ctx.zone.encoded(entry, q.key));
   },
 };

@@ -106,5 +106,5 @@ export function authoritative(query: Uint8Array, q: ParsedQuery, ctx: HandlerCon
   if (isApex && (q.qtype === qtype.SOA || q.qtype === qtype.NS)) return synthesised(query, q, ctx, q.qtype);
   const entry = node === undefined ? undefined : rrsetOf(node, q.qtype);
   if (entry === undefined) return negative(query, q, ctx, apex, rcode.NOERROR);
-  return positive(query, q, ctx, ctx.zone.encoded(entry.slots[apex.variant]!));
+  return positive(query, q, ctx, ctx.zone.encodedFor(entry, apex.variant));
 }

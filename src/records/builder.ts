@@ -26,16 +26,25 @@ type Role =
 interface Owner {
   readonly name: string;
   readonly role: Role;
-  /** Ids of the tasks contributing records to this name. */
-  readonly tasks: Set<string>;
+  /**
+   * The tasks contributing records to this name. An array, not a Set: almost every name has one
+   * task, and a Set per name costs far more memory and garbage (removal is a scan, O(tasks of the
+   * name), which recomputing the name costs anyway).
+   */
+  readonly members: Tracked[];
   /**
    * What the zone holds for this name, per record type (records joined; '' = none) and whether it
    * is marked existing: a recomputation that changes nothing writes nothing (a task joining a
    * name on an agent already listed leaves the agentip RRset, and its encoded answers, alone).
    */
-  readonly published: Map<RecordType, string>;
+  readonly published: Published;
   marked: boolean;
 }
+
+/** Per record type, the signature of what the zone holds ('' = nothing). */
+type Published = { -readonly [T in RecordType]: string };
+
+const recordTypeList = ['A', 'AAAA', 'SRV', 'PTR'] as const satisfies readonly RecordType[];
 
 interface Tracked {
   view: TaskView;
@@ -172,15 +181,16 @@ export class DnsRecords implements IpamListener {
   private attach(view: TaskView): void {
     const owners = this.ownersOf(view);
     if (owners.length === 0) this.unnamed++;
-    this.tasks.set(view.id, { view, owners: owners.map((o) => o.name) });
+    const tracked: Tracked = { view, owners: owners.map((o) => o.name) };
+    this.tasks.set(view.id, tracked);
     for (const { name, role } of owners) {
       let owner = this.owners.get(name);
       if (owner === undefined) {
-        owner = { name, role, tasks: new Set(), published: new Map(), marked: false };
+        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false };
         this.owners.set(name, owner);
       }
       assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
-      owner.tasks.add(view.id);
+      owner.members.push(tracked);
       this.dirty.add(name);
     }
   }
@@ -192,7 +202,10 @@ export class DnsRecords implements IpamListener {
     this.tasks.delete(id);
     for (const name of tracked.owners) {
       const owner = this.owners.get(name);
-      assert(owner !== undefined && owner.tasks.delete(id), () => `task ${id} missing from owner ${name}`);
+      const at = owner === undefined ? -1 : owner.members.indexOf(tracked);
+      assert(owner !== undefined && at >= 0, () => `task ${id} missing from owner ${name}`);
+      owner.members[at] = owner.members[owner.members.length - 1]!;
+      owner.members.pop();
       this.dirty.add(name);
     }
   }
@@ -228,17 +241,13 @@ export class DnsRecords implements IpamListener {
   }
 
   private viewsOf(owner: Owner): TaskView[] {
-    return [...owner.tasks].map((id) => {
-      const t = this.tasks.get(id);
-      assert(t !== undefined, () => `owner ${owner.name} lists unknown task ${id}`);
-      return t.view;
-    });
+    return owner.members.map((t) => t.view);
   }
 
   /** Sets the RRsets of one name from its tasks, or removes the name when none are left. */
   private recompute(owner: Owner): void {
     this.recomputed++;
-    if (owner.tasks.size === 0) {
+    if (owner.members.length === 0) {
       this.clearOwner(owner);
       this.owners.delete(owner.name);
       return;
@@ -272,10 +281,9 @@ export class DnsRecords implements IpamListener {
 
   /** Writes one RRset of `owner` unless the zone already holds exactly that (`signature`). */
   private publish<T extends RecordType>(owner: Owner, type: T, records: readonly RecordDataByType[T][], signature: string): void {
-    if ((owner.published.get(type) ?? '') === signature) return;
+    if (owner.published[type] === signature) return;
     this.zone.setRRset(owner.name, type, records);
-    if (signature === '') owner.published.delete(type);
-    else owner.published.set(type, signature);
+    owner.published[type] = signature;
   }
 
   private mark(owner: Owner, exists: boolean): void {
@@ -285,8 +293,11 @@ export class DnsRecords implements IpamListener {
   }
 
   private clearOwner(owner: Owner): void {
-    for (const type of owner.published.keys()) this.zone.deleteRRset(owner.name, type);
-    owner.published.clear();
+    for (const type of recordTypeList) {
+      if (owner.published[type] === '') continue;
+      this.zone.deleteRRset(owner.name, type);
+      owner.published[type] = '';
+    }
     this.mark(owner, false);
   }
 
