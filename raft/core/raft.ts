@@ -379,9 +379,11 @@ export class RaftCore {
   /** A message from an earlier term is ignored, except where answering helps the sender. */
   private onLowerTerm(m: Message): void {
     const fromStaleLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
-    if ((this.config.checkQuorum || this.config.preVote) && fromStaleLeader) {
-      // A leader cut off by a partition may never hear a higher term otherwise: with pre-vote
-      // the rest of the cluster does not bump terms while its leader is alive.
+    if (fromStaleLeader) {
+      // Raft §5.1: a stale request is rejected with the current term, so the stale leader steps
+      // down. A leader cut off by a partition may never hear a higher term otherwise (with
+      // pre-vote the rest of the cluster does not bump terms while its leader is alive; without
+      // it, a node that may not campaign never tells the old leader — sim bug 3).
       this.send(rejectAppend(this, m.from));
     } else if (this.config.preVote && m.type === 'preVote') {
       this.send({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true });
