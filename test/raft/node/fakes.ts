@@ -4,7 +4,7 @@
 
 import type { ConfChange, Entry, HardState, LogIndex, Membership, Message, NodeId, Ready, ReadState, RestoredState, Snapshot, SoftState, Term } from '../../../raft/core/types.js';
 import { logIndex, nodeId, term } from '../../../raft/core/types.js';
-import type { CoreLike, CoreProposeResult, CoreStatusLike, CoreConfigLike } from '../../../raft/node/ports.js';
+import type { CoreLike, CoreProgress, CoreProposeResult, CoreStatusLike, CoreConfigLike } from '../../../raft/node/ports.js';
 import type { RaftStorage, StorageStats, StorageUpdate } from '../../../raft/storage/storage.js';
 import type { PeerAddress, Transport, TransportStats } from '../../../raft/transport/transport.js';
 import { applyConfChange } from '../../../raft/node/membership.js';
@@ -32,6 +32,8 @@ export class FakeCore implements CoreLike {
   compacted: { index: LogIndex; bytes: number }[] = [];
   ticks = 0;
   steps: Message[] = [];
+  /** What status() reports as the leader's view of its peers (a test moves match indexes). */
+  progress: CoreProgress[] = [];
 
   constructor(readonly config: CoreConfigLike, restored: RestoredState) {
     this.leaderId = config.id;
@@ -146,7 +148,7 @@ export class FakeCore implements CoreLike {
       id: this.config.id, role: this.leader ? 'leader' : 'follower', isLearner: false, term: this.term,
       leader: this.leaderId, commit: logIndex(this.commit), applied: logIndex(this.applied),
       firstIndex: logIndex(this.firstIndex), lastIndex: logIndex(this.lastIndex()), membership: this.membership,
-      progress: [], transferringTo: null,
+      progress: this.progress, transferringTo: null,
     };
   }
 }

@@ -314,3 +314,30 @@ t.test('entries made durable by an earlier Ready are applied while the next Read
   await c;
   t.notOk(storage.overlapped);
 });
+
+t.test('promote waits until the learner is caught up (dissertation §4.2.1), and refuses unknown members', async (t) => {
+  const { node, core } = await setup({ limits: { promoteLagEntriesMax: 2 } });
+  const n2 = nodeId('n2');
+  await node.addLearner(n2, '{"raft":"127.0.0.1:4244"}');
+  for (let i = 0; i < 10; i++) await node.propose(enc(`x${i}`));
+  const progress = (match: number) => [{ id: n2, role: 'learner' as const, match: logIndex(match), next: logIndex(match + 1), state: 'replicate' as const, recentActive: true }];
+  core.progress = progress(1);
+  let settled = false;
+  const p = node.promote(n2).then(() => (settled = true));
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(settled, 'not promoted while 10 entries behind');
+  t.equal(node.status().members.find((m) => m.id === n2)?.role, 'learner');
+  core.progress = progress(core.lastIndex());
+  await p;
+  t.equal(node.status().members.find((m) => m.id === n2)?.role, 'voter', 'promoted once caught up');
+  await t.rejects(node.promote(nodeId('nobody')), { code: 'unknown_member' });
+  await t.rejects(node.promote(n2), { code: 'unknown_member' }, 'already a voter');
+});
+
+t.test('promote and transferLeadership off the leader fail with not_leader', async (t) => {
+  const { node, core } = await setup({ proposalTimeoutMs: 300 });
+  core.leader = false;
+  await t.rejects(node.promote(nodeId('n2')), { code: 'not_leader' });
+  await t.rejects(node.transferLeadership(nodeId('n2')), { code: 'not_leader' });
+  await t.rejects(node.addLearner(nodeId('n3'), '{}'), { code: 'not_leader' });
+});
