@@ -123,10 +123,17 @@ export function udpExchange(port: number, query: Buffer, timeoutMs = 1000): Prom
   });
 }
 
+/** Attempts of askUdp: a stub resolver retries over UDP (RFC 1536 §1), and so do the tests, so a
+ * datagram lost on a loaded machine is not taken for a missing answer. */
+const udpAttempts = 3;
+
 export async function askUdp(port: number, name: string, type: string, o: AskOptions = {}): Promise<Reply> {
-  const reply = await udpExchange(port, buildQuery(name, type, o));
-  if (reply === undefined) throw new Error(`no UDP answer for ${name} ${type}`);
-  return decodeReply(reply);
+  const query = buildQuery(name, type, o);
+  for (let attempt = 1; attempt <= udpAttempts; attempt++) {
+    const reply = await udpExchange(port, query, 1000 * attempt);
+    if (reply !== undefined) return decodeReply(reply);
+  }
+  throw new Error(`no UDP answer for ${name} ${type} after ${udpAttempts} attempts`);
 }
 
 /** Frames messages for DNS over TCP (2-byte big-endian length). */
