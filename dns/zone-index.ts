@@ -359,21 +359,30 @@ export class MemoryZoneIndex implements ZoneIndex {
     return undefined;
   }
 
-  /** The RRset answering `typedKey` (ParsedQuery.typedKey), if any; see `encoded`. */
+  /** The RRset answering `typedKey` (a name key followed by the two QTYPE bytes), if any. */
   answerFor(typedKey: string): RRsetEntry | undefined {
     const n = typedKey.length;
     return this.answerOf(typedKey.slice(0, n - 2), (typedKey.charCodeAt(n - 2) << 8) | typedKey.charCodeAt(n - 1));
   }
 
   /**
-   * The hot path: the RRset of QTYPE `code` at `key` as stored, one Map lookup. Names under an
-   * alias are not stored keys (apexes never nest), so they miss here and are answered by the zone
-   * handler, which maps them onto the origin: one table per name rather than one entry per name,
-   * type and zone variant, which every change would have to maintain.
+   * The hot path: the RRset of QTYPE `code` at `key` (a name as asked, under the origin, an alias
+   * or a reverse zone), one Map lookup. A name under an alias is looked up as the origin name it
+   * stands for: one table entry per name rather than one per name and zone variant, which every
+   * change would have to maintain.
    */
   answerOf(key: string, code: number): RRsetEntry | undefined {
-    const node = this.nodes.get(key);
+    const node = this.nodes.get(this.variantApexes.length > 1 && !key.endsWith(this.originKey) ? this.unalias(key) : key);
     return node === undefined ? undefined : rrsetOf(node, code);
+  }
+
+  /** The origin name an alias name stands for; other names unchanged. */
+  private unalias(key: string): string {
+    for (let v = 1; v < this.variantApexes.length; v++) {
+      const alias = this.variantApexes[v]!;
+      if (isUnder(key, alias)) return key.slice(0, key.length - alias.length) + this.originKey;
+    }
+    return key;
   }
 
   /**

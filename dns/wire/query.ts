@@ -15,8 +15,6 @@ export interface ParsedQuery {
   readonly flags: number;
   /** The question name, ASCII-lowercased, in wire form (see name.ts). */
   readonly key: NameKey;
-  /** `key` followed by the two QTYPE bytes: the key of the pre-encoded answer table. */
-  readonly typedKey: string;
   /** Offset just past QTYPE/QCLASS: bytes [12, questionEnd) are the question exactly as asked. */
   readonly questionEnd: number;
   readonly qtype: number;
@@ -150,16 +148,13 @@ export function parseQuery(msg: Uint8Array): ParseResult {
   if (typeAt + 4 > msg.length) return formerr(id, flags, 'question cut short');
   const edns = walkRecords(msg, typeAt + 4, an, ns, ar);
   if (typeof edns === 'string') return formerr(id, flags, edns);
-  scratch[qnameBytes] = msg[typeAt]!;
-  scratch[qnameBytes + 1] = msg[typeAt + 1]!;
-  const typedKey = scratch.latin1Slice(0, qnameBytes + 2);
   // One object literal of a fixed shape (no spread): the hot path stays monomorphic.
   return {
     kind: 'query',
     id,
     flags,
-    key: typedKey.slice(0, qnameBytes) as NameKey,
-    typedKey,
+    // A flat string of its own (not a slice): it is hashed once, for the lookup of the name.
+    key: scratch.latin1Slice(0, qnameBytes) as NameKey,
     questionEnd: typeAt + 4,
     qtype: (msg[typeAt]! << 8) | msg[typeAt + 1]!,
     qclass: (msg[typeAt + 2]! << 8) | msg[typeAt + 3]!,
