@@ -13,6 +13,8 @@ type Schema = Record<string, unknown>;
 
 /** Visible ASCII except "/": ids are one URL path segment (src/ipam/validate.ts idPattern). */
 const id: Schema = { type: 'string', minLength: 1, maxLength: ipamLimits.idCharsMax, pattern: '^[\\x21-\\x2e\\x30-\\x7e]+$' };
+/** Task ids may hold `/` (CNI keys tasks by `CNI_CONTAINERID/CNI_IFNAME`); clients percent-encode it. */
+const taskIdSchema: Schema = { type: 'string', minLength: 1, maxLength: ipamLimits.idCharsMax, pattern: '^[\\x21-\\x7e]+$' };
 const text = (max: number): Schema => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[^\\x00-\\x1f\\x7f]+$' });
 const networkName: Schema = {
   type: 'string',
@@ -83,6 +85,7 @@ export const params = {
   none: object({}),
   network: object({ name: networkName }, ['name']),
   id: object({ id }, ['id']),
+  taskId: object({ id: taskIdSchema }, ['id']),
   member: object({ id: nodeIdSchema }, ['id']),
 } as const;
 

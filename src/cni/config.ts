@@ -45,8 +45,8 @@ export interface NetConfig {
 /** The vnetd URL when the config names none (DESIGN.md §3 default HTTP address). */
 export const defaultUrl = 'http://127.0.0.1:62080';
 const ipamKeys = ['type', 'url', 'token', 'tokenFile', 'network', 'agent', 'agentEnv', 'agentFile', 'containerizer'] as const;
-/** vnetd ids: visible ASCII without "/" (src/ipam/validate.ts idPattern). */
-export const idPattern = /^[\x21-\x2e\x30-\x7e]+$/;
+/** vnetd task ids: visible ASCII (src/ipam/validate.ts taskIdPattern). */
+export const idPattern = /^[\x21-\x7e]+$/;
 /** CNI SPEC "Parameters": container ids are alphanumerics then `_`, `.`, `-`. */
 const containerIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const networkNamePattern = /^[a-z0-9]([a-z0-9-]{0,11}[a-z0-9])?$/;
@@ -79,12 +79,12 @@ export function parseAttachment(env: NodeJS.ProcessEnv): Attachment {
 }
 
 /**
- * The vnetd task id of an attachment: `<container id>:<ifname>`. vnetd ids may not contain "/"
- * (they are one URL path segment), and neither a container id nor an interface name may contain
- * ":", so the pair is recoverable from the id and two attachments never share one.
+ * The vnetd task id of an attachment: `<container id>/<ifname>` (issue 8). A container id may not
+ * contain "/" (checked above) and an interface name never does, so the pair is recoverable from
+ * the id and two attachments never share one. Clients percent-encode it as one path segment.
  */
 export function taskIdOf(a: Attachment): string {
-  const id = `${a.containerId}:${a.ifname}`;
+  const id = `${a.containerId}/${a.ifname}`;
   assert(idPattern.test(id), `task id ${JSON.stringify(id)} built from a checked attachment is not a vnetd id`);
   if (id.length > cniLimits.taskIdCharsMax) {
     throw new CniError('invalidEnvironment', `CNI_CONTAINERID is too long: the task id ${id.slice(0, 40)}... has ${id.length} characters`, `vnetd task ids are at most ${cniLimits.taskIdCharsMax}`);

@@ -77,7 +77,7 @@ export function isVnetdCode(s: string): s is ApiErrorCode {
   return Object.prototype.hasOwnProperty.call(vnetdCodes, s);
 }
 
-/** The CNI error for an error answer of vnetd; `doing` says what we asked, e.g. "allocate c1:eth0". */
+/** The CNI error for an error answer of vnetd; `doing` says what we asked, e.g. "allocate c1/eth0". */
 export function fromVnetdError(body: VnetdErrorBody, status: number, doing: string): CniError {
   const details = JSON.stringify(body);
   const code = body.error;

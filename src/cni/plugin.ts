@@ -2,7 +2,7 @@
 // stdin and returns what to print and the exit status, so tests can drive it in-process; main.ts
 // only wires it to the real process.
 //
-//   ADD    PUT /v1/tasks/<container id>:<ifname>, idempotent: a retried ADD gets the same address
+//   ADD    PUT /v1/tasks/<container id>%2F<ifname>, idempotent: a retried ADD gets the same address
 //   DEL    DELETE /v1/tasks/<id>, idempotent: nothing to release is success
 //   CHECK  GET /v1/tasks/<id>, compared with the config and prevResult
 //   GC     (1.1.0) releases this network's CNI tasks on the agent that are not valid attachments
@@ -184,7 +184,7 @@ async function gc(conf: NetConfig, env: NodeJS.ProcessEnv): Promise<undefined> {
   const answer = await client.request('GET', `/v1/tasks${query}`);
   const tasks = (answer.body as { tasks?: unknown } | undefined)?.tasks;
   if (answer.status !== 200 || !Array.isArray(tasks)) throw failure(answer, `list tasks of agent ${agent} on ${conf.ipam.network}`);
-  const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerId}:${a.ifname}`));
+  const valid = new Set((conf.validAttachments ?? []).map((a) => `${a.containerId}/${a.ifname}`));
   for (const task of tasks as Record<string, unknown>[]) {
     const labels = (task['labels'] ?? {}) as Record<string, unknown>;
     if (labels[cniNetworkLabel] !== conf.name || task['containerizer'] !== conf.ipam.containerizer) continue;

@@ -21,8 +21,11 @@ type Check<T> = IpamResult<T>;
 
 const reservedNetworkNames: ReadonlySet<string> = new Set(['host', 'bridge', 'default', 'none']);
 const networkNamePattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-/** Visible ASCII except `/`: ids appear as one URL path segment. */
+/** Agent ids: visible ASCII except `/` (an agent id names a host, and appears in task paths). */
 const idPattern = /^[\x21-\x2e\x30-\x7e]+$/;
+/** Task ids: any visible ASCII. The CNI plugin keys tasks by `CNI_CONTAINERID/CNI_IFNAME`
+ * (issue 8); HTTP clients percent-encode the id as one path segment. */
+const taskIdPattern = /^[\x21-\x7e]+$/;
 // eslint-disable-next-line no-control-regex
 const controlPattern = /[\x00-\x1f\x7f]/;
 const ouiPattern = /^([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})(:00:00:00)?$/;
@@ -63,6 +66,13 @@ function id(x: unknown, field: string): Check<string> {
   const t = text(x, field, limits.idCharsMax);
   if (!t.ok) return t;
   if (!idPattern.test(t.value)) return invalid(field, `must be visible ASCII without spaces or "/"`);
+  return t;
+}
+
+function taskId(x: unknown, field: string): Check<string> {
+  const t = text(x, field, limits.idCharsMax);
+  if (!t.ok) return t;
+  if (!taskIdPattern.test(t.value)) return invalid(field, `must be visible ASCII without spaces`);
   return t;
 }
 
@@ -234,8 +244,8 @@ function allocateTask(x: Fields): Check<AllocateTaskCommand> {
   const allowed = ['type', 'id', 'name', 'framework', 'agent', 'network', 'containerizer', 'ports', 'labels'];
   const only = onlyFields(x, allowed, '');
   if (!only.ok) return only;
-  const taskId = id(x['id'], '/id');
-  if (!taskId.ok) return taskId;
+  const task = taskId(x['id'], '/id');
+  if (!task.ok) return task;
   const name = text(x['name'], '/name', limits.nameCharsMax);
   if (!name.ok) return name;
   const framework = text(x['framework'], '/framework', limits.nameCharsMax);
@@ -253,7 +263,7 @@ function allocateTask(x: Fields): Check<AllocateTaskCommand> {
   if (!l.ok) return l;
   return ok({
     type: 'allocateTask',
-    id: taskId.value,
+    id: task.value,
     name: name.value,
     framework: framework.value,
     agent: agent.value,
@@ -304,8 +314,8 @@ export function validateCommand(x: unknown): Check<IpamCommand> {
     case 'releaseTask': {
       const only = onlyFields(x, ['type', 'id'], '');
       if (!only.ok) return only;
-      const taskId = id(x['id'], '/id');
-      return taskId.ok ? ok({ type, id: taskId.value }) : taskId;
+      const task = taskId(x['id'], '/id');
+      return task.ok ? ok({ type, id: task.value }) : task;
     }
     default:
       return invalid('/type', `unknown command type ${JSON.stringify(type) ?? String(type)}`);

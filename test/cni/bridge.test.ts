@@ -134,7 +134,7 @@ async function bridgeTests(t: Test): Promise<void> {
     // DESIGN.md §1: <task>.<framework>.containerip.<zone>; vnetd reports each task's names
     // (src/records/naming.ts) in its task view, and they must be the ones that answer.
     for (const [c, ip, name] of [[c1, ips[0], 'web.marathon.containerip.dcos'], [c2, ips[1], 'db.marathon.containerip.dcos']] as const) {
-      const view = await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c}:eth0`)}`);
+      const view = await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c}/eth0`)}`);
       t.equal(view.body.dns?.containerip?.replace(/\.$/, ''), name, `${c}'s containerip name`);
       t.same(await dig(s, name), [ip], `${name} answers ${ip}`);
     }
@@ -161,14 +161,14 @@ async function bridgeTests(t: Test): Promise<void> {
     const err = JSON.parse(r.stdout);
     t.ok(err.code >= 100, `code ${err.code}`);
     for (const word of [s.net, s.agent, `capacity ${mesos.capacity}`, `${mesos.capacity} used`]) t.match(err.msg, word, `the message names ${word}`);
-    t.equal((await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c3}:eth0`)}`)).status, 404, 'nothing recorded for the failed container');
+    t.equal((await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c3}/eth0`)}`)).status, 404, 'nothing recorded for the failed container');
   });
 
   await t.test('DEL releases the addresses, a second DEL succeeds, and the names go away', async (t) => {
     for (const c of [c1, c2]) {
       const r = await bridge(s, 'DEL', c);
       t.equal(r.code, 0, `DEL ${c}: ${r.stdout}${r.stderr}`);
-      t.equal((await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c}:eth0`)}`)).status, 404, `${c} released in vnetd`);
+      t.equal((await call(s.node.url, 'GET', `/v1/tasks/${encodeURIComponent(`${c}/eth0`)}`)).status, 404, `${c} released in vnetd`);
       const again = await bridge(s, 'DEL', c);
       t.equal(again.code, 0, `second DEL ${c}: ${again.stdout}${again.stderr}`);
     }

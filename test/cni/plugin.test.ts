@@ -81,7 +81,7 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     t.equal(v1.code, 0, v1.stdout);
     t.same(Object.keys(v1.json).sort(), ['cniVersion', 'dns', 'ips', 'routes']);
     t.equal(v1.json.cniVersion, '1.0.0');
-    const held = (await task(env, 'shape1:eth0'));
+    const held = (await task(env, 'shape1/eth0'));
     t.same(v1.json.ips, [{ address: `${held.ip}/${held.prefixLength}`, gateway: held.gateway }]);
     t.same(v1.json.routes, [{ dst: '0.0.0.0/0' }]);
     t.same(v1.json.dns, {});
@@ -115,7 +115,7 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
       const container = what === 'nothing' ? 'named-nothing' : `named-${what.replace(/ /g, '-')}`;
       const r = await cniInProcess(vars('ADD', container, args), conf(env, '1.0.0', {}, top));
       t.equal(r.code, 0, `${what}: ${r.stdout}`);
-      const held = await task(env, `${container}:eth0`);
+      const held = await task(env, `${container}/eth0`);
       t.same([held.name, held.framework, held.containerizer, held.agent], [name, framework, 'mesos', env.agent], what);
       t.equal((await cniInProcess(vars('DEL', container), conf(env))).code, 0);
     }
@@ -148,7 +148,7 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     const wrongPrev = { ...add.json, ips: [{ address: '10.97.0.250/29', gateway: add.json.ips[0].gateway }] };
     isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '1.0.0', {}, { prevResult: wrongPrev })), 106, /prevResult lacks/, 'prevResult with another address');
     isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '1.0.0', { containerizer: 'docker' })), 106, /docker/, 'another containerizer');
-    isCniError(t, await cniInProcess(vars('CHECK', 'nothing-here'), conf(env)), 105, /no allocation for nothing-here:eth0/, 'no allocation');
+    isCniError(t, await cniInProcess(vars('CHECK', 'nothing-here'), conf(env)), 105, /no allocation for nothing-here\/eth0/, 'no allocation');
     isCniError(t, await cniInProcess(vars('CHECK', 'chk'), conf(env, '0.3.1')), 1, /CHECK needs cniVersion 0\.4\.0/, 'CHECK before 0.4.0');
     t.equal((await cniInProcess(vars('DEL', 'chk'), conf(env))).code, 0);
   });
@@ -177,7 +177,7 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     t.equal(viaEnv.code, 0, viaEnv.stdout);
     const viaFile = await cniInProcess(vars('ADD', 'ag2'), conf(env, '1.0.0', { agent: undefined, agentFile: file }));
     t.equal(viaFile.code, 0, viaFile.stdout);
-    t.equal((await task(env, 'ag2:eth0')).agent, env.agent);
+    t.equal((await task(env, 'ag2/eth0')).agent, env.agent);
     isCniError(t, await cniInProcess(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentEnv: 'UNSET_AGENT' })), 4, /UNSET_AGENT/, 'agentEnv unset');
     isCniError(t, await cniInProcess(vars('ADD', 'ag3'), conf(env, '1.0.0', { agent: undefined, agentFile: join(dir, 'missing') })), 5, /missing/, 'agentFile missing');
     for (const c of ['ag1', 'ag2']) t.equal((await cniInProcess(vars('DEL', c), conf(env))).code, 0);
@@ -218,7 +218,7 @@ t.test('vnetd-cni against a real vnetd', async (t) => {
     const gc = await cniInProcess({ CNI_COMMAND: 'GC', CNI_PATH: '/usr/lib/cni' }, { ...conf(env, '1.1.0'), 'cni.dev/valid-attachments': [{ containerID: 'gc-keep', ifname: 'eth0' }] });
     t.same([gc.code, gc.stdout], [0, ''], gc.stdout);
     const ids = (await call(env.node.url, 'GET', `/v1/tasks?agent=${env.agent}&network=p4`)).body.tasks.map((x: any) => x.id).sort();
-    t.same(ids, ['api-made', 'gc-keep:eth0']);
+    t.same(ids, ['api-made', 'gc-keep/eth0']);
     const status = await cniInProcess({ CNI_COMMAND: 'STATUS' }, conf(env, '1.1.0'));
     t.same([status.code, status.stdout], [0, '']);
     const usage = (await call(env.node.url, 'GET', '/v1/networks/p4/usage')).body.agents[0].mesos;

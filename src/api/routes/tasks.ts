@@ -29,7 +29,7 @@ function listTasks(ctx: ApiContext, q: Readonly<Record<string, string>>): Record
 export function taskRoutes(ctx: ApiContext): Route[] {
   return [
     {
-      method: 'PUT', pattern: '/v1/tasks/{id}', access: 'write', params: 'id', query: 'none', body: 'allocateTask',
+      method: 'PUT', pattern: '/v1/tasks/{id}', access: 'write', params: 'taskId', query: 'none', body: 'allocateTask',
       handle: (req) => leaderWrite(ctx, req, async () => {
         const body = req.body as Omit<AllocateTaskCommand, 'type' | 'id'>;
         const alloc = await proposeIpam(ctx, { ...body, type: 'allocateTask', id: req.params['id']! });
@@ -37,7 +37,7 @@ export function taskRoutes(ctx: ApiContext): Route[] {
       }),
     },
     {
-      method: 'GET', pattern: '/v1/tasks/{id}', access: 'read', params: 'id', query: 'read',
+      method: 'GET', pattern: '/v1/tasks/{id}', access: 'read', params: 'taskId', query: 'read',
       handle: (req) => read(ctx, req, () => {
         const task = ctx.ipam.getTask(req.params['id']!);
         return task === undefined ? new ApiError('not_found', `no task ${req.params['id']}`, { kind: 'task', id: req.params['id'] }) : taskBody(ctx, task);
@@ -45,7 +45,7 @@ export function taskRoutes(ctx: ApiContext): Route[] {
     },
     { method: 'GET', pattern: '/v1/tasks', access: 'read', params: 'none', query: 'tasks', handle: (req) => read(ctx, req, () => listTasks(ctx, req.query)) },
     {
-      method: 'DELETE', pattern: '/v1/tasks/{id}', access: 'write', params: 'id', query: 'none',
+      method: 'DELETE', pattern: '/v1/tasks/{id}', access: 'write', params: 'taskId', query: 'none',
       handle: (req) => leaderWrite(ctx, req, async () => {
         await proposeIpam(ctx, { type: 'releaseTask', id: req.params['id']! });
         return { status: 204 };
