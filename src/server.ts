@@ -227,7 +227,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   const ipam = new IpamStateMachine();
   const zone = createRecordsZone({ origin: config.zone, aliases: config.zoneAliases, ttlSeconds: config.dnsTtl });
   // Listeners first, so that port-0 addresses are known for this node's member context.
-  const listeners = await bindListeners(config, zone).catch(async (err: unknown) => {
+  const listeners = await bindListeners(config, zone, log).catch(async (err: unknown) => {
     await transport.close();
     await storage.close();
     throw err;
@@ -317,12 +317,22 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
 async function bindListeners(
   config: Config,
   zone: ReturnType<typeof createRecordsZone>,
+  log: Logger,
 ): Promise<{ api: ApiServer; dns: DnsServer; httpAddress: string; dnsAddress: string; metricsSink: { target: ApiMetrics | null } }> {
   const metricsSink: { target: ApiMetrics | null } = { target: null };
   const dnsAddr = splitHostPort(config.dns);
+  let dnsInternalErrorsLogged = 0;
   const dns = await startDnsServer({
     zone, host: dnsAddr.host, port: dnsAddr.port, upstreams: config.upstreams, allowRecursion: config.allowRecursion,
     onQuery: (e) => metricsSink.target?.onDnsQuery(e),
+    onInternalError: (err, query) => {
+      // Every such error is a dns/ bug; the count is in the metrics, the first few go to the log
+      // with the query so the bug can be reproduced (a chaos run once saw SERVFAIL for every A name).
+      dnsInternalErrorsLogged++;
+      if (dnsInternalErrorsLogged <= dnsInternalErrorsLoggedMax) {
+        log.error('dns respond() threw', { err: err instanceof Error ? err.stack ?? err.message : String(err), query: query.toString('hex') });
+      }
+    },
   });
   const api = createApiServer();
   const httpAddr = splitHostPort(config.http);
@@ -430,6 +440,9 @@ class Lifecycle {
     }
   }
 }
+
+/** How many DNS internal errors a node logs in full (all are counted in the metrics). */
+const dnsInternalErrorsLoggedMax = 20;
 
 export const joinLimits = {
   /** Asking a member to add us: attempts are spaced by this, for at most joinWaitMs. */

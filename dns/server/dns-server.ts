@@ -32,6 +32,8 @@ export interface DnsServerOptions {
   readonly tcpConnectionsMax?: number;
   /** Called after every answered query (for Prometheus in src/). */
   readonly onQuery?: (event: QueryEvent) => void;
+  /** Called when respond() threw (a bug in dns/; the client got SERVFAIL), for the log. */
+  readonly onInternalError?: (err: unknown, query: Buffer) => void;
 }
 
 export interface DnsServer {
@@ -56,7 +58,13 @@ interface MutableOptions {
   recursionAllowed: ((client: string) => boolean) | undefined;
 }
 
-function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, allowed: ((c: string) => boolean) | undefined, metrics: DnsMetrics): Answerer {
+function makeAnswerer(
+  zone: MemoryZoneIndex,
+  forwarder: Forwarder | undefined,
+  allowed: ((c: string) => boolean) | undefined,
+  metrics: DnsMetrics,
+  onInternalError: ((err: unknown, query: Buffer) => void) | undefined,
+): Answerer {
   // One options object, rewritten per query: respond() keeps no reference to it once it returns.
   const options: MutableOptions = { transport: 'udp', client: '', recursionAllowed: allowed };
   return (query, client, transport, send, to) => {
@@ -66,9 +74,10 @@ function makeAnswerer(zone: MemoryZoneIndex, forwarder: Forwarder | undefined, a
     let outcome: Outcome;
     try {
       outcome = respond(query, zone, options);
-    } catch {
-      // A bug in dns/, not the client's fault: answer SERVFAIL, count it, keep serving.
+    } catch (err) {
+      // A bug in dns/, not the client's fault: answer SERVFAIL, count it, report it, keep serving.
       metrics.internalErrors++;
+      onInternalError?.(err, query);
       if (query.length < 12) return false;
       send(headerOnly(query.readUInt16BE(0), query.readUInt16BE(2), rcode.SERVFAIL), to);
       return true;
@@ -134,7 +143,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       ? undefined
       : new Forwarder({ upstreams, ...(options.forwardAttemptMs !== undefined && { attemptMs: options.forwardAttemptMs }), ...(options.forwardInFlightMax !== undefined && { inFlightMax: options.forwardInFlightMax }) });
   const allowed = forwarder === undefined ? undefined : cidrMatcher(options.allowRecursion ?? defaultAllowRecursion);
-  const answer = makeAnswerer(options.zone, forwarder, allowed, metrics);
+  const answer = makeAnswerer(options.zone, forwarder, allowed, metrics, options.onInternalError);
   const tcpLimits = { idleMs: options.tcpIdleMs ?? limits.tcpIdleMs, connectionsMax: options.tcpConnectionsMax ?? limits.tcpConnectionsMax };
   let open = 0;
   const tcp = net.createServer({ allowHalfOpen: true }, (socket) => {
