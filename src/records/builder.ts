@@ -16,7 +16,8 @@ import type { RecordDataByType, RecordType, ZoneIndex } from '../../dns/zone.js'
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert, assertNever } from '../../raft/core/assert.js';
 import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
-import { hasSrv, hostAddresses, srvRecords } from './records.js';
+import { bounded, hasSrv, hostAddresses, srvRecords, taskAddresses } from './records.js';
+import { limits } from './limits.js';
 
 type Role =
   | { readonly kind: 'host'; readonly hostKind: HostKind }
@@ -39,7 +40,21 @@ interface Owner {
    */
   readonly published: Published;
   marked: boolean;
+  /** Host names with many tasks: their addresses counted (see limits.countedOwnerTasksMin). */
+  counts: Counts | undefined;
 }
+
+/** The address multiset of a host name: address → tasks giving it. */
+interface Counts {
+  readonly a: Map<string, number>;
+  readonly aaaa: Map<string, number>;
+  /** Whether an address came or went since the RRset was last written. */
+  changedA: boolean;
+  changedAaaa: boolean;
+}
+
+/** What `published` holds for a counted RRset: no join of addresses can equal it. */
+const countedSignature = '\0counted';
 
 /** Per record type, the signature of what the zone holds ('' = nothing). */
 type Published = { -readonly [T in RecordType]: string };
@@ -78,11 +93,17 @@ export class DnsRecords implements IpamListener {
   private unnamed = 0;
   private recomputed = 0;
 
+  private readonly countedMin: number;
+
+  /** `options.countedOwnerTasksMin` overrides limits.countedOwnerTasksMin (tests use 1 or 2). */
   constructor(
     private readonly zone: ZoneIndex,
     private readonly queries: IpamQueries,
+    options: { readonly countedOwnerTasksMin?: number } = {},
   ) {
     this.zoneLabels = zoneLabels(zone.config.origin);
+    this.countedMin = options.countedOwnerTasksMin ?? limits.countedOwnerTasksMin;
+    assert(Number.isSafeInteger(this.countedMin) && this.countedMin >= 1, () => `countedOwnerTasksMin must be an integer >= 1, got ${this.countedMin}`);
   }
 
   // ----- IpamListener -----
@@ -106,8 +127,12 @@ export class DnsRecords implements IpamListener {
       if (tracked === undefined) continue;
       tracked.view = view;
       for (const name of tracked.owners) {
-        const role = this.owners.get(name)?.role;
-        if (role?.kind === 'host' && role.hostKind !== 'containerip') this.dirty.add(name);
+        const owner = this.owners.get(name);
+        const role = owner?.role;
+        if (role?.kind !== 'host' || role.hostKind === 'containerip') continue;
+        // The counts hold the old addresses: rebuilt from the tasks on the next recompute.
+        owner!.counts = undefined;
+        this.dirty.add(name);
       }
     }
     this.queueFlush();
@@ -186,11 +211,12 @@ export class DnsRecords implements IpamListener {
     for (const { name, role } of owners) {
       let owner = this.owners.get(name);
       if (owner === undefined) {
-        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false };
+        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false, counts: undefined };
         this.owners.set(name, owner);
       }
       assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
       owner.members.push(tracked);
+      if (owner.counts !== undefined && role.kind === 'host') count(owner.counts, view, role.hostKind, 1);
       this.dirty.add(name);
     }
   }
@@ -206,6 +232,7 @@ export class DnsRecords implements IpamListener {
       assert(owner !== undefined && at >= 0, () => `task ${id} missing from owner ${name}`);
       owner.members[at] = owner.members[owner.members.length - 1]!;
       owner.members.pop();
+      if (owner.counts !== undefined && owner.role.kind === 'host') count(owner.counts, tracked.view, owner.role.hostKind, -1);
       this.dirty.add(name);
     }
   }
@@ -252,11 +279,12 @@ export class DnsRecords implements IpamListener {
       this.owners.delete(owner.name);
       return;
     }
-    const views = this.viewsOf(owner);
     const role = owner.role;
     switch (role.kind) {
       case 'host': {
-        const { a, aaaa } = hostAddresses(role.hostKind, views);
+        if (owner.counts === undefined && owner.members.length >= this.countedMin) owner.counts = countsOf(role.hostKind, owner.members);
+        if (owner.counts !== undefined) return this.publishCounted(owner, owner.counts);
+        const { a, aaaa } = hostAddresses(role.hostKind, this.viewsOf(owner));
         this.publish(owner, 'A', a, a.join(' '));
         this.publish(owner, 'AAAA', aaaa, aaaa.join(' '));
         // DESIGN.md §1: a containerip name whose tasks have no container IP is NODATA, not NXDOMAIN.
@@ -264,13 +292,13 @@ export class DnsRecords implements IpamListener {
         return;
       }
       case 'srv': {
-        const srv = srvRecords(role.hostKind, role.proto, role.target, views);
+        const srv = srvRecords(role.hostKind, role.proto, role.target, this.viewsOf(owner));
         // Priority, weight and target are the same for every record of this owner: ports say all.
         this.publish(owner, 'SRV', srv, srv.map((r) => r.port).join(' '));
         return;
       }
       case 'ptr': {
-        const ptr = ptrTargets(views, this.zoneLabels);
+        const ptr = ptrTargets(this.viewsOf(owner), this.zoneLabels);
         this.publish(owner, 'PTR', ptr, ptr.join(' '));
         return;
       }
@@ -284,6 +312,21 @@ export class DnsRecords implements IpamListener {
     if (owner.published[type] === signature) return;
     this.zone.setRRset(owner.name, type, records);
     owner.published[type] = signature;
+  }
+
+  /** A counted host name: rewrites only the RRsets whose address set changed. */
+  private publishCounted(owner: Owner, c: Counts): void {
+    if (c.changedA) this.publishSet(owner, 'A', c.a);
+    if (c.changedAaaa) this.publishSet(owner, 'AAAA', c.aaaa);
+    c.changedA = false;
+    c.changedAaaa = false;
+    this.mark(owner, c.a.size + c.aaaa.size === 0);
+  }
+
+  private publishSet(owner: Owner, type: 'A' | 'AAAA', set: Map<string, number>): void {
+    const records = set.size > limits.rrsetRecordsMax ? bounded(set.keys()) : [...set.keys()];
+    this.zone.setRRset(owner.name, type, records);
+    owner.published[type] = records.length === 0 ? '' : countedSignature;
   }
 
   private mark(owner: Owner, exists: boolean): void {
@@ -314,6 +357,29 @@ export class DnsRecords implements IpamListener {
     this.zone.setRRset(name, 'A', [...a].sort());
     this.zone.setRRset(name, 'AAAA', [...aaaa].sort());
   }
+}
+
+/** Counts of every address the tasks give a host name; both marked changed (to be written). */
+function countsOf(kind: HostKind, members: readonly Tracked[]): Counts {
+  const c: Counts = { a: new Map(), aaaa: new Map(), changedA: true, changedAaaa: true };
+  for (const t of members) count(c, t.view, kind, 1);
+  return c;
+}
+
+/** Adds (+1) or removes (-1) one task's addresses; notes when an address appears or goes. */
+function count(c: Counts, view: TaskView, kind: HostKind, delta: 1 | -1): void {
+  const { a, aaaa } = taskAddresses(view, kind);
+  if (a !== undefined && bump(c.a, a, delta)) c.changedA = true;
+  if (aaaa !== undefined && bump(c.aaaa, aaaa, delta)) c.changedAaaa = true;
+}
+
+/** Whether the address came (0 → 1) or went (1 → 0). */
+function bump(m: Map<string, number>, key: string, delta: 1 | -1): boolean {
+  const n = (m.get(key) ?? 0) + delta;
+  assert(n >= 0, () => `address ${key} counted below zero`);
+  if (n === 0) m.delete(key);
+  else m.set(key, n);
+  return n === 0 || (n === 1 && delta === 1);
 }
 
 function sameRole(a: Role, b: Role): boolean {

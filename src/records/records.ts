@@ -23,7 +23,8 @@ function hasHostPorts(task: TaskView): boolean {
   return task.ports.some((p) => p.hostPort !== undefined);
 }
 
-function usesAgent(task: TaskView, kind: HostKind): boolean {
+/** Whether a task's `kind` name answers its agent's addresses (else its container's). */
+export function usesAgent(task: TaskView, kind: HostKind): boolean {
   switch (kind) {
     case 'agentip':
       return true;
@@ -56,7 +57,13 @@ export function hostAddresses(kind: HostKind, tasks: Iterable<TaskView>): Addres
   return { a: bounded(a), aaaa: bounded(aaaa) };
 }
 
-function bounded(values: Set<string>): string[] {
+/** The A and AAAA address a task gives its `kind` name (undefined where it has none). */
+export function taskAddresses(task: TaskView, kind: HostKind): { readonly a: string | undefined; readonly aaaa: string | undefined } {
+  return usesAgent(task, kind) ? { a: task.agentIp, aaaa: task.agentIp6 } : { a: task.ip, aaaa: task.ip6 };
+}
+
+/** The records of a set too large for one RRset: sorted and cut, so every replica keeps the same. */
+export function bounded(values: Iterable<string>): string[] {
   return [...values].sort().slice(0, limits.rrsetRecordsMax);
 }
 
