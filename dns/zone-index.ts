@@ -246,6 +246,17 @@ function storeRecords(type: RecordType, records: readonly unknown[], name: strin
   return [...byId.values()];
 }
 
+/** What identifies a record in its RRset: its canonical bytes (RFC 2181 §5). */
+function recordId(r: StoredRecord): string {
+  return r.target === undefined ? r.fixed : `${r.fixed}/${r.target}`;
+}
+
+/** Where a record equal to `r` (same canonical bytes) is in `records`, or -1: a scan. */
+function indexOfRecord(records: readonly StoredRecord[], r: StoredRecord): number {
+  for (let i = 0; i < records.length; i++) if (records[i]!.fixed === r.fixed && records[i]!.target === r.target) return i;
+  return -1;
+}
+
 /** One writer for every encoding: encodings run to completion synchronously. */
 const writer = new WireWriter();
 /** The header an encoding starts with, so that offsets are those of the final message. */
@@ -436,6 +447,13 @@ export class MemoryZoneIndex implements ZoneIndex {
     }
     const stored = storeRecords(type, records, name);
     if (stored.length === 0) return this.deleteRRset(name, type);
+    this.putRRset(key, type, stored);
+  }
+
+  /** Replaces (or creates) the RRset of `type` at `key` by validated records. */
+  private putRRset(key: NameKey, type: RecordType, stored: readonly StoredRecord[]): void {
+    const apex = this.findApex(key)!.storedApex;
+    const code = typeCodes[type];
     const node = this.nodeFor(key, apex);
     const hadData = holds(node);
     let entry = rrsetOf(node, code);
@@ -455,6 +473,32 @@ export class MemoryZoneIndex implements ZoneIndex {
       for (const r of stored) if (r.target !== previous) this.depend((previous = r.target!), key);
     }
     if (type === 'A' || type === 'AAAA') this.invalidateDependents(key);
+  }
+
+  updateRRset<K extends RecordType>(name: string, type: K, add: readonly RecordDataByType[K][], remove: readonly RecordDataByType[K][]): void {
+    const key = nameToKey(name);
+    this.storedApexOf(key, name);
+    const code = typeCodes[type];
+    if (code === undefined) throw new DnsError('bad-record', `record type ${JSON.stringify(type)} is not one of A, AAAA, SRV, PTR`);
+    if (!Array.isArray(add) || !Array.isArray(remove)) throw new DnsError('bad-record', `records to add and remove for ${type} at ${name} must be arrays`);
+    const adding = storeRecords(type, add, name);
+    const removing = storeRecords(type, remove, name);
+    if (adding.length + removing.length === 0) return;
+    const node = this.nodes.get(key);
+    const entry = node === undefined ? undefined : rrsetOf(node, code);
+    const kept = entry === undefined ? [] : [...entry.records];
+    for (const r of removing) {
+      const at = indexOfRecord(kept, r);
+      if (at < 0) continue;
+      kept[at] = kept[kept.length - 1]!;
+      kept.pop();
+    }
+    for (const r of adding) if (indexOfRecord(kept, r) < 0 && indexOfRecord(removing, r) < 0) kept.push(r);
+    if (kept.length > limits.rrsetRecordsMax) {
+      throw new DnsError('bad-record', `${kept.length} ${type} records at ${name}, at most ${limits.rrsetRecordsMax} allowed`);
+    }
+    if (kept.length === 0) return this.deleteRRset(name, type);
+    this.putRRset(key, type, kept);
   }
 
   deleteRRset(name: string, type: RecordType): void {

@@ -88,6 +88,14 @@ export interface ZoneIndex {
    * range) throws DnsError `bad-name`/`bad-record` and changes nothing.
    */
   setRRset<T extends RecordType>(name: string, type: T, records: readonly RecordDataByType[T][]): void;
+  /**
+   * Changes the RRset of `type` at `name` by records: adds `add` (records already there are kept
+   * once), then removes `remove` (records not there are ignored). Costs O(records given), plus a
+   * scan of the RRset per removed record, not a rebuild: for RRsets shared by many tasks, where
+   * one task's change is one record. Same errors as setRRset (nothing changes on bad input); an
+   * RRset left empty is deleted, and the RRset never exceeds the limit of setRRset.
+   */
+  updateRRset<T extends RecordType>(name: string, type: T, add: readonly RecordDataByType[T][], remove: readonly RecordDataByType[T][]): void;
   /** Removes the RRset of `type` at `name` (no-op if absent); the name and empty non-terminals
    * that no longer lead to data disappear (NXDOMAIN from then on). */
   deleteRRset(name: string, type: RecordType): void;

@@ -44,13 +44,19 @@ interface Owner {
   counts: Counts | undefined;
 }
 
-/** The address multiset of a host name: address → tasks giving it. */
+/** The address multiset of a host name, per record type. */
 interface Counts {
-  readonly a: Map<string, number>;
-  readonly aaaa: Map<string, number>;
-  /** Whether an address came or went since the RRset was last written. */
-  changedA: boolean;
-  changedAaaa: boolean;
+  readonly A: Counted;
+  readonly AAAA: Counted;
+}
+
+interface Counted {
+  /** Address → tasks giving it. */
+  readonly tasks: Map<string, number>;
+  /** Addresses that came or went since the RRset was last written → whether it held them then. */
+  pending: Map<string, boolean> | undefined;
+  /** Write the whole RRset next time (just counted, or cut at the RRset limit last time). */
+  whole: boolean;
 }
 
 /** What `published` holds for a counted RRset: no join of addresses can equal it. */
@@ -314,19 +320,34 @@ export class DnsRecords implements IpamListener {
     owner.published[type] = signature;
   }
 
-  /** A counted host name: rewrites only the RRsets whose address set changed. */
+  /** A counted host name: writes only the addresses that came or went (ZoneIndex.updateRRset). */
   private publishCounted(owner: Owner, c: Counts): void {
-    if (c.changedA) this.publishSet(owner, 'A', c.a);
-    if (c.changedAaaa) this.publishSet(owner, 'AAAA', c.aaaa);
-    c.changedA = false;
-    c.changedAaaa = false;
-    this.mark(owner, c.a.size + c.aaaa.size === 0);
+    this.publishSet(owner, 'A', c.A);
+    this.publishSet(owner, 'AAAA', c.AAAA);
+    this.mark(owner, c.A.tasks.size + c.AAAA.tasks.size === 0);
   }
 
-  private publishSet(owner: Owner, type: 'A' | 'AAAA', set: Map<string, number>): void {
-    const records = set.size > limits.rrsetRecordsMax ? bounded(set.keys()) : [...set.keys()];
-    this.zone.setRRset(owner.name, type, records);
-    owner.published[type] = records.length === 0 ? '' : countedSignature;
+  private publishSet(owner: Owner, type: 'A' | 'AAAA', c: Counted): void {
+    const pending = c.pending;
+    c.pending = undefined;
+    const cut = c.tasks.size > limits.rrsetRecordsMax;
+    if (c.whole || cut) {
+      const records = cut ? bounded(c.tasks.keys()) : [...c.tasks.keys()];
+      this.zone.setRRset(owner.name, type, records);
+      c.whole = cut;
+    } else if (pending !== undefined) {
+      const add: string[] = [];
+      const remove: string[] = [];
+      for (const [address, held] of pending) {
+        const holds = c.tasks.has(address);
+        if (holds && !held) add.push(address);
+        else if (!holds && held) remove.push(address);
+      }
+      if (add.length + remove.length > 0) this.zone.updateRRset(owner.name, type, add, remove);
+    } else {
+      return;
+    }
+    owner.published[type] = c.tasks.size === 0 ? '' : countedSignature;
   }
 
   private mark(owner: Owner, exists: boolean): void {
@@ -361,7 +382,7 @@ export class DnsRecords implements IpamListener {
 
 /** Counts of every address the tasks give a host name; both marked changed (to be written). */
 function countsOf(kind: HostKind, members: readonly Tracked[]): Counts {
-  const c: Counts = { a: new Map(), aaaa: new Map(), changedA: true, changedAaaa: true };
+  const c: Counts = { A: { tasks: new Map(), pending: undefined, whole: true }, AAAA: { tasks: new Map(), pending: undefined, whole: true } };
   for (const t of members) count(c, t.view, kind, 1);
   return c;
 }
@@ -369,17 +390,21 @@ function countsOf(kind: HostKind, members: readonly Tracked[]): Counts {
 /** Adds (+1) or removes (-1) one task's addresses; notes when an address appears or goes. */
 function count(c: Counts, view: TaskView, kind: HostKind, delta: 1 | -1): void {
   const { a, aaaa } = taskAddresses(view, kind);
-  if (a !== undefined && bump(c.a, a, delta)) c.changedA = true;
-  if (aaaa !== undefined && bump(c.aaaa, aaaa, delta)) c.changedAaaa = true;
+  if (a !== undefined) bump(c.A, a, delta);
+  if (aaaa !== undefined) bump(c.AAAA, aaaa, delta);
 }
 
-/** Whether the address came (0 → 1) or went (1 → 0). */
-function bump(m: Map<string, number>, key: string, delta: 1 | -1): boolean {
-  const n = (m.get(key) ?? 0) + delta;
-  assert(n >= 0, () => `address ${key} counted below zero`);
-  if (n === 0) m.delete(key);
-  else m.set(key, n);
-  return n === 0 || (n === 1 && delta === 1);
+/** Counts one task's address in or out; an address that came (0 → 1) or went (1 → 0) is pending. */
+function bump(c: Counted, address: string, delta: 1 | -1): void {
+  const n = (c.tasks.get(address) ?? 0) + delta;
+  assert(n >= 0, () => `address ${address} counted below zero`);
+  if (n === 0) c.tasks.delete(address);
+  else c.tasks.set(address, n);
+  if (n === 0 || (n === 1 && delta === 1)) {
+    c.pending ??= new Map();
+    // The first change since the last write says what the zone holds: it went, so it was there.
+    if (!c.pending.has(address)) c.pending.set(address, n === 0);
+  }
 }
 
 function sameRole(a: Role, b: Role): boolean {

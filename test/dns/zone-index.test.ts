@@ -182,3 +182,47 @@ t.test('clear() empties the index but keeps serial and readiness', async (t) => 
   z.setRRset('a.dcos', 'A', ['9.0.0.2']);
   t.same(z.get('a.dcos', 'A'), ['9.0.0.2'], 'usable after clear (no stale SRV dependents)');
 });
+
+t.test('updateRRset: adds and removes single records of a large RRset, as setRRset would leave it', async (t) => {
+  const z = zone();
+  const all = Array.from({ length: 1000 }, (_, i) => `10.1.${i >> 8}.${i & 0xff}`);
+  z.setRRset('big.f.containerip.dcos', 'A', all);
+  z.setRRset('_big._tcp.f.containerip.dcos', 'SRV', [{ priority: 0, weight: 0, port: 80, target: 'big.f.containerip.dcos' }]);
+  const glue = () => decodeReply((respond(buildQuery('_big._tcp.f.containerip.dcos', 'SRV'), z, { transport: 'tcp', client: '::1' }) as { bytes: Buffer }).bytes).additionals.length;
+  t.equal(glue(), 1000);
+  z.updateRRset('big.f.containerip.dcos', 'A', ['10.9.9.9', '10.1.0.0'], ['10.1.0.1', '10.8.8.8']);
+  const want = new Set(all);
+  want.add('10.9.9.9');
+  want.delete('10.1.0.1');
+  t.same(new Set(z.get('big.f.containerip.dcos', 'A')), want, 'added once, removed, absent removal ignored');
+  t.equal(glue(), 1000, 'the SRV answer that carries it as glue follows');
+  const asked = decodeReply((respond(buildQuery('big.f.containerip.dcos.thisdcos.directory', 'A'), z, { transport: 'tcp', client: '::1' }) as { bytes: Buffer }).bytes);
+  t.same(new Set(asked.answers.map((a) => a.data)), want, 'answered (under the alias too) as updated');
+  const before = z.stats();
+  t.throws(() => z.updateRRset('big.f.containerip.dcos', 'A', ['10.1.1.300'], []), { code: 'bad-record' });
+  t.throws(() => z.updateRRset('big.f.containerip.dcos', 'A', [], ['nope']), { code: 'bad-record' });
+  t.same(new Set(z.get('big.f.containerip.dcos', 'A')), want, 'bad input changes nothing');
+  t.same(z.stats().rrsets, before.rrsets);
+  z.updateRRset('new.f.containerip.dcos', 'AAAA', ['fd00::1'], []);
+  t.same(z.get('new.f.containerip.dcos', 'AAAA'), ['fd00::1'], 'creates a missing RRset');
+  z.updateRRset('new.f.containerip.dcos', 'AAAA', [], ['FD00:0::1']);
+  t.notOk(z.exists('new.f.containerip.dcos'), 'an RRset left empty is deleted, and its name with it');
+  z.updateRRset('big.f.containerip.dcos', 'A', [], [...want]);
+  t.notOk(z.exists('big.f.containerip.dcos'));
+  t.equal(glue(), 0, 'no glue once the target is gone');
+});
+
+t.test('answers are built once per change, on the first query, and shared by every alias', async (t) => {
+  const z = zone();
+  const ask = (name: string) => decodeReply((respond(buildQuery(name, 'A'), z, { transport: 'udp', client: '::1' }) as { bytes: Buffer }).bytes);
+  for (let i = 0; i < 50; i++) z.setRRset('web.f.agentip.dcos', 'A', [`10.0.0.${i}`, '10.0.1.1']);
+  t.equal(z.stats().encodedBytes, 0, 'a burst of changes nobody asked about encodes nothing');
+  t.same(ask('web.f.agentip.dcos').answers.map((a) => a.data).sort(), ['10.0.0.49', '10.0.1.1']);
+  const one = z.stats().encodedBytes;
+  t.ok(one > 0, 'the first query encodes');
+  ask('WEB.f.agentip.dcos.thisdcos.directory');
+  ask('web.f.agentip.dcos');
+  t.equal(z.stats().encodedBytes, one, 'later queries, under the alias too, reuse that encoding');
+  z.setRRset('web.f.agentip.dcos', 'A', ['10.0.0.7']);
+  t.equal(z.stats().encodedBytes, 0, 'a change drops it');
+});

@@ -19,7 +19,7 @@ function spy(zone: RecordsZoneIndex): Spy {
   // Only calls from src/records count, not the index's calls to itself (setRRset with no
   // records deletes through deleteRRset).
   let depth = 0;
-  for (const m of ['setRRset', 'deleteRRset', 'deleteName', 'setNameExists']) {
+  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists']) {
     const original = z[m]!.bind(zone);
     z[m] = (name: string, ...rest: unknown[]) => {
       if (depth === 0) writes.push(name.toLowerCase().replace(/\.?$/, '.'));

@@ -65,7 +65,7 @@ const stepsArb = fc.array(fc.record({ cmd: commandArb, flush: fc.boolean() }), {
 /** Records every name a zone was asked to change, to compare zones without enumerating them. */
 function spyNames(zone: RecordsZoneIndex, names: Set<string>): void {
   const z = zone as unknown as Record<string, (name: string, ...rest: unknown[]) => unknown>;
-  for (const m of ['setRRset', 'deleteRRset', 'deleteName', 'setNameExists']) {
+  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists']) {
     const original = z[m]!.bind(zone);
     z[m] = (name: string, ...rest: unknown[]) => {
       names.add(name.toLowerCase().replace(/\.?$/, '.'));
