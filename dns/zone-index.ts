@@ -1,6 +1,9 @@
-// The in-memory zone index: names → RRsets, each RRset kept with its pre-encoded answers (one per
-// zone variant — the origin and each alias — and per ordering), rebuilt only when that RRset, or
-// an address an SRV RRset points at, changes. Empty non-terminals are tracked by a count of child
+// The in-memory zone index: names → RRsets, each RRset with its encoded answer, built on the first
+// query after the RRset (or, for SRV, an address it carries as glue) changed and cached until the
+// next change: a change costs O(its records) and no encoding, a burst of changes to one name one
+// encoding. One encoding serves the origin and every alias (owners point at the question; SRV,
+// whose targets are named under the zone asked, has one per variant) and every shuffled order
+// (records are rotated per query). Empty non-terminals are tracked by a count of child
 // nodes per name (RFC 8020: a name with descendants exists, so `marathon.agentip.dcos` is NODATA,
 // never NXDOMAIN): adding or removing a name touches only the labels it creates or removes.
 import { assert, assertNever } from './assert.js';
@@ -56,8 +59,7 @@ interface StoredRecord {
 }
 
 /**
- * One RRset, as the answer table holds it under every zone variant's name (0 = names as stored,
- * i = alias i). Its encoding is built on the first query that needs it and kept until the RRset
+ * One RRset, answered under every zone variant (0 = names as stored, i = alias i). Its encoding is built on the first query that needs it and kept until the RRset
  * (or, for SRV, a target's addresses) changes, so a burst of changes to one name costs one
  * encoding, and a change nobody asks about costs none.
  */

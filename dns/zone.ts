@@ -4,8 +4,9 @@
 //
 // Why an incremental index and not "give me a zone": one task's allocation must touch only that
 // task's names (issue 5), so the index takes per-name operations and re-encodes exactly the names
-// they touch. Answers are pre-encoded at that moment (DESIGN.md §5), so a query costs a lookup and
-// a copy.
+// they touch. Answers are encoded once per change, on the first query after it (so a burst of
+// changes to one name costs one encoding, DESIGN.md §5), and cached: a query costs a lookup and a
+// copy.
 
 /** The record types src/records may set. SOA and NS are synthesised from `ZoneConfig` + serial. */
 export const recordTypes = ['A', 'AAAA', 'SRV', 'PTR'] as const;

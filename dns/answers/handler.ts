@@ -1,7 +1,7 @@
-// The hot path: a query whose (name, type) has a pre-encoded answer is answered with one table
-// lookup and a copy, before any zone matching. Everything else (negative answers, SOA/NS at the
-// apex, ANY, zone not ready) passes to the zone handlers, which would have built the same answer
-// from the same pre-encoded bytes.
+// The hot path: a query whose (name, type) has an RRset is answered with one table lookup and a
+// copy of its encoded answer (cached; built on the first query after a change), before any zone
+// matching. Everything else (negative answers, SOA/NS at the apex, ANY, zone not ready) passes to
+// the zone handlers, which would have built the same answer from the same bytes.
 import { positive } from '../authority/answer.js';
 import type { Handler } from '../handler.js';
 
