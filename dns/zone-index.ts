@@ -449,12 +449,11 @@ export class MemoryZoneIndex implements ZoneIndex {
     }
     const stored = storeRecords(type, records, name);
     if (stored.length === 0) return this.deleteRRset(name, type);
-    this.putRRset(key, type, stored);
+    this.putRRset(key, apex, type, stored);
   }
 
-  /** Replaces (or creates) the RRset of `type` at `key` by validated records. */
-  private putRRset(key: NameKey, type: RecordType, stored: readonly StoredRecord[]): void {
-    const apex = this.findApex(key)!.storedApex;
+  /** Replaces (or creates) the RRset of `type` at `key` (under `apex`) by validated records. */
+  private putRRset(key: NameKey, apex: NameKey, type: RecordType, stored: readonly StoredRecord[]): void {
     const code = typeCodes[type];
     const node = this.nodeFor(key, apex);
     const hadData = holds(node);
@@ -479,7 +478,7 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   updateRRset<K extends RecordType>(name: string, type: K, add: readonly RecordDataByType[K][], remove: readonly RecordDataByType[K][]): void {
     const key = nameToKey(name);
-    this.storedApexOf(key, name);
+    const apex = this.storedApexOf(key, name);
     const code = typeCodes[type];
     if (code === undefined) throw new DnsError('bad-record', `record type ${JSON.stringify(type)} is not one of A, AAAA, SRV, PTR`);
     if (!Array.isArray(add) || !Array.isArray(remove)) throw new DnsError('bad-record', `records to add and remove for ${type} at ${name} must be arrays`);
@@ -500,7 +499,7 @@ export class MemoryZoneIndex implements ZoneIndex {
       throw new DnsError('bad-record', `${kept.length} ${type} records at ${name}, at most ${limits.rrsetRecordsMax} allowed`);
     }
     if (kept.length === 0) return this.deleteRRset(name, type);
-    this.putRRset(key, type, kept);
+    this.putRRset(key, apex, type, kept);
   }
 
   deleteRRset(name: string, type: RecordType): void {

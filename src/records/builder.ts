@@ -16,13 +16,12 @@ import type { RecordDataByType, RecordType, ZoneIndex } from '../../dns/zone.js'
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert, assertNever } from '../../raft/core/assert.js';
 import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
-import { bounded, hasSrv, hostAddresses, srvRecords, taskAddresses } from './records.js';
+import { bounded, hasSrv, hostAddresses, srvPort, srvRecords, taskAddresses } from './records.js';
 import { limits } from './limits.js';
 
-type Role =
-  | { readonly kind: 'host'; readonly hostKind: HostKind }
-  | { readonly kind: 'srv'; readonly hostKind: HostKind; readonly proto: 'tcp' | 'udp'; readonly target: string }
-  | { readonly kind: 'ptr' };
+type SrvRole = { readonly kind: 'srv'; readonly hostKind: HostKind; readonly proto: 'tcp' | 'udp'; readonly target: string };
+
+type Role = { readonly kind: 'host'; readonly hostKind: HostKind } | SrvRole | { readonly kind: 'ptr' };
 
 interface Owner {
   readonly name: string;
@@ -42,6 +41,8 @@ interface Owner {
   marked: boolean;
   /** Host names with many tasks: their addresses counted (see limits.countedOwnerTasksMin). */
   counts: Counts | undefined;
+  /** SRV names with many tasks: their ports counted (port as decimal text → tasks giving it). */
+  srvCounts: Counted | undefined;
 }
 
 /** The address multiset of a host name, per record type. */
@@ -217,12 +218,13 @@ export class DnsRecords implements IpamListener {
     for (const { name, role } of owners) {
       let owner = this.owners.get(name);
       if (owner === undefined) {
-        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false, counts: undefined };
+        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false, counts: undefined, srvCounts: undefined };
         this.owners.set(name, owner);
       }
       assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
       owner.members.push(tracked);
       if (owner.counts !== undefined && role.kind === 'host') count(owner.counts, view, role.hostKind, 1);
+      if (owner.srvCounts !== undefined && role.kind === 'srv') countPorts(owner.srvCounts, view, role, 1);
       this.dirty.add(name);
     }
   }
@@ -239,6 +241,7 @@ export class DnsRecords implements IpamListener {
       owner.members[at] = owner.members[owner.members.length - 1]!;
       owner.members.pop();
       if (owner.counts !== undefined && owner.role.kind === 'host') count(owner.counts, tracked.view, owner.role.hostKind, -1);
+      if (owner.srvCounts !== undefined && owner.role.kind === 'srv') countPorts(owner.srvCounts, tracked.view, owner.role, -1);
       this.dirty.add(name);
     }
   }
@@ -298,6 +301,11 @@ export class DnsRecords implements IpamListener {
         return;
       }
       case 'srv': {
+        if (owner.srvCounts === undefined && owner.members.length >= this.countedMin) owner.srvCounts = portCountsOf(role, owner.members);
+        if (owner.srvCounts !== undefined) {
+          const target = role.target;
+          return this.publishSet(owner, 'SRV', owner.srvCounts, (ports) => ports.map((port) => ({ priority: 0, weight: 0, port: Number(port), target })));
+        }
         const srv = srvRecords(role.hostKind, role.proto, role.target, this.viewsOf(owner));
         // Priority, weight and target are the same for every record of this owner: ports say all.
         this.publish(owner, 'SRV', srv, srv.map((r) => r.port).join(' '));
@@ -322,18 +330,20 @@ export class DnsRecords implements IpamListener {
 
   /** A counted host name: writes only the addresses that came or went (ZoneIndex.updateRRset). */
   private publishCounted(owner: Owner, c: Counts): void {
-    this.publishSet(owner, 'A', c.A);
-    this.publishSet(owner, 'AAAA', c.AAAA);
+    this.publishSet(owner, 'A', c.A, asAddresses);
+    this.publishSet(owner, 'AAAA', c.AAAA, asAddresses);
     this.mark(owner, c.A.tasks.size + c.AAAA.tasks.size === 0);
   }
 
-  private publishSet(owner: Owner, type: 'A' | 'AAAA', c: Counted): void {
+  /** Writes a counted RRset: whole, or only the records that came or went (`records` makes them). */
+  private publishSet<T extends 'A' | 'AAAA' | 'SRV'>(owner: Owner, type: T, c: Counted, records: (keys: readonly string[]) => RecordDataByType[T][]): void {
     const pending = c.pending;
     c.pending = undefined;
     const cut = c.tasks.size > limits.rrsetRecordsMax;
     if (c.whole || cut) {
-      const records = cut ? bounded(c.tasks.keys()) : [...c.tasks.keys()];
-      this.zone.setRRset(owner.name, type, records);
+      // Cut as the recomputing path cuts (sorted, first kept), so every replica keeps the same.
+      const keys = !cut ? [...c.tasks.keys()] : type === 'SRV' ? [...c.tasks.keys()].sort((x, y) => Number(x) - Number(y)).slice(0, limits.rrsetRecordsMax) : bounded(c.tasks.keys());
+      this.zone.setRRset(owner.name, type, records(keys));
       c.whole = cut;
     } else if (pending !== undefined) {
       const add: string[] = [];
@@ -343,7 +353,7 @@ export class DnsRecords implements IpamListener {
         if (holds && !held) add.push(address);
         else if (!holds && held) remove.push(address);
       }
-      if (add.length + remove.length > 0) this.zone.updateRRset(owner.name, type, add, remove);
+      if (add.length + remove.length > 0) this.zone.updateRRset(owner.name, type, records(add), records(remove));
     } else {
       return;
     }
@@ -380,9 +390,32 @@ export class DnsRecords implements IpamListener {
   }
 }
 
+/** Addresses are their own records. */
+const asAddresses = (keys: readonly string[]): string[] => [...keys];
+
+function newCounted(): Counted {
+  return { tasks: new Map(), pending: undefined, whole: true };
+}
+
+/** Counts of every port the tasks give an SRV name; to be written whole. */
+function portCountsOf(role: SrvRole, members: readonly Tracked[]): Counted {
+  const c = newCounted();
+  for (const t of members) countPorts(c, t.view, role, 1);
+  return c;
+}
+
+/** Adds (+1) or removes (-1) the ports one task gives an SRV name (records.ts `srvRecords`). */
+function countPorts(c: Counted, view: TaskView, role: SrvRole, delta: 1 | -1): void {
+  for (const p of view.ports) {
+    if (p.protocol !== role.proto) continue;
+    const port = srvPort(view, p, role.hostKind);
+    if (port !== undefined) bump(c, String(port), delta);
+  }
+}
+
 /** Counts of every address the tasks give a host name; both marked changed (to be written). */
 function countsOf(kind: HostKind, members: readonly Tracked[]): Counts {
-  const c: Counts = { A: { tasks: new Map(), pending: undefined, whole: true }, AAAA: { tasks: new Map(), pending: undefined, whole: true } };
+  const c: Counts = { A: newCounted(), AAAA: newCounted() };
   for (const t of members) count(c, t.view, kind, 1);
   return c;
 }
