@@ -77,7 +77,8 @@ function badPaths(p: Prng): { what: string; method: string; path: string; body: 
   return [
     { what: 'task id over its limit', method: 'PUT', path: `/v1/tasks/fz-${'i'.repeat(ipamLimits.idCharsMax + p.int(400))}`, body: task },
     { what: 'task id with a space', method: 'PUT', path: '/v1/tasks/fz-a%20b', body: task },
-    { what: 'task id with a slash', method: 'PUT', path: '/v1/tasks/fz-a%2Fb', body: task },
+    // Task ids may hold '/' (CNI keys tasks by CNI_CONTAINERID/CNI_IFNAME); agent ids may not.
+    { what: 'agent id with a slash', method: 'PUT', path: '/v1/agents/fz-a%2Fb', body: json({ ip: '10.0.0.99' }) },
     { what: 'task id with a NUL', method: 'PUT', path: '/v1/tasks/fz-a%00b', body: task },
     { what: 'task id of invalid UTF-8', method: 'PUT', path: '/v1/tasks/fz-%ff%fe', body: task },
     { what: 'task id with non-ASCII', method: 'PUT', path: '/v1/tasks/fz-%C3%A9t%C3%A9', body: task },
