@@ -10,6 +10,7 @@ import { respond } from '../../dns/respond.js';
 import { startDnsServer } from '../../dns/server/dns-server.js';
 import { parseQuery } from '../../dns/wire/query.js';
 import { askUdp, buildQuery, dig, frame, sampleZone } from './helpers.js';
+import { mulberry32 as prng } from '../util/prng.js';
 
 const seed = Number(process.env['DNS_FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 t.comment(`DNS fuzz seed ${seed} (replay: DNS_FUZZ_SEED=${seed})`);
@@ -17,17 +18,6 @@ const packetsInProcess = 96_000;
 const packetsUdp = 3_500;
 const packetsTcp = 500;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(seed);
 const int = (n: number): number => Math.floor(rand() * n);

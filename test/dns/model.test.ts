@@ -7,21 +7,12 @@ import { respond } from '../../dns/respond.js';
 import { createZoneIndex } from '../../dns/zone-index.js';
 import { formatIpv6, parseIpv6 } from '../../dns/wire/ip.js';
 import { buildQuery, decodeReply } from './helpers.js';
+import { mulberry32 as prng } from '../util/prng.js';
 
 const seed = Number(process.env['DNS_MODEL_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 t.comment(`DNS model seed ${seed} (replay: DNS_MODEL_SEED=${seed})`);
 const operations = 3000;
 
-function prng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(seed);
 const int = (n: number): number => Math.floor(rand() * n);
 const pickOne = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;

@@ -6,18 +6,9 @@ import t from 'tap';
 import { Cluster, compareHistories, sleep } from './cluster.js';
 import type { Dump } from './cluster.js';
 import { Writers, missingAcks } from './clients.js';
+import { mulberry32 as prng } from '../../util/prng.js';
 
 /** mulberry32: a small seeded PRNG so the order replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function shuffled<T>(xs: readonly T[], rnd: () => number): T[] {
   const out = [...xs];

@@ -5,17 +5,8 @@ import t from 'tap';
 import type { Entry } from '../../../raft/core/types.js';
 import { LevelStorage, MemoryStorage, type RaftStorage } from '../../../raft/storage/index.js';
 import { bootstrap, entries, hard, plain, tempDir } from './helpers.js';
+import { mulberry32 } from '../../util/prng.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const seed = process.env['STORAGE_SEED'] !== undefined ? Number(process.env['STORAGE_SEED']) : Math.floor(Math.random() * 2 ** 31);
 const STEPS = 300;
