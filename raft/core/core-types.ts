@@ -15,7 +15,7 @@ export interface CoreConfig {
   readonly heartbeatTicks: number;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
-  /** Injected seeded PRNG, values in [0, 1). The core never uses Math.random. */
+  /** Injected seeded PRNG, values in [0, 1). The core has no randomness of its own. */
   readonly random: () => number;
   readonly limits?: Partial<CoreLimits>;
   /** Deliberately broken variants, only for the simulator's "it bites" tests. Never in production. */

@@ -1,42 +1,13 @@
 // The core as the driver uses it. raft/core's RaftCore satisfies CoreLike; the driver's unit tests
 // inject a scripted fake through RaftNodeOptions.createCore.
 
-import type {
-  ConfChange, LogIndex, Membership, Message, NodeId, Ready, RestoredState, Role, SoftState, Term,
-} from '../core/types.js';
+import type { CoreStatus, ProgressStatus, ProposeResult } from '../core/core-types.js';
+import type { ConfChange, LogIndex, Message, NodeId, Ready, RestoredState } from '../core/types.js';
 
-export type CoreProposeResult =
-  | { readonly ok: true; readonly index: LogIndex; readonly term: Term }
-  | {
-      readonly ok: false;
-      readonly code: 'not_leader' | 'transferring' | 'overloaded' | 'too_large' | 'change_pending' | 'unknown_member';
-      readonly leader: NodeId | null;
-      readonly message: string;
-    };
-
-export interface CoreProgress {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly match: LogIndex;
-  readonly next: LogIndex;
-  readonly state: 'probe' | 'replicate' | 'snapshot';
-  readonly recentActive: boolean;
-}
-
-export interface CoreStatusLike {
-  readonly id: NodeId;
-  readonly role: SoftState['role'];
-  readonly isLearner: boolean;
-  readonly term: Term;
-  readonly leader: NodeId | null;
-  readonly commit: LogIndex;
-  readonly applied: LogIndex;
-  readonly firstIndex: LogIndex;
-  readonly lastIndex: LogIndex;
-  readonly membership: Membership;
-  readonly progress: readonly CoreProgress[];
-  readonly transferringTo: NodeId | null;
-}
+// The driver speaks the core's own result and status types; a fake core need not report `vote`.
+export type CoreProposeResult = ProposeResult;
+export type CoreProgress = ProgressStatus;
+export type CoreStatusLike = Omit<CoreStatus, 'vote'>;
 
 export interface CoreLike {
   tick(): void;
