@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Prng } from '../../raft/sim/prng.js';
 import type { HistoryOp, HistoryWriter, OpKind } from './history.js';
 import type { Outcome } from './models.js';
+import { http } from './chaos-cluster.js';
 
 export const workloadLimits = {
   /** A request with no answer after this is indeterminate (writes wait up to 5 s for a leader, forwarding 10 s). */
@@ -55,21 +56,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** One HTTP request; connection refused = certainly not sent, any other failure = unknown. */
 async function request(url: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const init: RequestInit = { method, signal: AbortSignal.timeout(workloadLimits.requestTimeoutMs) };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
-  }
   try {
-    const res = await fetch(url + path, init);
-    const text = await res.text();
-    let parsed: unknown = null;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      parsed = text;
-    }
-    return { status: res.status, body: parsed };
+    const answer = await http(url, method, path, body, workloadLimits.requestTimeoutMs);
+    return { status: answer.status, body: answer.body as unknown };
   } catch (err) {
     const code = (err as { cause?: { code?: string } }).cause?.code;
     return { error: code === 'ECONNREFUSED' ? 'refused' : 'unknown', text: code ?? (err as Error).name };
