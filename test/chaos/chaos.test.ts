@@ -2,7 +2,7 @@
 // learner, every fault kind, a fixed seed. It must end with 0 violations; on failure the seed,
 // the run directory (kept) and every violation are printed.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -19,7 +19,12 @@ t.test(`chaos round: seed ${seed}, ${durationS} s, 3 voters + 1 learner, all fau
   t.comment(lines.join('\n'));
   t.comment(r.summary);
   if (r.violations.length === 0) rmSync(dir, { recursive: true, force: true });
-  else t.comment(`seed ${seed}: run directory kept at ${dir}`);
+  else {
+    // The log and the violations go with the kept directory: a failure under `npm test` is
+    // otherwise readable only in tap's output.
+    writeFileSync(join(dir, 'result.txt'), [...lines, ...r.violations.map((v) => `VIOLATION ${v}`), r.summary, ''].join('\n'));
+    t.comment(`seed ${seed}: run directory kept at ${dir}`);
+  }
   t.ok(r.ops > 100, `the clients did work: ${r.ops} ops`);
   t.ok(r.ok > r.ops / 2, `most operations answered: ${r.ok} of ${r.ops}`);
   t.ok(new Set(r.events.map((e) => e.kind)).size >= 3, `several fault kinds were injected: ${[...new Set(r.events.map((e) => e.kind))].join(',')}`);

@@ -14,8 +14,10 @@ import { parseArgs } from 'node:util';
 import { faultKinds } from './faults.js';
 import type { FaultKind } from './faults.js';
 import { runChaos } from './run.js';
-import { checkLinearizable, checkListReads } from './checks.js';
+import { checkAcknowledgedPresent, checkLinearizable, checkListReads } from './checks.js';
+import type { FinalState } from './checks.js';
 import { readHistory } from './history.js';
+import type { HistoryOp } from './history.js';
 
 export const cliLimits = { durationSMax: 86_400, clientsMax: 64, learnersMax: 8 } as const;
 
@@ -65,11 +67,25 @@ export function parseChaosArgs(argv: readonly string[]): ChaosArgs {
   };
 }
 
-/** The history checks alone (linearizability, duplicate IPs in list reads) on a kept file. */
+/**
+ * The final state's task IPs as the history recorded them (the reads of client -1, made after
+ * settling); agents and networks are not in the history, so the block checks cannot be replayed.
+ */
+function finalTasks(ops: readonly HistoryOp[]): FinalState {
+  const tasks = ops.flatMap((o) => (o.client === -1 && o.kind === 'task' && o.outcome.kind === 'ok' && typeof o.outcome.value === 'string' ? [{ id: o.key, ip: o.outcome.value, agent: '', framework: '' }] : []));
+  return { tasks, agents: [] };
+}
+
+/**
+ * The history checks on a kept file: linearizability, duplicate IPs in list reads, and (when the
+ * final reads are there) acknowledged allocations present at the end.
+ */
 function checkOnly(path: string): number {
   const { header, ops } = readHistory(path);
   const taskIds = [...new Set(ops.filter((o) => o.kind === 'task').map((o) => o.key))];
-  const violations = [...checkListReads(ops), ...checkLinearizable(ops, taskIds).violations];
+  const hasFinal = ops.some((o) => o.client === -1);
+  const acknowledged = hasFinal ? checkAcknowledgedPresent(ops.filter((o) => o.client >= 0), finalTasks(ops)) : [];
+  const violations = [...checkListReads(ops), ...checkLinearizable(ops, taskIds).violations, ...acknowledged];
   for (const v of violations) process.stdout.write(`VIOLATION ${v}\n`);
   const real = ops.filter((o) => o.client >= 0);
   const count = (k: string): number => real.filter((o) => o.outcome.kind === k).length;
