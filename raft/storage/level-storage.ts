@@ -51,6 +51,8 @@ export class LevelStorage implements RaftStorage {
   private snapshotChunks = 0;
   /** Writes run one at a time in call order; each sees the bounds the previous one left. */
   private tail: Promise<void> = Promise.resolve();
+  /** Range deletes of compacted entries, in order, off the write queue (see dropCompacted). */
+  private clearing: Promise<void> = Promise.resolve();
   private failed: Error | null = null;
   private closed = false;
   private readonly sync: boolean;
@@ -126,9 +128,9 @@ export class LevelStorage implements RaftStorage {
       if (plan === null) return;
       const ops: Op[] = [];
       this.snapshotOps(snapshot, ops);
-      this.planOps(plan, ops);
       await this.write(ops);
       this.bounds = plan.next;
+      this.dropCompacted(plan.deleteFrom, plan.deleteTo);
     });
   }
 
@@ -172,6 +174,7 @@ export class LevelStorage implements RaftStorage {
     if (this.closed) return;
     this.closed = true;
     await this.tail.catch(() => undefined);
+    await this.clearing;
     await this.db.close();
   }
 
@@ -228,9 +231,39 @@ export class LevelStorage implements RaftStorage {
     return { type: 'put', key, value };
   }
 
+  /**
+   * Deletes the compacted entries [from, to] with one native range delete, outside the write queue
+   * and unsynced. Why not in the snapshot's batch: a batch costs main-thread time per operation
+   * (10 000 deletes every `snapshotEntries` stalled the Ready loop for 50-100 ms, the 256-proposer
+   * p99), and nothing depends on these deletes being atomic or durable: the snapshot header was
+   * synced first, LevelDB's log keeps the deletes after it, no later save writes at or below a
+   * snapshot index, and load() deletes any entry <= the snapshot index a crash left behind.
+   */
+  private dropCompacted(from: number, to: number): void {
+    if (from > to) return;
+    this.clearing = this.clearing
+      .then(() => this.db.clear({ gte: entryKey(from), lte: entryKey(to) }))
+      .catch((e: unknown) => this.log('compaction_delete_failed', { dataDir: this.dataDir, from, to, err: String(e) }));
+  }
+
+  /**
+   * One synced batch. Built as a chained batch: abstract-level's array form clones and re-validates
+   * every operation in JavaScript (about 10x the main-thread time per entry, measured: 5.5 ms vs
+   * 0.6 ms for 256 entries), which the Ready loop pays on every save.
+   */
   private async write(ops: Op[]): Promise<void> {
     const started = performance.now();
-    await this.db.batch(ops, { sync: this.sync });
+    const batch = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (e) {
+      await batch.close();
+      throw e;
+    }
+    await batch.write({ sync: this.sync });
     this.counters.batches += 1;
     this.counters.batchMsTotal += performance.now() - started;
   }
