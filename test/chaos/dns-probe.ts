@@ -8,6 +8,15 @@ import type { NodeProcess } from '../util/cluster.js';
 export const dnsProbeLimits = {
   everyMs: 250,
   timeoutMs: 1_000,
+  /** The end-of-run comparison asks like a stub resolver (RFC 1536 §1): a datagram lost or late on
+   * a loaded machine is asked again (timeout × attempt) before it counts as "no answer". */
+  compareAttempts: 3,
+  /** A question the nodes answer differently is asked again this many times, `compareRetryMs`
+   * apart, before it counts: `leader.dcos.` is each node's own view of the Raft leader, not
+   * replicated state, and a follower may learn of a new leader a heartbeat later. A real
+   * divergence (a node at the same applied index answering wrongly) persists and is reported. */
+  compareRounds: 4,
+  compareRetryMs: 1_000,
 } as const;
 
 export interface LearnerDnsStats {
@@ -20,9 +29,11 @@ export interface LearnerDnsStats {
 
 const portOf = (n: NodeProcess): number => Number(n.addr.dns.split(':').pop());
 
-/** One A question; the rcode and the sorted answer data ('timeout' when nothing came back). */
-export async function askA(port: number, name: string, type = 'A'): Promise<{ rcode: string; data: string[] }> {
-  const reply = await udpExchange(port, buildQuery(name, type), dnsProbeLimits.timeoutMs);
+/** One question; the rcode and the sorted answer data ('timeout' when no attempt got an answer). */
+export async function askA(port: number, name: string, type = 'A', attempts = 1): Promise<{ rcode: string; data: string[] }> {
+  const query = buildQuery(name, type);
+  let reply: Buffer | undefined;
+  for (let attempt = 1; attempt <= attempts && reply === undefined; attempt++) reply = await udpExchange(port, query, dnsProbeLimits.timeoutMs * attempt);
   if (reply === undefined) return { rcode: 'timeout', data: [] };
   const r = decodeReply(reply);
   // dns/server answers an internal error with a bare header (no question); "not caught up yet" keeps the question.
@@ -65,14 +76,38 @@ export class LearnerProbe {
   }
 }
 
-/** Asks every node the same questions; returns one line per disagreement. */
-export async function compareDns(nodes: readonly NodeProcess[], questions: readonly { name: string; type: string }[]): Promise<string[]> {
+/** Every node's answer to one question, as `rcode data` text. */
+async function askAll(nodes: readonly NodeProcess[], q: { name: string; type: string }): Promise<{ id: string; text: string; timedOut: boolean }[]> {
+  return Promise.all(nodes.map(async (n) => {
+    const a = await askA(portOf(n), q.name, q.type, dnsProbeLimits.compareAttempts);
+    return { id: n.id, text: `${a.rcode} ${a.data.join(',')}`, timedOut: a.rcode === 'timeout' };
+  }));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Asks every node the same questions; returns one line per disagreement that outlasted
+ * `compareRounds` rounds (and calls `note` for each one that resolved on a later round).
+ */
+export async function compareDns(nodes: readonly NodeProcess[], questions: readonly { name: string; type: string }[], note: (line: string) => void = () => {}): Promise<string[]> {
   const problems: string[] = [];
   for (const q of questions) {
-    const answers = await Promise.all(nodes.map(async (n) => ({ id: n.id, a: await askA(portOf(n), q.name, q.type) })));
-    const texts = answers.map((x) => `${x.a.rcode} ${x.a.data.join(',')}`);
-    if (new Set(texts).size > 1) problems.push(`DNS ${q.name} ${q.type} differs: ${answers.map((x, i) => `${x.id}=${texts[i]}`).join('; ')}`);
-    if (answers.some((x) => x.a.rcode === 'timeout')) problems.push(`DNS ${q.name} ${q.type}: no answer from ${answers.filter((x) => x.a.rcode === 'timeout').map((x) => x.id).join(',')}`);
+    let answers = await askAll(nodes, q);
+    const first = answers;
+    let round = 1;
+    const agree = (): boolean => new Set(answers.map((x) => x.text)).size === 1 && !answers.some((x) => x.timedOut);
+    for (; round < dnsProbeLimits.compareRounds && !agree(); round++) {
+      await sleep(dnsProbeLimits.compareRetryMs);
+      answers = await askAll(nodes, q);
+    }
+    const listed = (xs: typeof answers): string => xs.map((x) => `${x.id}=${x.text}`).join('; ');
+    if (agree()) {
+      if (round > 1) note(`DNS ${q.name} ${q.type} agreed on round ${round} (first: ${listed(first)})`);
+      continue;
+    }
+    if (new Set(answers.map((x) => x.text)).size > 1) problems.push(`DNS ${q.name} ${q.type} differs (${round} rounds, ${dnsProbeLimits.compareRetryMs} ms apart): ${listed(answers)}`);
+    if (answers.some((x) => x.timedOut)) problems.push(`DNS ${q.name} ${q.type}: no answer from ${answers.filter((x) => x.timedOut).map((x) => x.id).join(',')}`);
   }
   return problems;
 }

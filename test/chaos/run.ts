@@ -189,7 +189,7 @@ async function load(c: ChaosCluster, o: ChaosOptions, spec: WorkloadSpec, histor
 }
 
 /** Heals everything, waits for one applied index, reads every node, and runs the state checks. */
-async function settleAndCompare(c: ChaosCluster, spec: WorkloadSpec, history: HistoryWriter, probeName: string, at: () => number): Promise<string[]> {
+async function settleAndCompare(c: ChaosCluster, spec: WorkloadSpec, history: HistoryWriter, probeName: string, at: () => number, log: (l: string) => void): Promise<string[]> {
   c.net.heal();
   for (const n of c.all()) {
     n.resume();
@@ -210,7 +210,7 @@ async function settleAndCompare(c: ChaosCluster, spec: WorkloadSpec, history: Hi
   violations.push(...checkAcknowledgedPresent(ops, ref.state));
   violations.push(...checkNoDuplicateIps(listPairs({ tasks: ref.state.tasks }), 'the final state'));
   violations.push(...checkIpsInBlocks(ref.state));
-  violations.push(...(await compareDns(nodes, dnsQuestions(ref, probeName))));
+  violations.push(...(await compareDns(nodes, dnsQuestions(ref, probeName), log)));
   return violations;
 }
 
@@ -232,7 +232,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const { nemesis, probe, now } = await load(c, o, spec, history, prng, probeName);
     for (const e of nemesis.events) log(`fault @${(e.at / 1000).toFixed(1)}s-${(e.end / 1000).toFixed(1)}s ${e.kind}: ${e.what}`);
     const ops = history.ops.slice();
-    violations.push(...(await settleAndCompare(c, spec, history, probeName, now)));
+    violations.push(...(await settleAndCompare(c, spec, history, probeName, now, log)));
     history.flush();
     violations.push(...checkListReads(ops));
     const lin = checkLinearizable(history.ops, spec.tasks.map((t) => t.id));
