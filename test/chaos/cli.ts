@@ -94,7 +94,20 @@ function checkOnly(path: string): number {
   return violations.length > 0 ? 1 : 0;
 }
 
+const usage = `usage: npm run chaos -- [--nodes 3|5] [--learners N] [--duration S] [--clients C] [--seed X]
+                      [--faults ${faultKinds.join(',')}|none] [--dir DIR] [--keep]
+       npm run chaos -- --check RUN_DIR/history.jsonl
+Runs vnetd processes under faults and load, checks the history and the settled state, prints
+one line "chaos: ops=N ok=A failed=B indeterminate=C violations=V"; exit 1 when V > 0, 2 on a
+usage error or a run that could not start. Defaults: 3 voters, 1 learner, 60 s, 4 clients, a
+random seed, all faults. test/chaos/README.md has the details.
+`;
+
 async function main(): Promise<number> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
   let args: ChaosArgs;
   try {
     args = parseChaosArgs(process.argv.slice(2));
