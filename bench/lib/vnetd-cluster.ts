@@ -32,6 +32,8 @@ export interface VnetdClusterOptions {
   readonly extraArgs?: readonly string[];
   /** taskset CPU list per node index (e.g. ['0']). */
   readonly cpus?: readonly (string | undefined)[];
+  /** Node.js flags for every node (e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile a run). */
+  readonly nodeArgs?: readonly string[];
 }
 
 interface ClusterView {
@@ -70,6 +72,7 @@ export class VnetdCluster {
         const child = startNode(p.id, vnetdCli, ['start', '--id', p.id, '--data-dir', p.dataDir, '--http', p.http, '--dns', p.dns, '--raft', p.raft, ...args], {
           logFile: path.join(o.workDir, `${p.id}.log`),
           ...(p.cpus === undefined ? {} : { cpus: p.cpus }),
+          ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }),
         });
         nodes.push({ id: p.id, role: p.role, http: p.http, dns: p.dns, raft: p.raft, dataDir: p.dataDir, child, args });
       }
