@@ -102,7 +102,7 @@ function scanEntries(
   for (let r = 0; r < records.length; r++) {
     const [index, record] = records[r]!;
     if (index <= snapIndex) {
-      deletes.push(index); // compacted but left behind (cannot happen with atomic batches; harmless)
+      deletes.push(index); // compacted, but the crash came before saveSnapshot's range delete: harmless
       continue;
     }
     const expected = snapIndex + 1 + entries.length;

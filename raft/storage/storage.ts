@@ -52,7 +52,8 @@ export interface RaftStorage {
   save(update: StorageUpdate): Promise<void>;
   /**
    * The application compacted its state at `snapshot.meta.index` (<= applied): store the snapshot
-   * and delete entries <= its index, in one synced batch; entries above it are kept. A snapshot
+   * in one synced batch and delete entries <= its index (the deletes need not be atomic with it or
+   * synced: load() drops entries at or below the snapshot index); entries above it are kept. A snapshot
    * not newer than the stored one is ignored (a leader's snapshot may have overtaken it).
    */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
