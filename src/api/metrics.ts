@@ -11,6 +11,7 @@ import type { AgentUsage, IpamQueries, PoolUsage } from '../ipam/index.js';
 import { latencyBucketsSeconds, rcodeName, typeName } from '../../dns/index.js';
 import type { QueryEvent } from '../../dns/index.js';
 import { apiLimits } from './limits.js';
+import { PlainCounter, PlainHistogram } from './plain-metrics.js';
 
 const httpBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -42,12 +43,20 @@ function boundedRcode(rcode: number): string {
 
 export class ApiMetrics {
   readonly registry: Registry;
-  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpSeconds: Histogram<'method' | 'route'>;
-  readonly proposals: Counter<'outcome'>;
-  readonly proposalSeconds: Histogram;
-  readonly forwarded: Counter<'outcome'>;
-  readonly allocationFailures: Counter<'reason'>;
+  // Per-request families count in plain numbers (plain-metrics.ts): label values in the order of
+  // their label names.
+  /** [method, route, status] */
+  readonly httpRequests: PlainCounter;
+  /** [method, route] */
+  readonly httpSeconds: PlainHistogram;
+  /** [outcome] */
+  readonly proposals: PlainCounter;
+  /** [] */
+  readonly proposalSeconds: PlainHistogram;
+  /** [outcome] */
+  readonly forwarded: PlainCounter;
+  /** [reason] */
+  readonly allocationFailures: PlainCounter;
   readonly leaderChanges: Counter;
   private readonly dnsQueries: Counter<'transport' | 'type' | 'rcode'>;
   private readonly dnsSeconds: Histogram<'transport'>;
@@ -56,12 +65,12 @@ export class ApiMetrics {
     this.registry = sources.registry ?? new Registry();
     const r = this.registry;
     collectDefaultMetrics({ register: r, prefix: 'vnetd_process_' });
-    this.httpRequests = new Counter({ name: 'vnetd_http_requests_total', help: 'HTTP requests answered, by method, route pattern (unmatched for unknown paths) and status', labelNames: ['method', 'route', 'status'], registers: [r] });
-    this.httpSeconds = new Histogram({ name: 'vnetd_http_request_duration_seconds', help: 'HTTP request latency from arrival to the answer written, by method and route pattern', labelNames: ['method', 'route'], buckets: httpBucketsSeconds, registers: [r] });
-    this.proposals = new Counter({ name: 'vnetd_raft_proposals_total', help: 'IPAM writes proposed on this node (the leader), by outcome: applied, or the Raft error code', labelNames: ['outcome'], registers: [r] });
-    this.proposalSeconds = new Histogram({ name: 'vnetd_raft_proposal_duration_seconds', help: 'IPAM writes proposed on this node: from propose() to the applied result (includes the fsync and a majority round trip)', buckets: httpBucketsSeconds, registers: [r] });
-    this.forwarded = new Counter({ name: 'vnetd_http_forwarded_total', help: 'Writes this node forwarded to the leader, by outcome (answered: the leader\'s answer was relayed)', labelNames: ['outcome'], registers: [r] });
-    this.allocationFailures = new Counter({ name: 'vnetd_ipam_allocation_failures_total', help: 'Task allocations refused by the IPAM state machine on this node (the leader), by error code (exhausted, not_found, ...)', labelNames: ['reason'], registers: [r] });
+    this.httpRequests = new PlainCounter('vnetd_http_requests_total', 'HTTP requests answered, by method, route pattern (unmatched for unknown paths) and status', ['method', 'route', 'status'], r);
+    this.httpSeconds = new PlainHistogram('vnetd_http_request_duration_seconds', 'HTTP request latency from arrival to the answer written, by method and route pattern', ['method', 'route'], httpBucketsSeconds, r);
+    this.proposals = new PlainCounter('vnetd_raft_proposals_total', 'IPAM writes proposed on this node (the leader), by outcome: applied, or the Raft error code', ['outcome'], r);
+    this.proposalSeconds = new PlainHistogram('vnetd_raft_proposal_duration_seconds', 'IPAM writes proposed on this node: from propose() to the applied result (includes the fsync and a majority round trip)', [], httpBucketsSeconds, r);
+    this.forwarded = new PlainCounter('vnetd_http_forwarded_total', 'Writes this node forwarded to the leader, by outcome (answered: the leader\'s answer was relayed)', ['outcome'], r);
+    this.allocationFailures = new PlainCounter('vnetd_ipam_allocation_failures_total', 'Task allocations refused by the IPAM state machine on this node (the leader), by error code (exhausted, not_found, ...)', ['reason'], r);
     this.leaderChanges = new Counter({ name: 'vnetd_raft_leader_changes_total', help: 'Times the leader known to this node changed (including to none, during an election)', registers: [r] });
     this.dnsQueries = new Counter({ name: 'vnetd_dns_queries_total', help: 'DNS queries answered, by transport, query type (other for unnamed types) and rcode', labelNames: ['transport', 'type', 'rcode'], registers: [r] });
     this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency from packet arrival to the answer handed to the socket, by transport', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });

@@ -65,6 +65,8 @@ function checkToken(ctx: ApiContext, route: Route, raw: IncomingMessage): void {
   }
 }
 
+const emptyQuery: Readonly<Record<string, string>> = Object.freeze({});
+
 function parseQuery(search: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of search) {
@@ -121,18 +123,39 @@ function parseBody(route: Route, rawBody: Buffer): unknown {
   return body;
 }
 
+/**
+ * A request target the WHATWG URL parser would leave exactly as it is: printable ASCII that needs
+ * no percent-encoding in a path, no backslash, no fragment, no `.` or `..` segment (also as %2e).
+ */
+const plainTarget = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const dotSegment = /\/(\.|%2e){1,2}(\/|\?|$)/i;
+const noQuery = new URLSearchParams();
+
+/**
+ * The path and query of a request target. `new URL()` costs about 10 us per request (profiled on
+ * the write path), so targets it would not change are split by hand; anything else (dot segments,
+ * backslashes, characters it would encode) still goes through it, so both give the same answer.
+ */
+function splitTarget(url: string): { pathname: string; searchParams: URLSearchParams } {
+  if (plainTarget.test(url) && !dotSegment.test(url)) {
+    const q = url.indexOf('?');
+    return q < 0 ? { pathname: url, searchParams: noQuery } : { pathname: url.slice(0, q), searchParams: new URLSearchParams(url.slice(q + 1)) };
+  }
+  return new URL(url, 'http://vnetd.invalid');
+}
+
 /** Turns a raw request into a checked Request for its route (every failure is an ApiError). */
 async function prepare(ctx: ApiContext, router: Router, raw: IncomingMessage, routeOut: { route: string }): Promise<{ route: Route; req: Request }> {
   const url = raw.url ?? '/';
   if (url.length > apiLimits.urlCharsMax) throw new ApiError('invalid', `the URL is longer than ${apiLimits.urlCharsMax} characters`, { field: '' });
-  const parsed = new URL(url, 'http://vnetd.invalid');
+  const parsed = splitTarget(url);
   const method = raw.method ?? 'GET';
   if (!methods.has(method)) throw new ApiError('method_not_allowed', `method ${method} is not supported`);
   const { route, params } = router.match(method, parsed.pathname);
   routeOut.route = route.pattern;
   checkToken(ctx, route, raw);
   checkParams(route.params, params);
-  const query = parseQuery(parsed.searchParams);
+  const query = parsed.searchParams === noQuery ? emptyQuery : parseQuery(parsed.searchParams);
   checkQuery(route.query, query);
   const rawBody = await readBody(raw);
   const body = parseBody(route, rawBody);
@@ -140,7 +163,7 @@ async function prepare(ctx: ApiContext, router: Router, raw: IncomingMessage, ro
 }
 
 function send(res: ServerResponse, reply: Reply, appliedIndex: number): void {
-  const headers: Record<string, string> = { ...reply.headers };
+  const headers: Record<string, string> = reply.headers === undefined ? { [appliedHeader]: String(appliedIndex) } : { ...reply.headers };
   if (!(appliedHeader in headers)) headers[appliedHeader] = String(appliedIndex);
   if (reply.raw !== undefined) {
     headers['content-type'] = reply.raw.contentType;
@@ -168,8 +191,8 @@ async function handle(ctx: ApiContext, router: Router, raw: IncomingMessage, res
   if (!res.headersSent) send(res, reply, ctx.ipam.appliedIndex);
   // Bounded label values: the methods the API knows, anything else is "other".
   const method = methods.has(raw.method ?? '') ? (raw.method as string) : 'other';
-  ctx.metrics.httpRequests.inc({ method, route: label.route, status: String(reply.status) });
-  ctx.metrics.httpSeconds.observe({ method, route: label.route }, (performance.now() - started) / 1000);
+  ctx.metrics.httpRequests.inc([method, label.route, String(reply.status)]);
+  ctx.metrics.httpSeconds.observe([method, label.route], (performance.now() - started) / 1000);
 }
 
 /**

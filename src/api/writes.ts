@@ -12,6 +12,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { NodeId } from '../../raft/core/types.js';
 import { RaftError } from '../../raft/node/api.js';
+import type { RaftNodeApi } from '../../raft/node/api.js';
 import { parseMemberContext } from '../../raft/node/index.js';
 import { encodeCommand, ipamLimits } from '../ipam/index.js';
 import type { ApplyResult, IpamCommand, IpamCommandType, ResultValues } from '../ipam/index.js';
@@ -40,13 +41,13 @@ export async function proposeIpam<C extends IpamCommandType>(ctx: ApiContext, cm
   try {
     result = (await ctx.node.propose(bytes)) as ApplyResult;
   } catch (err) {
-    ctx.metrics.proposals.inc({ outcome: err instanceof RaftError ? err.code : 'error' });
+    ctx.metrics.proposals.inc([err instanceof RaftError ? err.code : 'error']);
     throw err;
   }
-  ctx.metrics.proposals.inc({ outcome: 'applied' });
-  ctx.metrics.proposalSeconds.observe((performance.now() - started) / 1000);
+  ctx.metrics.proposals.inc(['applied']);
+  ctx.metrics.proposalSeconds.observe([], (performance.now() - started) / 1000);
   if (!result.ok) {
-    if (cmd.type === 'allocateTask') ctx.metrics.allocationFailures.inc({ reason: result.error.code });
+    if (cmd.type === 'allocateTask') ctx.metrics.allocationFailures.inc([result.error.code]);
     throw fromIpamError(result.error);
   }
   return result.value as ResultValues[C];
@@ -59,21 +60,36 @@ function leaderHttp(ctx: ApiContext, leader: NodeId): string | null {
 }
 
 /**
- * Runs `local` if this node leads, else forwards the request to the leader; retries while an
- * election runs or the leader moves, for at most leaderWaitMs.
+ * Nodes whose last write found them leading. Their next `proposesFirst` write is proposed at once
+ * instead of first asking status() (which builds every member's view: about 8 us per write on the
+ * leader, profiled). That is safe only for a `local` whose first effect is propose(): propose()
+ * refuses with not_leader on a node that does not lead, and that refusal drops the node from here
+ * and sends the write down the forwarding path.
  */
-export async function leaderWrite(ctx: ApiContext, req: Request, local: () => Promise<Reply>): Promise<Reply> {
+const ledLastWrite = new WeakSet<RaftNodeApi>();
+
+/**
+ * Runs `local` if this node leads, else forwards the request to the leader; retries while an
+ * election runs or the leader moves, for at most leaderWaitMs. `proposesFirst`: `local` calls
+ * propose() before anything else (see ledLastWrite).
+ */
+export async function leaderWrite(ctx: ApiContext, req: Request, local: () => Promise<Reply>, o: { readonly proposesFirst?: boolean } = {}): Promise<Reply> {
   const deadline = Date.now() + apiLimits.leaderWaitMs;
   const hops = Number(req.raw.headers[forwardedHeader] ?? 0) || 0;
   let lastProblem = 'no leader known';
   for (;;) {
-    const leader = ctx.node.status().leader;
+    const guessed = o.proposesFirst === true && ledLastWrite.has(ctx.node);
+    const leader = guessed ? ctx.node.id : ctx.node.status().leader;
     if (leader === ctx.node.id) {
+      ledLastWrite.add(ctx.node);
       try {
         return await local();
       } catch (err) {
         if (!(err instanceof RaftError) || (err.code !== 'not_leader' && err.code !== 'transferring')) throw err;
+        ledLastWrite.delete(ctx.node);
         lastProblem = err.message;
+        // The guess was stale: ask status() at once (it may name a leader to forward to).
+        if (guessed) continue;
       }
     } else if (leader !== null && hops < apiLimits.forwardHopsMax) {
       const address = leaderHttp(ctx, leader);
@@ -83,7 +99,7 @@ export async function leaderWrite(ctx: ApiContext, req: Request, local: () => Pr
           lastProblem = `forwarding to the leader ${leader} at ${address} failed: ${(err as Error).message}`;
           return null;
         });
-        ctx.metrics.forwarded.inc({ outcome: reply === null ? 'failed' : 'answered' });
+        ctx.metrics.forwarded.inc([reply === null ? 'failed' : 'answered']);
         if (reply !== null) return reply;
       }
     } else if (leader !== null) {

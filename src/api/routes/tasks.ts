@@ -34,7 +34,7 @@ export function taskRoutes(ctx: ApiContext): Route[] {
         const body = req.body as Omit<AllocateTaskCommand, 'type' | 'id'>;
         const alloc = await proposeIpam(ctx, { ...body, type: 'allocateTask', id: req.params['id']! });
         return { status: alloc.created ? 201 : 200, body: taskBody(ctx, alloc.task) };
-      }),
+      }, { proposesFirst: true }),
     },
     {
       method: 'GET', pattern: '/v1/tasks/{id}', access: 'read', params: 'taskId', query: 'read',
@@ -49,7 +49,7 @@ export function taskRoutes(ctx: ApiContext): Route[] {
       handle: (req) => leaderWrite(ctx, req, async () => {
         await proposeIpam(ctx, { type: 'releaseTask', id: req.params['id']! });
         return { status: 204 };
-      }),
+      }, { proposesFirst: true }),
     },
   ];
 }
