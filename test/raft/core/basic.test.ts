@@ -36,3 +36,20 @@ t.test('elections happen by themselves with ticks', async (t) => {
   net.tickAll(2);
   for (const c of net.cores.values()) t.same(net.appliedOf(c.id), ['v']);
 });
+
+// raft/core/leader.ts, appendEntries: the quorum is recounted on append only for conf entries.
+t.test('a removal that shrinks the quorum commits, at once, what a majority of the new membership holds', async (t) => {
+  const net = new Network({ voters: ['a', 'b', 'c', 'd'], seed: 5 });
+  net.elect('a');
+  net.isolate('c', 'd');
+  const x = net.core('a').propose(bytes('x'));
+  t.ok(x.ok);
+  net.stabilize();
+  const leader = net.core('a');
+  t.ok(x.ok && leader.status().commit < x.index, 'x on a and b only: 2 of 4 voters is no majority');
+  t.ok(leader.proposeConfChange({ type: 'remove', id: leader.status().membership.members.find((m) => m.id === 'd')!.id }).ok);
+  // {a, b, c}: a and b are a majority and both hold x, so x commits on append of the removal.
+  t.ok(x.ok && leader.status().commit === x.index, `commit ${leader.status().commit} reached x`);
+  net.stabilize();
+  t.same(net.appliedOf('a'), ['x']);
+});
