@@ -6,6 +6,7 @@
 //   node dist/bench/lib/raft-node.js --id n1 --data-dir DIR --listen 127.0.0.1:PORT \
 //     --members '[{"id":"n1","raft":"127.0.0.1:PORT"},...]' --secret HEX
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Latencies } from '../harness.js';
 import type { LogIndex, Member } from '../../raft/core/types.js';
 import { nodeId } from '../../raft/core/types.js';
@@ -38,6 +39,47 @@ export interface LoadResult {
   readonly maxMs: number;
   /** Leader counters over the load window. */
   readonly delta: Counters;
+  /** The leader's main thread over the load window: where a latency tail that is not I/O comes from. */
+  readonly mainThread: MainThreadFigures;
+}
+
+export interface MainThreadFigures {
+  /** Event-loop delay (perf_hooks, 1 ms resolution): how long ready callbacks waited for the thread. */
+  readonly loopDelayP99Ms: number;
+  readonly loopDelayMaxMs: number;
+  /** Garbage-collection pauses. */
+  readonly gcPauses: number;
+  readonly gcTotalMs: number;
+  readonly gcMaxMs: number;
+}
+
+/** Watches the event loop and GC from `start()` until the returned function is called. */
+function watchMainThread(): () => MainThreadFigures {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  let gcPauses = 0;
+  let gcTotalMs = 0;
+  let gcMaxMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcPauses++;
+      gcTotalMs += e.duration;
+      gcMaxMs = Math.max(gcMaxMs, e.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  delay.enable();
+  return () => {
+    delay.disable();
+    gc.disconnect();
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    return {
+      loopDelayP99Ms: ms(delay.percentile(99)),
+      loopDelayMaxMs: ms(delay.max),
+      gcPauses,
+      gcTotalMs: Math.round(gcTotalMs * 100) / 100,
+      gcMaxMs: Math.round(gcMaxMs * 100) / 100,
+    };
+  };
 }
 
 export type RaftNodeReply =
@@ -76,6 +118,7 @@ function minus(a: Counters, b: Counters): Counters {
 async function load(node: RaftNode, storage: LevelStorage, proposers: number, seconds: number, commandBytes: number): Promise<LoadResult> {
   const latencies = new Latencies();
   const before = counters(node, storage);
+  const stopWatching = watchMainThread();
   const started = performance.now();
   const endAt = started + seconds * 1000;
   let commits = 0;
@@ -102,7 +145,8 @@ async function load(node: RaftNode, storage: LevelStorage, proposers: number, se
   };
   await Promise.all(Array.from({ length: proposers }, worker));
   const elapsedMs = performance.now() - started;
-  return { commits, errors, firstError, elapsedMs, ...latencies.summary(), delta: minus(counters(node, storage), before) };
+  const mainThread = stopWatching();
+  return { commits, errors, firstError, elapsedMs, ...latencies.summary(), delta: minus(counters(node, storage), before), mainThread };
 }
 
 async function main(): Promise<void> {

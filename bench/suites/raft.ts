@@ -4,7 +4,8 @@
 // proposers with 64-byte commands. Reports commits/s, p50/p99 latency (propose → applied on the
 // leader) and entries per fsync on the leader (the group-commit factor), next to the fsync floor
 // measured at start. Targets (issue 3): sequential p50 < 1 ms; 256 proposers ≥ 20,000 commits/s
-// with p99 < 50 ms.
+// with p99 < 50 ms. Also the leader's mean save (batch) time, event-loop delay p99 and GC pauses,
+// which tell a tail from the main thread apart from one in I/O.
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -77,13 +78,20 @@ async function loadOn(leader: Client, proposers: number, seconds: number): Promi
   return r.result;
 }
 
-function figures(r: LoadResult): Record<'commitsPerSec' | 'p50Ms' | 'p99Ms' | 'entriesPerFsync' | 'errors', number> {
+type Figure = 'commitsPerSec' | 'p50Ms' | 'p99Ms' | 'entriesPerFsync' | 'errors' | 'saveMsMean' | 'loopDelayP99Ms' | 'gcMaxMs' | 'gcMsPerSec';
+
+/** Latency and throughput, plus where a tail would come from: the leader's saves, event loop and GC. */
+function figures(r: LoadResult): Record<Figure, number> {
   return {
     commitsPerSec: round((r.commits / r.elapsedMs) * 1000, 0),
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
     entriesPerFsync: r.delta.saves === 0 ? 0 : round(r.delta.entriesSaved / r.delta.saves, 2),
     errors: r.errors,
+    saveMsMean: r.delta.fsyncBatches === 0 ? 0 : round(r.delta.batchMsTotal / r.delta.fsyncBatches, 2),
+    loopDelayP99Ms: r.mainThread.loopDelayP99Ms,
+    gcMaxMs: r.mainThread.gcMaxMs,
+    gcMsPerSec: round((r.mainThread.gcTotalMs / r.elapsedMs) * 1000, 1),
   };
 }
 
@@ -100,7 +108,10 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       await loadOn(await findLeader(cluster), proposers, o.warmupSeconds);
       const { median, runs } = await medianOf(o.repeats, async () => figures(await loadOn(await findLeader(cluster), proposers, o.seconds)));
       results[`proposers${proposers}`] = { median, runs };
-      rows.push({ proposers, 'commits/s': median.commitsPerSec, 'p50 ms': median.p50Ms, 'p99 ms': median.p99Ms, 'entries/fsync': median.entriesPerFsync, errors: median.errors });
+      rows.push({
+        proposers, 'commits/s': median.commitsPerSec, 'p50 ms': median.p50Ms, 'p99 ms': median.p99Ms, 'entries/fsync': median.entriesPerFsync,
+        'save ms': median.saveMsMean, 'loop delay p99 ms': median.loopDelayP99Ms, 'gc max ms': median.gcMaxMs, 'gc ms/s': median.gcMsPerSec, errors: median.errors,
+      });
       await sleep(200);
     }
   } finally {
