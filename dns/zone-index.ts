@@ -14,7 +14,21 @@ import { qclass, qtype as T } from './wire/constants.js';
 import { parseIpv4, parseIpv6 } from './wire/ip.js';
 import { flat, isUnder, nameToKey, type NameKey } from './wire/name.js';
 import { WireWriter } from './wire/writer.js';
-import type { RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
+import type { DerivedName, DerivedSource, DerivedStamp, RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
+
+/**
+ * Derived names whose built node (records validated, answers encoded on first use) is kept
+ * between queries. Beyond it the oldest is dropped (insertion order): a name that is asked again
+ * is rebuilt from its source (~1-2 µs), so memory stays bounded however many names exist.
+ */
+export const derivedCacheNamesMax = 65_536;
+
+/** A derived name's node and what it was built from (valid while stamp.version === version). */
+interface CachedDerived {
+  readonly node: NameNode;
+  readonly stamp: DerivedStamp;
+  readonly version: number;
+}
 
 /** One apex a query may fall under. Aliases answer the origin's data with their own variant. */
 export interface ZoneApex {
@@ -78,6 +92,8 @@ export interface RRsetEntry {
   variants: (EncodedAnswer | undefined)[] | undefined;
   /** Bytes of the cached encodings. */
   encodedBytes: number;
+  /** Built from a DerivedSource (its encodings are not counted in stats().encodedBytes). */
+  readonly derived: boolean;
 }
 
 export interface NameNode {
@@ -123,6 +139,8 @@ function setRRsetOf(node: NameNode, type: RecordType, entry: RRsetEntry | undefi
 const fieldOf = { A: 'a', AAAA: 'aaaa', SRV: 'srv', PTR: 'ptr' } as const satisfies { readonly [K in RecordType]: keyof NameNode };
 
 const noNumbers: readonly number[] = Object.freeze([]);
+
+const recordTypeList = ['A', 'AAAA', 'SRV', 'PTR'] as const satisfies readonly RecordType[];
 
 /** Whether a node counts as a name of its own (rather than only an empty non-terminal). */
 function holds(node: NameNode): boolean {
@@ -325,6 +343,8 @@ export class MemoryZoneIndex implements ZoneIndex {
   /** SRV/PTR target → owners whose encoded answers embed its addresses. */
   /** One owner (the common case: no Set) or several. */
   private readonly dependents = new Map<string, NameKey | Set<NameKey>>();
+  private source: DerivedSource | undefined;
+  private readonly derivedCache = new Map<string, CachedDerived>();
   private serialValue = 0;
   private readyValue = false;
   private counts = { names: 0, rrsets: 0, encodedBytes: 0 };
@@ -385,8 +405,12 @@ export class MemoryZoneIndex implements ZoneIndex {
    * change would have to maintain.
    */
   answerOf(key: string, code: number): RRsetEntry | undefined {
-    const node = this.nodes.get(this.variantApexes.length > 1 && !key.endsWith(this.originKey) ? this.unalias(key) : key);
-    return node === undefined ? undefined : rrsetOf(node, code);
+    const k = this.variantApexes.length > 1 && !key.endsWith(this.originKey) ? this.unalias(key) : key;
+    const node = this.nodes.get(k);
+    const entry = node === undefined ? undefined : rrsetOf(node, code);
+    if (entry !== undefined || this.source === undefined) return entry;
+    const derived = this.derivedNode(k);
+    return derived === undefined ? undefined : rrsetOf(derived, code);
   }
 
   /** The origin name an alias name stands for; other names unchanged. */
@@ -426,7 +450,82 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   /** The node of a stored (origin-relative) key, if the name exists other than as an apex. */
   node(key: string): NameNode | undefined {
-    return this.nodes.get(key);
+    const stored = this.nodes.get(key);
+    if (this.source === undefined || (stored !== undefined && stored.rrsetCount > 0)) return stored;
+    const derived = this.derivedNode(key);
+    if (derived === undefined) return stored;
+    // A derived name may also be an empty non-terminal (a task named like a framework label).
+    derived.children = stored?.children ?? 0;
+    return derived;
+  }
+
+  /** The node of a derived name (cached while its source says nothing changed), if it exists. */
+  private derivedNode(key: string): NameNode | undefined {
+    const cached = this.derivedCache.get(key);
+    if (cached !== undefined && cached.stamp.version === cached.version) return cached.node;
+    const d = this.source!.lookup(key);
+    if (d === undefined) {
+      if (cached !== undefined) this.derivedCache.delete(key);
+      return undefined;
+    }
+    const node = this.buildDerived(key as NameKey, d);
+    if (cached === undefined && this.derivedCache.size >= derivedCacheNamesMax) {
+      const oldest = this.derivedCache.keys().next();
+      if (oldest.done !== true) this.derivedCache.delete(oldest.value);
+    }
+    this.derivedCache.set(key, { node, stamp: d.stamp, version: d.version });
+    return node;
+  }
+
+  private buildDerived(key: NameKey, d: DerivedName): NameNode {
+    const apex = this.findApex(key)?.storedApex ?? key;
+    const node = newNode(0);
+    for (const type of recordTypeList) {
+      const records = d[type];
+      if (records === undefined || records.length === 0) continue;
+      const stored = storeRecords(type, records.length > limits.rrsetRecordsMax ? records.slice(0, limits.rrsetRecordsMax) : records, key);
+      setRRsetOf(node, type, { owner: key, type, apex, records: stored, encoded: undefined, variants: undefined, encodedBytes: 0, derived: true });
+    }
+    node.marked = node.rrsetCount === 0;
+    return node;
+  }
+
+  setDerivedSource(source: DerivedSource | undefined): void {
+    this.source = source;
+    this.derivedCache.clear();
+  }
+
+  addDerivedName(name: string): void {
+    const key = nameToKey(name);
+    const apex = this.storedApexOf(key, name);
+    this.counts.names++;
+    this.derivedCache.delete(key);
+    if (key.length <= apex.length) return;
+    this.addChild(key.slice(key.charCodeAt(0) + 1) as NameKey, apex);
+  }
+
+  removeDerivedName(name: string): void {
+    const key = nameToKey(name);
+    const apex = this.storedApexOf(key, name);
+    this.counts.names--;
+    this.derivedCache.delete(key);
+    if (key.length <= apex.length) return;
+    const parentKey = flat(key.slice(key.charCodeAt(0) + 1));
+    const parent = this.nodes.get(parentKey);
+    assert(parent !== undefined && parent.children > 0, () => `parent ${parentKey} of derived ${key} missing`);
+    parent.children--;
+    if (!holds(parent) && parent.children === 0) this.pruneEmpty(parentKey, apex);
+  }
+
+  /** One more child below `key` (a node, created with its missing ancestors if needed). */
+  private addChild(key: NameKey, apex: NameKey): void {
+    const found = this.nodes.get(key);
+    if (found !== undefined) {
+      found.children++;
+      return;
+    }
+    const node = this.nodeFor(key, apex);
+    node.children = 1;
   }
 
   private storedApexOf(key: NameKey, name: string): NameKey {
@@ -541,13 +640,14 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   clear(): void {
     this.nodes.clear();
+    this.derivedCache.clear();
     this.dependents.clear();
     this.counts = { names: 0, rrsets: 0, encodedBytes: 0 };
   }
 
   /** A new RRset (answered through its node: `answerOf`). */
   private newEntry(owner: NameKey, type: RecordType, apex: NameKey, records: readonly StoredRecord[]): RRsetEntry {
-    return { owner, type, apex, records, encoded: undefined, variants: undefined, encodedBytes: 0 };
+    return { owner, type, apex, records, encoded: undefined, variants: undefined, encodedBytes: 0, derived: false };
   }
 
   /** Drops an RRset's cached encodings (they are rebuilt on the next query that needs them). */
@@ -624,6 +724,15 @@ export class MemoryZoneIndex implements ZoneIndex {
   /** Removes a node that no longer holds anything, and the empty non-terminals it leaves. */
   private prune(key: NameKey, apex: NameKey, node: NameNode): void {
     this.counts.names--;
+    this.pruneFrom(key, apex, node);
+  }
+
+  /** Removes an empty non-terminal left without children, and those it leaves above. */
+  private pruneEmpty(key: string, apex: NameKey): void {
+    this.pruneFrom(key, apex, this.nodes.get(key)!);
+  }
+
+  private pruneFrom(key: string, apex: NameKey, node: NameNode): void {
     let k: string = key;
     let n = node;
     for (let steps = 0; steps <= limits.nameBytesMax / 2; steps++) {
@@ -645,7 +754,7 @@ export class MemoryZoneIndex implements ZoneIndex {
     if (entry.type === 'SRV') (entry.variants ??= [])[variant] = e;
     else entry.encoded = e;
     entry.encodedBytes += e.body.length;
-    this.counts.encodedBytes += e.body.length;
+    if (!entry.derived) this.counts.encodedBytes += e.body.length;
     return e;
   }
 
@@ -698,7 +807,7 @@ export class MemoryZoneIndex implements ZoneIndex {
         previous = target;
         const owner = rewrite(target);
         for (const code of addressCodes) {
-          const node = this.nodes.get(target);
+          const node = this.node(target);
           const glue = node === undefined ? undefined : rrsetOf(node, code);
           if (glue === undefined) continue;
           for (const g of glue.records) {
@@ -727,14 +836,14 @@ export class MemoryZoneIndex implements ZoneIndex {
   }
 
   get<K extends RecordType>(name: string, type: K): readonly RecordDataByType[K][] | undefined {
-    const node = this.nodes.get(nameToKey(name));
+    const node = this.node(nameToKey(name));
     const entry = node === undefined ? undefined : rrsetOf(node, typeCodes[type]);
     return entry?.records.map((r) => r.view as RecordDataByType[K]);
   }
 
   exists(name: string): boolean {
     const key = nameToKey(name);
-    return this.nodes.has(key) || this.apexes.some((a) => a.key === key);
+    return this.node(key) !== undefined || this.apexes.some((a) => a.key === key);
   }
 
   stats(): { readonly names: number; readonly rrsets: number; readonly encodedBytes: number } {

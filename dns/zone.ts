@@ -129,6 +129,49 @@ export interface ZoneIndex {
   exists(name: string): boolean;
   /** Counts, for metrics and tests. */
   stats(): { readonly names: number; readonly rrsets: number; readonly encodedBytes: number };
+
+  /**
+   * Names whose records are computed on demand by `source` instead of stored per name (src/records
+   * answers its task names this way: a million tasks' names as a million small entries, not eight
+   * million RRsets). Stored names win over derived ones. Clears the derived-answer cache.
+   */
+  setDerivedSource(source: DerivedSource | undefined): void;
+  /** A name `source` now answers: counted, and its empty non-terminals created. O(labels created).
+   * Throws DnsError `bad-name`/`outside-zone` like setRRset. Call once per name that appears. */
+  addDerivedName(name: string): void;
+  /** A derived name that no longer exists (the inverse of addDerivedName). */
+  removeDerivedName(name: string): void;
+}
+
+/** What identifies the data a derived answer was built from: see DerivedName.version. */
+export interface DerivedStamp {
+  readonly version: number;
+}
+
+/** One derived name's data (records absent or empty = no RRset of that type; none at all = the
+ * name exists without data, NODATA). */
+export interface DerivedName {
+  /**
+   * The index caches the answer built from this data while `stamp.version === version`: the
+   * source must change `stamp.version` whenever anything this name answers changes, including
+   * the addresses an SRV answer carries as glue.
+   */
+  readonly stamp: DerivedStamp;
+  readonly version: number;
+  readonly A?: readonly string[];
+  readonly AAAA?: readonly string[];
+  readonly SRV?: readonly SrvData[];
+  readonly PTR?: readonly string[];
+}
+
+/** Computes derived names (see ZoneIndex.setDerivedSource). */
+export interface DerivedSource {
+  /**
+   * The name whose key is `key` (dns/wire/name.ts NameKey: length-prefixed lowercase labels, under
+   * the origin or a reverse zone, never an alias), or undefined when the source has no such name.
+   * Called on queries: must be cheap (one table lookup) and must not throw.
+   */
+  lookup(key: string): DerivedName | undefined;
 }
 
 /** ZoneConfig with every default filled in and every name normalised (lowercase, trailing dot). */

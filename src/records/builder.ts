@@ -1,77 +1,97 @@
-// DnsRecords: the IpamListener that keeps the zone index in step with the IPAM state machine.
+// DnsRecords: the IpamListener that keeps the DNS names of DESIGN.md §1 in step with the IPAM
+// state machine, and the DerivedSource the zone index asks for them.
 //
-// The cost rule (issue 5): a change touches only the names of the tasks it concerns, never the
-// whole zone. For each owner name we keep the set of tasks contributing to it; an event adds or
-// removes a task from the sets of its names and marks those names dirty; `flush()` recomputes
-// each dirty name once from its tasks (O(tasks sharing that name)) and sets or deletes its RRsets.
-// Marking first and recomputing at the end of a batch makes a forced delete of a thousand tasks
-// sharing one name cost one recomputation of that name, not a thousand.
+// Memory (issue 4: a node with 1,000,000 tasks under 1 GB): a task has up to nine forward names
+// (agentip/containerip/autoip, each with SRV names per protocol) and two reverse names. Storing
+// them as names → RRsets cost ~5-11 KB per task. Instead every name of a task derives from one
+// entry per (task label, framework) group — the group key is the wire-format labels the names
+// share — plus an IP-keyed map for PTR. A query for a name parses it into its group and kind, and
+// the zone index builds the answer from the group's tasks (the rules of records.ts), caching it
+// while the group's version stands (dns/zone-index.ts `derivedCacheNamesMax` bounds that cache).
+// Per task that is one compact entry, one group map entry (shared by tasks of the same name) and
+// a PTR map entry per address, a few hundred bytes.
 //
-// When records become visible: `flush()` runs from `onApplied(index)` (the server calls it after
-// each applied batch; it also raises the SOA serial) and, as a safety net, from a microtask queued
-// by the first change of a batch. Raft applies a batch synchronously, so no DNS query is answered
-// between an entry's apply and the flush: answers at serial i always reflect the state at i.
-import type { AgentView, IpamListener, IpamQueries, TaskView } from '../ipam/types.js';
-import type { RecordDataByType, RecordType, ZoneIndex } from '../../dns/zone.js';
+// The cost rule (issue 5): an event touches only its task's group and addresses: O(tasks of the
+// group) for the removal scan (almost every group has one task), plus O(labels) in the zone for a
+// name that appears or disappears (its empty non-terminals). Nothing is rebuilt or encoded on
+// change; the next query of a changed name derives and encodes it once.
+//
+// When records become visible: at once (the zone asks the groups on each query). Raft applies a
+// batch synchronously, so no DNS query is answered between an entry's apply and the serial update
+// in `onApplied` (a microtask also raises it after the first change of a batch): answers at serial
+// i reflect the state at i.
+import type { AgentView, IpamListener, IpamQueries, PortMapping, TaskView } from '../ipam/types.js';
+import type { DerivedName, DerivedSource, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
-import { assert, assertNever } from '../../raft/core/assert.js';
-import { apexChild, hostKinds, hostName, reverseName, srvName, taskLabels, zoneLabels, type HostKind } from './naming.js';
-import { bounded, hasSrv, hostAddresses, srvPort, srvRecords, taskAddresses } from './records.js';
-import { limits } from './limits.js';
+import { assert } from '../../raft/core/assert.js';
+import { apexChild, hostKinds, reverseName, taskLabels, validLabels, zoneLabels, type HostKind } from './naming.js';
+import { hasSrv, hostAddresses, srvRecords, type TaskFacts } from './records.js';
 
-type SrvRole = { readonly kind: 'srv'; readonly hostKind: HostKind; readonly proto: 'tcp' | 'udp'; readonly target: string };
-
-type Role = { readonly kind: 'host'; readonly hostKind: HostKind } | SrvRole | { readonly kind: 'ptr' };
-
-interface Owner {
-  readonly name: string;
-  readonly role: Role;
-  /**
-   * The tasks contributing records to this name. An array, not a Set: almost every name has one
-   * task, and a Set per name costs far more memory and garbage (removal is a scan, O(tasks of the
-   * name), which recomputing the name costs anyway).
-   */
-  readonly members: Tracked[];
-  /**
-   * What the zone holds for this name, per record type (records joined; '' = none) and whether it
-   * is marked existing: a recomputation that changes nothing writes nothing (a task joining a
-   * name on an agent already listed leaves the agentip RRset, and its encoded answers, alone).
-   */
-  readonly published: Published;
-  marked: boolean;
-  /** Host names with many tasks: their addresses counted (see limits.countedOwnerTasksMin). */
-  counts: Counts | undefined;
-  /** SRV names with many tasks: their ports counted (port as decimal text → tasks giving it). */
-  srvCounts: Counted | undefined;
+/** An agent's addresses, shared by the entries of all its tasks (re-registration updates them). */
+interface AgentAddresses {
+  ip: string;
+  ip6: string | undefined;
 }
 
-/** The address multiset of a host name, per record type. */
-interface Counts {
-  readonly A: Counted;
-  readonly AAAA: Counted;
+/** A framework's mangled labels, shared by its groups. */
+interface Framework {
+  readonly labels: readonly string[];
+  /** The labels joined by dots (names are built from it). */
+  readonly text: string;
+  /** Wire-format labels (the tail of every group key of the framework). */
+  readonly wire: string;
+  groups: number;
 }
 
-interface Counted {
-  /** Address → tasks giving it. */
-  readonly tasks: Map<string, number>;
-  /** Addresses that came or went since the RRset was last written → whether it held them then. */
-  pending: Map<string, boolean> | undefined;
-  /** Write the whole RRset next time (just counted, or cut at the RRset limit last time). */
-  whole: boolean;
+/** What builder.ts keeps of a task: the facts the rules read, nothing else. */
+class TaskEntry implements TaskFacts {
+  constructor(
+    readonly id: string,
+    readonly group: Group,
+    public agent: AgentAddresses,
+    readonly ip: string | undefined,
+    readonly ip6: string | undefined,
+    readonly network: string | undefined,
+    readonly ports: readonly PortMapping[],
+  ) {}
+
+  get agentIp(): string {
+    return this.agent.ip;
+  }
+
+  get agentIp6(): string | undefined {
+    return this.agent.ip6;
+  }
 }
 
-/** What `published` holds for a counted RRset: no join of addresses can equal it. */
-const countedSignature = '\0counted';
+const protos = ['tcp', 'udp'] as const;
+/** SRV slots of a group: kind index * 2 + proto index. */
+const srvSlots = hostKinds.length * protos.length;
 
-/** Per record type, the signature of what the zone holds ('' = nothing). */
-type Published = { -readonly [T in RecordType]: string };
+/** The tasks of one (task label, framework): every forward name they own derives from it. */
+class Group {
+  /** Changes whenever a derived answer of the group may change (the zone caches by it); -1 once gone. */
+  version = 0;
+  members: TaskEntry | TaskEntry[] | undefined = undefined;
+  /** Per SRV slot, the members giving the name at least one record (undefined: no member has ports). */
+  srv: number[] | undefined = undefined;
 
-const recordTypeList = ['A', 'AAAA', 'SRV', 'PTR'] as const satisfies readonly RecordType[];
+  constructor(
+    /** Wire-format labels: task label then framework labels (the zone key of the names, less kind and zone). */
+    readonly key: string,
+    readonly framework: Framework,
+    /** Bit per kind: whether its SRV names fit the name limits (a 63-character task label has none). */
+    readonly srvValid: number,
+  ) {}
 
-interface Tracked {
-  view: TaskView;
-  /** The owner names this task contributes to (fixed for the task's life, see `ownersOf`). */
-  readonly owners: readonly string[];
+  get task(): string {
+    return this.key.slice(1, 1 + this.key.charCodeAt(0));
+  }
+
+  list(): readonly TaskEntry[] {
+    const m = this.members;
+    return m === undefined ? [] : Array.isArray(m) ? m : [m];
+  }
 }
 
 /** Which Raft members `leader.<zone>` and `master.<zone>` name, by their advertised addresses. */
@@ -86,75 +106,102 @@ export interface RecordsStats {
   readonly tasks: number;
   /** Tasks without names: their name or framework mangles to nothing, or a name is too long. */
   readonly unnamedTasks: number;
+  /** (task label, framework) groups: each owns that name's agentip/containerip/autoip/SRV names. */
   readonly owners: number;
-  /** Owner names recomputed since start (each a handful of setRRset/deleteRRset calls). */
-  readonly recomputed: number;
+  /** Container addresses with a PTR name. */
+  readonly addresses: number;
+  /** Names derived for the zone since start (each a query that found no cached answer). */
+  readonly derived: number;
 }
 
-export class DnsRecords implements IpamListener {
+const label = (text: string): string => String.fromCharCode(text.length) + text;
+const kindIndex = new Map<string, number>(hostKinds.map((k, i) => [k, i]));
+/** Label start offsets while parsing a key (lookups run to completion synchronously). */
+const starts: number[] = [];
+
+export class DnsRecords implements IpamListener, DerivedSource {
   private readonly zoneLabels: readonly string[];
-  private readonly tasks = new Map<string, Tracked>();
-  private readonly owners = new Map<string, Owner>();
-  private readonly dirty = new Set<string>();
-  private flushQueued = false;
+  /** "dcos." — names end with it. */
+  private readonly zoneText: string;
+  /** The origin as a key suffix (see dns/wire/name.ts). */
+  private readonly originKey: string;
+  private readonly groups = new Map<string, Group>();
+  private readonly frameworks = new Map<string, Framework>();
+  private readonly agents = new Map<string, AgentAddresses>();
+  /** Container address text → the task(s) holding it (PTR). */
+  private readonly ptr = new Map<string, TaskEntry | TaskEntry[]>();
+  /** Version of every PTR answer: any address coming or going (the zone caches by it). */
+  private readonly ptrStamp = { version: 0 };
+  private readonly reverse4: boolean;
+  private readonly reverse6: boolean;
+  private taskCount = 0;
   private unnamed = 0;
-  private recomputed = 0;
+  private derivedCount = 0;
+  private flushQueued = false;
 
-  private readonly countedMin: number;
-
-  /** `options.countedOwnerTasksMin` overrides limits.countedOwnerTasksMin (tests use 1 or 2). */
   constructor(
     private readonly zone: ZoneIndex,
     private readonly queries: IpamQueries,
-    options: { readonly countedOwnerTasksMin?: number } = {},
   ) {
     this.zoneLabels = zoneLabels(zone.config.origin);
-    this.countedMin = options.countedOwnerTasksMin ?? limits.countedOwnerTasksMin;
-    assert(Number.isSafeInteger(this.countedMin) && this.countedMin >= 1, () => `countedOwnerTasksMin must be an integer >= 1, got ${this.countedMin}`);
+    this.zoneText = this.zoneLabels.map((l) => l + '.').join('');
+    this.originKey = this.zoneLabels.map(label).join('') + '\0';
+    this.reverse4 = zone.config.reverseZones.includes('in-addr.arpa.');
+    this.reverse6 = zone.config.reverseZones.includes('ip6.arpa.');
+    zone.setDerivedSource(this);
   }
 
   // ----- IpamListener -----
 
   taskUpserted(task: TaskView): void {
-    // The state machine calls this only for new tasks; a repeat with another view is replaced.
-    this.detach(task.id);
+    // The state machine calls this only for new tasks (a repeat of an id is idempotent there).
     this.attach(task);
     this.queueFlush();
   }
 
   taskRemoved(task: TaskView): void {
-    this.detach(task.id);
+    this.detach(task);
     this.queueFlush();
   }
 
-  /** Re-reads the agent's tasks (their agentIp changed) and recomputes their agentip/autoip names. */
+  /** The agent's addresses changed: every entry shares them; its tasks' groups change version. */
   agentChanged(agent: AgentView): void {
-    for (const view of this.queries.listTasks({ agent: agent.id })) {
-      const tracked = this.tasks.get(view.id);
-      if (tracked === undefined) continue;
-      tracked.view = view;
-      for (const name of tracked.owners) {
-        const owner = this.owners.get(name);
-        const role = owner?.role;
-        if (role?.kind !== 'host' || role.hostKind === 'containerip') continue;
-        // The counts hold the old addresses: rebuilt from the tasks on the next recompute.
-        owner!.counts = undefined;
-        this.dirty.add(name);
-      }
+    this.refreshAgent(agent.id, agent.ip, agent.ip6);
+  }
+
+  /** Sets an agent's shared addresses and invalidates the answers of its tasks' groups. */
+  private refreshAgent(id: string, ip: string, ip6: string | undefined): void {
+    const addresses = this.agents.get(id);
+    if (addresses === undefined) return; // no task of ours on it
+    addresses.ip = ip;
+    addresses.ip6 = ip6;
+    for (const view of this.queries.listTasks({ agent: id })) {
+      const group = this.groups.get(this.groupKeyOf(view) ?? '');
+      if (group !== undefined) group.version++;
     }
-    this.queueFlush();
   }
 
-  agentRemoved(_agent: AgentView): void {
-    // Its tasks were removed (taskRemoved) before this event; agents hold no names of their own.
+  agentRemoved(agent: AgentView): void {
+    // Its tasks were removed (taskRemoved) before this event.
+    this.agents.delete(agent.id);
   }
 
-  /** The only full rebuild: after a snapshot restore, drop every task record and re-read them all. */
+  /** The only full rebuild: after a snapshot restore, drop every task and re-read them all. */
   reset(): void {
-    for (const owner of this.owners.values()) this.clearOwner(owner);
-    this.owners.clear();
-    this.tasks.clear();
-    this.dirty.clear();
+    for (const group of this.groups.values()) {
+      for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
+      group.srv?.forEach((n, slot) => {
+        if (n > 0) this.zone.removeDerivedName(this.srvName(group, slot));
+      });
+      group.version = -1;
+    }
+    for (const ip of this.ptr.keys()) this.zone.removeDerivedName(reverseName(ip)!);
+    this.ptrStamp.version++;
+    this.groups.clear();
+    this.frameworks.clear();
+    this.agents.clear();
+    this.ptr.clear();
+    this.taskCount = 0;
     this.unnamed = 0;
     for (const view of this.queries.listTasks()) this.attach(view);
     this.flush();
@@ -164,7 +211,7 @@ export class DnsRecords implements IpamListener {
 
   /**
    * Call after each applied batch (raft node's `applied` event, `index` = Raft's applied index):
-   * publishes the batch's records and sets the SOA serial.
+   * sets the SOA serial.
    *
    * The serial is the state machine's applied index (`IpamQueries.appliedIndex`, the index of the
    * last IPAM command, which the HTTP API reports as X-Vnetd-Applied-Index), not `index`: Raft's
@@ -177,13 +224,8 @@ export class DnsRecords implements IpamListener {
     this.flush();
   }
 
-  /** Recomputes every dirty name and raises the serial to the state machine's applied index. */
+  /** Raises the serial to the state machine's applied index (records are visible at once). */
   flush(): void {
-    for (const name of this.dirty) {
-      const owner = this.owners.get(name);
-      if (owner !== undefined) this.recompute(owner);
-    }
-    this.dirty.clear();
     const applied = this.queries.appliedIndex;
     if (applied > this.zone.serial) this.zone.setSerial(applied);
   }
@@ -196,7 +238,52 @@ export class DnsRecords implements IpamListener {
   }
 
   stats(): RecordsStats {
-    return { tasks: this.tasks.size, unnamedTasks: this.unnamed, owners: this.owners.size, recomputed: this.recomputed };
+    return { tasks: this.taskCount, unnamedTasks: this.unnamed, owners: this.groups.size, addresses: this.ptr.size, derived: this.derivedCount };
+  }
+
+  // ----- DerivedSource -----
+
+  lookup(key: string): DerivedName | undefined {
+    this.derivedCount++;
+    return key.endsWith(this.originKey) ? this.lookupForward(key) : this.lookupReverse(key);
+  }
+
+  /** `<task>.<framework>.<kind>` or `_<task>._<proto>.<framework>.<kind>` under the origin. */
+  private lookupForward(key: string): DerivedName | undefined {
+    const end = key.length - this.originKey.length;
+    let n = 0;
+    for (let i = 0; i < end; i += key.charCodeAt(i) + 1) starts[n++] = i;
+    if (n < 3) return undefined;
+    const kindAt = starts[n - 1]!;
+    const kind = kindIndex.get(key.slice(kindAt + 1, end));
+    if (kind === undefined) return undefined;
+    const first = key.charCodeAt(0);
+    if (key.charCodeAt(1) !== 0x5f) {
+      const group = this.groups.get(key.slice(0, kindAt));
+      if (group === undefined) return undefined;
+      const { a, aaaa } = hostAddresses(hostKinds[kind]!, group.list());
+      return { stamp: group, version: group.version, A: a, AAAA: aaaa };
+    }
+    // SRV: `_<task>` then `_tcp`/`_udp`, then at least one framework label.
+    if (n < 4 || first < 2 || key.charCodeAt(first + 1) !== 4) return undefined;
+    const protoLabel = key.slice(first + 2, first + 6);
+    const p: number = protoLabel === '_tcp' ? 0 : protoLabel === '_udp' ? 1 : -1;
+    if (p < 0) return undefined;
+    const group = this.groups.get(String.fromCharCode(first - 1) + key.slice(2, 1 + first) + key.slice(starts[2], kindAt));
+    if (group === undefined || (group.srv?.[kind * 2 + p] ?? 0) === 0) return undefined;
+    const hostKind = hostKinds[kind]!;
+    const srv = srvRecords(hostKind, protos[p === 0 ? 0 : 1], this.hostName(group, hostKind), group.list());
+    return { stamp: group, version: group.version, SRV: srv };
+  }
+
+  /** `d.c.b.a.in-addr.arpa` or 32 nibbles under `ip6.arpa`: the PTR of a container address. */
+  private lookupReverse(key: string): DerivedName | undefined {
+    const ip = addressOf(key);
+    const holders = ip === undefined ? undefined : this.ptr.get(ip);
+    if (holders === undefined) return undefined;
+    const names = new Set<string>();
+    for (const e of Array.isArray(holders) ? holders : [holders]) names.add(this.hostName(e.group, 'containerip'));
+    return { stamp: this.ptrStamp, version: this.ptrStamp.version, PTR: [...names].sort() };
   }
 
   // ----- bookkeeping -----
@@ -210,169 +297,135 @@ export class DnsRecords implements IpamListener {
     });
   }
 
-  private attach(view: TaskView): void {
-    const owners = this.ownersOf(view);
-    if (owners.length === 0) this.unnamed++;
-    const tracked: Tracked = { view, owners: owners.map((o) => o.name) };
-    this.tasks.set(view.id, tracked);
-    for (const { name, role } of owners) {
-      let owner = this.owners.get(name);
-      if (owner === undefined) {
-        owner = { name, role, members: [], published: { A: '', AAAA: '', SRV: '', PTR: '' }, marked: false, counts: undefined, srvCounts: undefined };
-        this.owners.set(name, owner);
-      }
-      assert(sameRole(owner.role, role), () => `owner ${name} has role ${JSON.stringify(owner.role)}, task ${view.id} wants ${JSON.stringify(role)}`);
-      owner.members.push(tracked);
-      if (owner.counts !== undefined && role.kind === 'host') count(owner.counts, view, role.hostKind, 1);
-      if (owner.srvCounts !== undefined && role.kind === 'srv') countPorts(owner.srvCounts, view, role, 1);
-      this.dirty.add(name);
-    }
-  }
-
-  private detach(id: string): void {
-    const tracked = this.tasks.get(id);
-    if (tracked === undefined) return;
-    if (tracked.owners.length === 0) this.unnamed--;
-    this.tasks.delete(id);
-    for (const name of tracked.owners) {
-      const owner = this.owners.get(name);
-      const at = owner === undefined ? -1 : owner.members.indexOf(tracked);
-      assert(owner !== undefined && at >= 0, () => `task ${id} missing from owner ${name}`);
-      owner.members[at] = owner.members[owner.members.length - 1]!;
-      owner.members.pop();
-      if (owner.counts !== undefined && owner.role.kind === 'host') count(owner.counts, tracked.view, owner.role.hostKind, -1);
-      if (owner.srvCounts !== undefined && owner.role.kind === 'srv') countPorts(owner.srvCounts, tracked.view, owner.role, -1);
-      this.dirty.add(name);
-    }
-  }
-
-  /**
-   * Every name a task contributes to. Fixed for the task's life: it depends on the task's name,
-   * framework, ports and container IPs, which never change (a changed body is a new allocation);
-   * only agent addresses change, and they change records, not names.
-   */
-  private ownersOf(view: TaskView): { name: string; role: Role }[] {
+  /** The group key of a task's names, or undefined when it has none (see `taskLabels`, 255 bytes). */
+  private groupKeyOf(view: { readonly name: string; readonly framework: string }): string | undefined {
     const l = taskLabels(view);
-    if (l === undefined) return [];
-    const hosts = hostKinds.map((k) => hostName(l, k, this.zoneLabels));
-    if (hosts.some((h) => h === undefined)) return [];
-    const out: { name: string; role: Role }[] = [];
-    hostKinds.forEach((hostKind, i) => {
-      const target = hosts[i]!;
-      out.push({ name: target, role: { kind: 'host', hostKind } });
-      for (const proto of ['tcp', 'udp'] as const) {
-        const name = hasSrv(view, hostKind, proto) ? srvName(l, proto, hostKind, this.zoneLabels) : undefined;
-        if (name !== undefined) out.push({ name, role: { kind: 'srv', hostKind, proto, target } });
-      }
-    });
-    for (const ip of view.ips) {
-      const name = reverseName(ip);
-      if (name !== undefined && this.inReverseZone(name)) out.push({ name, role: { kind: 'ptr' } });
-    }
-    return out;
+    // containerip is the longest kind: if its name fits, every host name does.
+    if (l === undefined || !validLabels([l.task, ...l.framework, 'containerip', ...this.zoneLabels])) return undefined;
+    return label(l.task) + l.framework.map(label).join('');
   }
 
-  private inReverseZone(name: string): boolean {
-    return this.zone.config.reverseZones.some((z) => name === z || name.endsWith('.' + z));
-  }
-
-  private viewsOf(owner: Owner): TaskView[] {
-    return owner.members.map((t) => t.view);
-  }
-
-  /** Sets the RRsets of one name from its tasks, or removes the name when none are left. */
-  private recompute(owner: Owner): void {
-    this.recomputed++;
-    if (owner.members.length === 0) {
-      this.clearOwner(owner);
-      this.owners.delete(owner.name);
+  private attach(view: TaskView): void {
+    this.taskCount++;
+    const key = this.groupKeyOf(view);
+    if (key === undefined) {
+      this.unnamed++;
       return;
     }
-    const role = owner.role;
-    switch (role.kind) {
-      case 'host': {
-        if (owner.counts === undefined && owner.members.length >= this.countedMin) owner.counts = countsOf(role.hostKind, owner.members);
-        if (owner.counts !== undefined) return this.publishCounted(owner, owner.counts);
-        const { a, aaaa } = hostAddresses(role.hostKind, this.viewsOf(owner));
-        this.publish(owner, 'A', a, a.join(' '));
-        this.publish(owner, 'AAAA', aaaa, aaaa.join(' '));
-        // DESIGN.md §1: a containerip name whose tasks have no container IP is NODATA, not NXDOMAIN.
-        this.mark(owner, a.length + aaaa.length === 0);
-        return;
-      }
-      case 'srv': {
-        if (owner.srvCounts === undefined && owner.members.length >= this.countedMin) owner.srvCounts = portCountsOf(role, owner.members);
-        if (owner.srvCounts !== undefined) {
-          const target = role.target;
-          return this.publishSet(owner, 'SRV', owner.srvCounts, (ports) => ports.map((port) => ({ priority: 0, weight: 0, port: Number(port), target })));
-        }
-        const srv = srvRecords(role.hostKind, role.proto, role.target, this.viewsOf(owner));
-        // Priority, weight and target are the same for every record of this owner: ports say all.
-        this.publish(owner, 'SRV', srv, srv.map((r) => r.port).join(' '));
-        return;
-      }
-      case 'ptr': {
-        const ptr = ptrTargets(this.viewsOf(owner), this.zoneLabels);
-        this.publish(owner, 'PTR', ptr, ptr.join(' '));
-        return;
-      }
-      default:
-        assertNever(role);
+    let group = this.groups.get(key);
+    const created = group === undefined;
+    if (group === undefined) {
+      const l = taskLabels(view)!;
+      const framework = this.frameworkOf(l.framework);
+      let srvValid = 0;
+      hostKinds.forEach((kind, i) => {
+        if (validLabels(['_' + l.task, '_tcp', ...l.framework, kind, ...this.zoneLabels])) srvValid |= 1 << i;
+      });
+      group = new Group(key, framework, srvValid);
+      framework.groups++;
+      this.groups.set(key, group);
+    }
+    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip, view.ip6, view.network, view.ports.length === 0 ? noPorts : view.ports);
+    const m = group.members;
+    group.members = m === undefined ? entry : Array.isArray(m) ? (m.push(entry), m) : [m, entry];
+    group.version++;
+    if (created) for (const kind of hostKinds) this.zone.addDerivedName(this.hostName(group, kind));
+    this.countSrv(group, entry, 1);
+    for (const ip of [entry.ip, entry.ip6]) {
+      if (ip === undefined || !this.inReverseZone(ip)) continue;
+      const holders = this.ptr.get(ip);
+      this.ptr.set(ip, holders === undefined ? entry : Array.isArray(holders) ? [...holders, entry] : [holders, entry]);
+      if (holders === undefined) this.zone.addDerivedName(reverseName(ip)!);
+      this.ptrStamp.version++;
     }
   }
 
-  /** Writes one RRset of `owner` unless the zone already holds exactly that (`signature`). */
-  private publish<T extends RecordType>(owner: Owner, type: T, records: readonly RecordDataByType[T][], signature: string): void {
-    if (owner.published[type] === signature) return;
-    this.zone.setRRset(owner.name, type, records);
-    owner.published[type] = signature;
-  }
-
-  /** A counted host name: writes only the addresses that came or went (ZoneIndex.updateRRset). */
-  private publishCounted(owner: Owner, c: Counts): void {
-    this.publishSet(owner, 'A', c.A, asAddresses);
-    this.publishSet(owner, 'AAAA', c.AAAA, asAddresses);
-    this.mark(owner, c.A.tasks.size + c.AAAA.tasks.size === 0);
-  }
-
-  /** Writes a counted RRset: whole, or only the records that came or went (`records` makes them). */
-  private publishSet<T extends 'A' | 'AAAA' | 'SRV'>(owner: Owner, type: T, c: Counted, records: (keys: readonly string[]) => RecordDataByType[T][]): void {
-    const pending = c.pending;
-    c.pending = undefined;
-    const cut = c.tasks.size > limits.rrsetRecordsMax;
-    if (c.whole || cut) {
-      // Cut as the recomputing path cuts (sorted, first kept), so every replica keeps the same.
-      const keys = !cut ? [...c.tasks.keys()] : type === 'SRV' ? [...c.tasks.keys()].sort((x, y) => Number(x) - Number(y)).slice(0, limits.rrsetRecordsMax) : bounded(c.tasks.keys());
-      this.zone.setRRset(owner.name, type, records(keys));
-      c.whole = cut;
-    } else if (pending !== undefined) {
-      const add: string[] = [];
-      const remove: string[] = [];
-      for (const [address, held] of pending) {
-        const holds = c.tasks.has(address);
-        if (holds && !held) add.push(address);
-        else if (!holds && held) remove.push(address);
-      }
-      if (add.length + remove.length > 0) this.zone.updateRRset(owner.name, type, records(add), records(remove));
+  private detach(view: TaskView): void {
+    const key = this.groupKeyOf(view);
+    this.taskCount--;
+    if (key === undefined) {
+      this.unnamed--;
+      return;
+    }
+    const group = this.groups.get(key);
+    const members = group?.list() ?? [];
+    const at = members.findIndex((e) => e.id === view.id);
+    assert(group !== undefined && at >= 0, () => `task ${view.id} missing from its group`);
+    const entry = members[at]!;
+    if (Array.isArray(group.members)) {
+      const list = group.members;
+      list[at] = list[list.length - 1]!;
+      list.pop();
+      if (list.length === 1) group.members = list[0];
     } else {
-      return;
+      group.members = undefined;
     }
-    owner.published[type] = c.tasks.size === 0 ? '' : countedSignature;
+    group.version++;
+    this.countSrv(group, entry, -1);
+    for (const ip of [entry.ip, entry.ip6]) {
+      const holders = ip === undefined ? undefined : this.ptr.get(ip);
+      if (ip === undefined || holders === undefined) continue;
+      const left = Array.isArray(holders) ? holders.filter((e) => e !== entry) : holders === entry ? [] : [holders];
+      if (left.length === 0) {
+        this.ptr.delete(ip);
+        this.zone.removeDerivedName(reverseName(ip)!);
+      } else {
+        this.ptr.set(ip, left.length === 1 ? left[0]! : left);
+      }
+      this.ptrStamp.version++;
+    }
+    if (group.members !== undefined) return;
+    for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
+    group.version = -1;
+    this.groups.delete(key);
+    if (--group.framework.groups === 0) this.frameworks.delete(group.framework.wire);
   }
 
-  private mark(owner: Owner, exists: boolean): void {
-    if (owner.marked === exists) return;
-    this.zone.setNameExists(owner.name, exists);
-    owner.marked = exists;
+  /** Counts a member in (+1) or out (-1) of the SRV names it gives records to; names come and go. */
+  private countSrv(group: Group, entry: TaskEntry, delta: 1 | -1): void {
+    if (entry.ports.length === 0) return;
+    hostKinds.forEach((kind, k) => {
+      if ((group.srvValid & (1 << k)) === 0) return;
+      protos.forEach((proto, p) => {
+        if (!hasSrv(entry, kind, proto)) return;
+        const counts = (group.srv ??= new Array<number>(srvSlots).fill(0));
+        const slot = k * 2 + p;
+        counts[slot]! += delta;
+        if (delta === 1 && counts[slot] === 1) this.zone.addDerivedName(this.srvName(group, slot));
+        if (delta === -1 && counts[slot] === 0) this.zone.removeDerivedName(this.srvName(group, slot));
+      });
+    });
   }
 
-  private clearOwner(owner: Owner): void {
-    for (const type of recordTypeList) {
-      if (owner.published[type] === '') continue;
-      this.zone.deleteRRset(owner.name, type);
-      owner.published[type] = '';
-    }
-    this.mark(owner, false);
+  private frameworkOf(labels: readonly string[]): Framework {
+    const wire = labels.map(label).join('');
+    let f = this.frameworks.get(wire);
+    if (f === undefined) this.frameworks.set(wire, (f = { labels: [...labels], text: labels.join('.'), wire, groups: 0 }));
+    return f;
+  }
+
+  /** The shared addresses of a view's agent (updated in place if the view shows newer ones). */
+  private agentOf(view: TaskView): AgentAddresses {
+    let a = this.agents.get(view.agent);
+    if (a === undefined) this.agents.set(view.agent, (a = { ip: view.agentIp, ip6: view.agentIp6 }));
+    else if (a.ip !== view.agentIp || a.ip6 !== view.agentIp6) this.refreshAgent(view.agent, view.agentIp, view.agentIp6);
+    return a;
+  }
+
+  private inReverseZone(ip: string): boolean {
+    if (ip.includes(':') ? this.reverse6 : this.reverse4) return true;
+    const name = reverseName(ip);
+    return name !== undefined && this.zone.config.reverseZones.some((z) => name === z || name.endsWith('.' + z));
+  }
+
+  /** `<task>.<framework>.<kind>.<zone>.` */
+  private hostName(group: Group, kind: HostKind): string {
+    return `${group.task}.${group.framework.text}.${kind}.${this.zoneText}`;
+  }
+
+  /** `_<task>._<proto>.<framework>.<kind>.<zone>.` of an SRV slot. */
+  private srvName(group: Group, slot: number): string {
+    return `_${group.task}._${protos[slot % 2]!}.${group.framework.text}.${hostKinds[Math.floor(slot / 2)]!}.${this.zoneText}`;
   }
 
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */
@@ -390,71 +443,32 @@ export class DnsRecords implements IpamListener {
   }
 }
 
-/** Addresses are their own records. */
-const asAddresses = (keys: readonly string[]): string[] => [...keys];
+/** Shared by every entry without ports. */
+const noPorts: readonly PortMapping[] = Object.freeze([]);
 
-function newCounted(): Counted {
-  return { tasks: new Map(), pending: undefined, whole: true };
-}
+const in4 = '\x07in-addr\x04arpa\0';
+const in6 = '\x03ip6\x04arpa\0';
 
-/** Counts of every port the tasks give an SRV name; to be written whole. */
-function portCountsOf(role: SrvRole, members: readonly Tracked[]): Counted {
-  const c = newCounted();
-  for (const t of members) countPorts(c, t.view, role, 1);
-  return c;
-}
-
-/** Adds (+1) or removes (-1) the ports one task gives an SRV name (records.ts `srvRecords`). */
-function countPorts(c: Counted, view: TaskView, role: SrvRole, delta: 1 | -1): void {
-  for (const p of view.ports) {
-    if (p.protocol !== role.proto) continue;
-    const port = srvPort(view, p, role.hostKind);
-    if (port !== undefined) bump(c, String(port), delta);
+/** The address text (as TaskView formats it) a reverse key names, or undefined. */
+function addressOf(key: string): string | undefined {
+  if (key.endsWith(in4)) {
+    const parts: string[] = [];
+    let i = 0;
+    for (; i < key.length - in4.length && parts.length < 5; i += key.charCodeAt(i) + 1) parts.push(key.slice(i + 1, i + 1 + key.charCodeAt(i)));
+    if (parts.length !== 4 || i !== key.length - in4.length) return undefined;
+    if (!parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+    return parts.reverse().join('.');
   }
-}
-
-/** Counts of every address the tasks give a host name; both marked changed (to be written). */
-function countsOf(kind: HostKind, members: readonly Tracked[]): Counts {
-  const c: Counts = { A: newCounted(), AAAA: newCounted() };
-  for (const t of members) count(c, t.view, kind, 1);
-  return c;
-}
-
-/** Adds (+1) or removes (-1) one task's addresses; notes when an address appears or goes. */
-function count(c: Counts, view: TaskView, kind: HostKind, delta: 1 | -1): void {
-  const { a, aaaa } = taskAddresses(view, kind);
-  if (a !== undefined) bump(c.A, a, delta);
-  if (aaaa !== undefined) bump(c.AAAA, aaaa, delta);
-}
-
-/** Counts one task's address in or out; an address that came (0 → 1) or went (1 → 0) is pending. */
-function bump(c: Counted, address: string, delta: 1 | -1): void {
-  const n = (c.tasks.get(address) ?? 0) + delta;
-  assert(n >= 0, () => `address ${address} counted below zero`);
-  if (n === 0) c.tasks.delete(address);
-  else c.tasks.set(address, n);
-  if (n === 0 || (n === 1 && delta === 1)) {
-    c.pending ??= new Map();
-    // The first change since the last write says what the zone holds: it went, so it was there.
-    if (!c.pending.has(address)) c.pending.set(address, n === 0);
+  if (key.endsWith(in6)) {
+    if (key.length !== 64 + in6.length) return undefined;
+    let hex = '';
+    for (let i = 62; i >= 0; i -= 2) {
+      if (key.charCodeAt(i) !== 1) return undefined;
+      const c = key[i + 1]!;
+      if (!/[0-9a-f]/.test(c)) return undefined;
+      hex += c;
+    }
+    return formatIpv6(BigInt('0x' + hex));
   }
-}
-
-function sameRole(a: Role, b: Role): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'ptr' || b.kind === 'ptr') return true;
-  if (a.hostKind !== b.hostKind) return false;
-  if (a.kind === 'host' || b.kind === 'host') return true;
-  return a.proto === b.proto && a.target === b.target;
-}
-
-/** PTR data: the containerip names of the tasks holding the address (RFC 1035 §3.5). */
-function ptrTargets(views: readonly TaskView[], zone: readonly string[]): string[] {
-  const names = new Set<string>();
-  for (const v of views) {
-    const l = taskLabels(v);
-    const name = l === undefined ? undefined : hostName(l, 'containerip', zone);
-    if (name !== undefined) names.add(name);
-  }
-  return [...names].sort();
+  return undefined;
 }

@@ -1,11 +1,33 @@
 // The rules of DESIGN.md §1 that turn the tasks of one owner name into that name's records. Pure
 // functions of task views: the builder (builder.ts) decides WHICH names to recompute, this file
 // says WHAT each holds.
-import type { PortMapping, Protocol, TaskView } from '../ipam/types.js';
+import type { PortMapping, Protocol } from '../ipam/types.js';
 import type { SrvData } from '../../dns/zone.js';
 import { assertNever } from '../../raft/core/assert.js';
 import type { HostKind } from './naming.js';
 import { limits } from './limits.js';
+
+/**
+ * What the rules read of a task: a TaskView satisfies it, and so does builder.ts's compact entry
+ * (which keeps these and nothing else, the agent's addresses shared by all its tasks).
+ */
+export interface TaskFacts {
+  readonly agentIp: string;
+  readonly agentIp6?: string | undefined;
+  /** The container's addresses; both absent for host networking. */
+  readonly ip?: string | undefined;
+  readonly ip6?: string | undefined;
+  /** Undefined for host networking. */
+  readonly network?: string | undefined;
+  readonly ports: readonly PortMapping[];
+}
+
+type TaskView = TaskFacts;
+
+/** Whether the task has a container address (else it runs on the host network or got none). */
+function hasContainerIp(task: TaskFacts): boolean {
+  return task.ip !== undefined || task.ip6 !== undefined;
+}
 
 /** The A and AAAA data of a name. */
 export interface Addresses {
@@ -16,7 +38,7 @@ export interface Addresses {
 /** DESIGN.md §1 autoip: the agent's address if the task maps host ports, else its container
  * address, else (host networking) the agent's. */
 export function autoipUsesAgent(task: TaskView): boolean {
-  return hasHostPorts(task) || task.ips.length === 0;
+  return hasHostPorts(task) || !hasContainerIp(task);
 }
 
 function hasHostPorts(task: TaskView): boolean {
@@ -78,7 +100,7 @@ export function srvPort(task: TaskView, port: PortMapping, kind: HostKind): numb
     if (port.hostPort !== undefined) return port.hostPort;
     return task.network === undefined ? port.containerPort : undefined;
   }
-  return task.ips.length > 0 ? port.containerPort : undefined;
+  return hasContainerIp(task) ? port.containerPort : undefined;
 }
 
 /** Whether a task contributes at least one record to the SRV name of (kind, proto). */

@@ -1,12 +1,15 @@
 // Issue 5: "one task's allocation touches only that task's names", never the whole zone. A spy
-// counts every zone index write; a change to one task among hundreds must write only that task's
-// own names (its agentip/containerip/autoip names, its SRV names, its PTR names), and the number
-// of writes must not grow with the zone.
+// counts every zone index write (names stored, and derived names appearing or going); a change to
+// one task among hundreds must write only that task's own names (its agentip/containerip/autoip
+// names, its SRV names, its PTR names), the number of writes must not grow with the zone, and the
+// cached answers of every other name must survive the change (src/records builder.ts: answers
+// derive from (task, framework) groups, cached by the group's version).
 import t from 'tap';
 import { harness, net4, ok } from './helpers.js';
 import type { TaskAllocation } from '../../src/ipam/types.js';
 import type { RecordsZoneIndex } from '../../src/records/index.js';
 import { hostKinds, reverseName, taskDnsNames } from '../../src/records/naming.js';
+import { nameToKey } from '../../dns/wire/name.js';
 
 interface Spy {
   readonly writes: string[];
@@ -19,7 +22,7 @@ function spy(zone: RecordsZoneIndex): Spy {
   // Only calls from src/records count, not the index's calls to itself (setRRset with no
   // records deletes through deleteRRset).
   let depth = 0;
-  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists']) {
+  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists', 'addDerivedName', 'removeDerivedName']) {
     const original = z[m]!.bind(zone);
     z[m] = (name: string, ...rest: unknown[]) => {
       if (depth === 0) writes.push(name.toLowerCase().replace(/\.?$/, '.'));
@@ -79,14 +82,17 @@ t.test('allocating, then releasing, one task writes only that task\'s names', as
   t.ok(s.writes.length <= firstCount, 'release costs no more writes than the allocation');
 });
 
-t.test('a task joining a name on an agent already listed leaves the agentip RRset alone', async (t) => {
+t.test('a task joining a name changes that name\'s answers and no other\'s', async (t) => {
   const h = populate(400);
-  // t17 runs app17 (marathon) on a1; another app17/marathon task on a1 adds a container IP only.
+  const names = ['app17', 'app18'].flatMap((app) => hostKinds.map((k) => `${app}.marathon.${k}.dcos.`));
+  for (const n of names) h.data(n, 'A');
+  const before = new Map(names.map((n) => [n, h.zone.node(nameToKey(n))]));
   const s = spy(h.zone);
-  h.apply({ type: 'allocateTask', id: 'again', name: 'app17', framework: 'marathon', agent: 'a1', network: 'dcos', ports });
-  t.notOk(s.writes.includes('app17.marathon.agentip.dcos.'), 'agentip unchanged: not written');
-  t.notOk(s.writes.includes('_app17._tcp.marathon.agentip.dcos.'), 'same host port: SRV not written');
-  t.ok(s.writes.includes('app17.marathon.containerip.dcos.'), 'containerip gained an address');
+  const alloc = ok<TaskAllocation>(h.apply({ type: 'allocateTask', id: 'again', name: 'app17', framework: 'marathon', agent: 'a1', network: 'dcos', ports }));
+  t.same(s.writes, [reverseName(alloc.task.ips[0]!)], 'only the new address\'s PTR name appeared');
+  for (const n of names.filter((n) => n.startsWith('app18'))) t.equal(h.zone.node(nameToKey(n)), before.get(n), `${n}: cached answer kept`);
+  t.ok(h.data('app17.marathon.containerip.dcos.', 'A')?.includes(alloc.task.ips[0]!), 'containerip gained the address');
+  t.not(h.zone.node(nameToKey('app17.marathon.containerip.dcos.')), before.get('app17.marathon.containerip.dcos.'), 'and was rebuilt');
 });
 
 t.test('the writes of one allocation do not grow with the zone', async (t) => {
@@ -101,37 +107,32 @@ t.test('the writes of one allocation do not grow with the zone', async (t) => {
   t.equal(counts[0], counts[1], `writes for one allocation: ${counts.join(' vs ')}`);
 });
 
-t.test('an agent address change writes only agentip/autoip names of that agent\'s tasks', async (t) => {
+t.test('an agent address change rebuilds only the names of that agent\'s tasks', async (t) => {
   const h = populate(400);
-  const onAgent = h.sm.listTasks({ agent: 'a5' });
-  const allowed = new Set<string>();
-  for (const task of onAgent) {
-    const names = taskDnsNames(task, 'dcos')!;
-    allowed.add(names.agentip + '.');
-    allowed.add(names.autoip + '.');
-  }
+  const groupsOn = (agent: string): Set<string> => new Set(h.sm.listTasks({ agent }).map((task) => taskDnsNames(task, 'dcos')!.agentip + '.'));
+  const onA5 = groupsOn('a5');
+  const elsewhere = [...groupsOn('a6')].filter((n) => !onA5.has(n));
+  t.ok(elsewhere.length > 0 && onA5.size > 0, 'both kinds of names exist');
+  for (const n of [...onA5, ...elsewhere]) h.data(n, 'A');
+  const before = new Map([...onA5, ...elsewhere].map((n) => [n, h.zone.node(nameToKey(n))]));
   const s = spy(h.zone);
   h.apply({ type: 'registerAgent', id: 'a5', ip: '10.0.9.9' });
-  t.ok(s.writes.length > 0);
-  t.same(s.writes.filter((n) => !allowed.has(n)), [], 'only agentip/autoip names of a5\'s tasks');
-  const perName = new Map<string, number>();
-  for (const n of s.writes) perName.set(n, (perName.get(n) ?? 0) + 1);
-  // Only the A RRset changed (no IPv6, still data): one write per name, however many of its tasks
-  // run on a5, and nothing for what did not change.
-  t.same([...new Set(perName.values())], [1], 'each name written once, not once per task');
-  const a = h.zone.get(taskDnsNames(onAgent[0]!, 'dcos')!.agentip, 'A');
-  t.ok(a?.includes('10.0.9.9'), 'and the new address is there');
+  t.same(s.writes, [], 'no name appears or goes');
+  for (const n of elsewhere) t.equal(h.zone.node(nameToKey(n)), before.get(n), `${n}: cached answer kept`);
+  for (const n of onA5) t.ok(h.data(n, 'A')?.includes('10.0.9.9'), `${n}: the new address`);
+  for (const n of onA5) t.notOk(h.data(n, 'A')?.includes('10.0.0.6'), `${n}: not the old one`);
 });
 
-t.test('a batch that removes many tasks sharing a name recomputes the name once', async (t) => {
+t.test('a batch that removes many tasks sharing a name derives nothing until asked, then once', async (t) => {
   const h = populate(400);
-  const before = h.records.stats().recomputed;
-  h.apply({ type: 'deleteAgent', id: 'a1', force: true }); // 50 tasks
-  const recomputed = h.records.stats().recomputed - before;
-  // The tasks on a1 (i % 16 == 1) share names; each task name has 3 host and 3 SRV owners (tcp,
-  // host-mapped), and each task one PTR: every owner is recomputed exactly once.
-  const names = new Set<string>();
-  let tasks = 0;
-  for (let i = 1; i < 400; i += agents, tasks++) names.add(`app${i % 50}/${i % 2}`);
-  t.equal(recomputed, names.size * 6 + tasks, `recomputed ${recomputed} names for ${tasks} tasks sharing ${names.size} task names`);
+  const name = 'app1.marathon.agentip.dcos.'; // 8 tasks, one of them on a1
+  h.data(name, 'A');
+  const before = h.records.stats().derived;
+  h.apply({ type: 'deleteAgent', id: 'a1', force: true }); // 25 tasks
+  t.equal(h.records.stats().derived, before, 'the change itself derives no answer');
+  const after = h.data(name, 'A');
+  t.equal(h.records.stats().derived, before + 1, 'the first query after it derives the name once');
+  t.same(h.data(name, 'A'), after, 'later queries use the cached answer');
+  t.equal(h.records.stats().derived, before + 1);
+  t.notOk(after?.includes('10.0.0.2'), 'the deleted agent\'s address is gone');
 });
