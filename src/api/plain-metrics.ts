@@ -47,8 +47,10 @@ abstract class PlainMetric<C> {
 
   /** The cell for these label values (in labelNames order), created on first use. */
   protected cell(values: readonly string[], create: (labels: Record<string, string>) => C): C {
-    assert(values.length === this.labelNames.length, `${this.name}: ${values.length} label values for ${this.labelNames.length} labels`);
-    const key = values.length === 1 ? (values[0] as string) : values.join(keySeparator);
+    // The message is built only on failure: a template literal per call cost more than the count.
+    assert(values.length === this.labelNames.length, () => `${this.name}: ${values.length} label values for ${this.labelNames.length} labels`);
+    let key = values.length === 0 ? '' : (values[0] as string);
+    for (let i = 1; i < values.length; i++) key += keySeparator + (values[i] as string);
     let c = this.cells.get(key);
     if (c === undefined) {
       const labels: Record<string, string> = {};
@@ -83,7 +85,7 @@ export class PlainHistogram extends PlainMetric<HistogramCell> {
 
   constructor(name: string, help: string, labelNames: readonly string[], private readonly bounds: readonly number[], registry: Registry) {
     super(name, help, labelNames, registry);
-    for (let i = 1; i < bounds.length; i++) assert((bounds[i] as number) > (bounds[i - 1] as number), `${name}: bucket bounds must rise`);
+    for (let i = 1; i < bounds.length; i++) assert((bounds[i] as number) > (bounds[i - 1] as number), () => `${name}: bucket bounds must rise`);
   }
 
   observe(values: readonly string[], v: number): void {

@@ -43,13 +43,13 @@ export function parseIpv4(text: string): Ipv4 | undefined {
 }
 
 export function formatIpv4(addr: Ipv4 | number): string {
-  assert(Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff, `not an IPv4 value: ${addr}`);
+  assert(Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff, () => `not an IPv4 value: ${addr}`);
   return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
 }
 
 /** Number of addresses in a /len IPv4 prefix (2^(32-len)), exact as a double. */
 export function size4(len: number): number {
-  assert(Number.isInteger(len) && len >= 0 && len <= 32, `IPv4 prefix length ${len} outside 0..32`);
+  assert(Number.isInteger(len) && len >= 0 && len <= 32, () => `IPv4 prefix length ${len} outside 0..32`);
   return 2 ** (32 - len);
 }
 
@@ -73,7 +73,7 @@ export function formatCidr4(c: Cidr4): string {
 
 export function ipv4At(base: Ipv4, offset: number): Ipv4 {
   const value = base + offset;
-  assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, `IPv4 ${base}+${offset} out of range`);
+  assert(Number.isInteger(value) && value >= 0 && value <= 0xffffffff, () => `IPv4 ${base}+${offset} out of range`);
   return value as Ipv4;
 }
 
@@ -126,7 +126,7 @@ function parseGroups(parts: readonly string[], mayEndWithIpv4: boolean): number[
 
 /** RFC 5952 text: lowercase, no leading zeros, the longest (first) run of 2+ zero groups as `::`. */
 export function formatIpv6(addr: Ipv6 | bigint): string {
-  assert(addr >= 0n && addr <= ipv6Max, `not an IPv6 value: ${addr}`);
+  assert(addr >= 0n && addr <= ipv6Max, () => `not an IPv6 value: ${addr}`);
   // One BigInt-to-hex conversion, then plain string work: BigInt shifts per group are slow.
   const hex32 = addr.toString(16).padStart(32, '0');
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
@@ -151,7 +151,7 @@ export function formatIpv6(addr: Ipv6 | bigint): string {
 }
 
 export function size6(len: number): bigint {
-  assert(Number.isInteger(len) && len >= 0 && len <= 128, `IPv6 prefix length ${len} outside 0..128`);
+  assert(Number.isInteger(len) && len >= 0 && len <= 128, () => `IPv6 prefix length ${len} outside 0..128`);
   return 1n << BigInt(128 - len);
 }
 
@@ -175,7 +175,7 @@ export function formatCidr6(c: Cidr6): string {
 
 export function ipv6At(base: Ipv6, offset: bigint): Ipv6 {
   const value = base + offset;
-  assert(value >= 0n && value <= ipv6Max, `IPv6 ${base}+${offset} out of range`);
+  assert(value >= 0n && value <= ipv6Max, () => `IPv6 ${base}+${offset} out of range`);
   return value as Ipv6;
 }
 

@@ -22,7 +22,7 @@ export class Pool4 {
   readonly lastOffset: number;
 
   constructor(readonly size: number) {
-    assert(Number.isInteger(Math.log2(size)) && size >= 8, `pool size ${size} must be a power of two >= 8`);
+    assert(Number.isInteger(Math.log2(size)) && size >= 8, () => `pool size ${size} must be a power of two >= 8`);
     this.lastOffset = size - 2; // size - 1 is the broadcast address
     if (size <= limits.bitmapPoolAddressesMax) {
       this.bits = new Uint32Array(Math.ceil(size / 32));
@@ -57,7 +57,7 @@ export class Pool4 {
   allocate(): number | undefined {
     if (this.used >= this.capacity) return undefined;
     const offset = this.bits !== null ? this.scanBits() : this.scanSet();
-    assert(offset >= firstHostOffset && offset <= this.lastOffset, `offset ${offset} outside 2..${this.lastOffset}`);
+    assert(offset >= firstHostOffset && offset <= this.lastOffset, () => `offset ${offset} outside 2..${this.lastOffset}`);
     this.take(offset);
     this.cursor = offset;
     return offset;
@@ -65,15 +65,15 @@ export class Pool4 {
 
   /** Marks an offset used (restore, or allocate's choice). */
   take(offset: number): void {
-    assert(offset >= firstHostOffset && offset <= this.lastOffset, `offset ${offset} outside 2..${this.lastOffset}`);
-    assert(!this.has(offset), `offset ${offset} already taken`);
+    assert(offset >= firstHostOffset && offset <= this.lastOffset, () => `offset ${offset} outside 2..${this.lastOffset}`);
+    assert(!this.has(offset), () => `offset ${offset} already taken`);
     if (this.bits !== null) this.mark(offset);
     else this.taken?.add(offset);
     this.used++;
   }
 
   release(offset: number): void {
-    assert(this.has(offset) && offset >= firstHostOffset && offset <= this.lastOffset, `offset ${offset} not taken`);
+    assert(this.has(offset) && offset >= firstHostOffset && offset <= this.lastOffset, () => `offset ${offset} not taken`);
     if (this.bits !== null) this.bits[offset >>> 5] = (this.bits[offset >>> 5] ?? 0) & ~(1 << (offset & 31));
     else this.taken?.delete(offset);
     this.used--;
@@ -93,7 +93,7 @@ export class Pool4 {
       w = w + 1 === words ? 0 : w + 1;
       free = ~(bits[w] ?? 0);
     }
-    assert(false, `pool of ${this.size} has used ${this.used} < capacity but no free bit`);
+    assert(false, () => `pool of ${this.size} has used ${this.used} < capacity but no free bit`);
   }
 
   private scanSet(): number {
@@ -102,7 +102,7 @@ export class Pool4 {
       offset = offset + 1 > this.lastOffset ? firstHostOffset : offset + 1;
       if (!this.has(offset)) return offset;
     }
-    assert(false, `pool of ${this.size} has used ${this.used} < capacity but no free offset`);
+    assert(false, () => `pool of ${this.size} has used ${this.used} < capacity but no free offset`);
   }
 }
 
@@ -117,7 +117,7 @@ export class Pool6 {
   readonly lastOffset: bigint;
 
   constructor(readonly size: bigint) {
-    assert(size >= 8n && (size & (size - 1n)) === 0n, `pool size ${size} must be a power of two >= 8`);
+    assert(size >= 8n && (size & (size - 1n)) === 0n, () => `pool size ${size} must be a power of two >= 8`);
     this.lastOffset = size - 1n; // IPv6 has no broadcast address (RFC 4291)
   }
 
@@ -142,18 +142,18 @@ export class Pool6 {
         return offset;
       }
     }
-    assert(false, `pool6 of ${this.size} has used ${this.used} < capacity but no free offset`);
+    assert(false, () => `pool6 of ${this.size} has used ${this.used} < capacity but no free offset`);
   }
 
   take(offset: bigint): void {
-    assert(offset >= BigInt(firstHostOffset) && offset <= this.lastOffset, `offset ${offset} outside 2..${this.lastOffset}`);
-    assert(!this.taken.has(offset), `offset ${offset} already taken`);
+    assert(offset >= BigInt(firstHostOffset) && offset <= this.lastOffset, () => `offset ${offset} outside 2..${this.lastOffset}`);
+    assert(!this.taken.has(offset), () => `offset ${offset} already taken`);
     this.taken.add(offset);
     this.used++;
   }
 
   release(offset: bigint): void {
-    assert(this.taken.delete(offset), `offset ${offset} not taken`);
+    assert(this.taken.delete(offset), () => `offset ${offset} not taken`);
     this.used--;
   }
 }
@@ -171,7 +171,7 @@ export class LowestFree {
     private readonly first: number,
     private readonly end: number,
   ) {
-    assert(first <= end, `empty index range ${first}..${end}`);
+    assert(first <= end, () => `empty index range ${first}..${end}`);
     this.fresh = first;
   }
 
@@ -193,7 +193,7 @@ export class LowestFree {
   }
 
   release(index: number): void {
-    assert(this.inUse.delete(index), `index ${index} is not in use`);
+    assert(this.inUse.delete(index), () => `index ${index} is not in use`);
     heapPush(this.heap, index);
   }
 
@@ -202,8 +202,8 @@ export class LowestFree {
     assert(this.inUse.size === 0 && this.fresh === this.first, 'restoreUsed on a fresh allocator only');
     let max = this.first - 1;
     for (const i of indexes) {
-      assert(Number.isInteger(i) && i >= this.first && i < this.end, `index ${i} outside ${this.first}..${this.end - 1}`);
-      assert(!this.inUse.has(i), `index ${i} used twice`);
+      assert(Number.isInteger(i) && i >= this.first && i < this.end, () => `index ${i} outside ${this.first}..${this.end - 1}`);
+      assert(!this.inUse.has(i), () => `index ${i} used twice`);
       this.inUse.add(i);
       if (i > max) max = i;
     }

@@ -108,8 +108,8 @@ export function newNetwork(
 
 /** The pools of block `index4`/`index6` of a network: lower half mesos, upper docker (or shared). */
 export function poolsOf(net: NetworkRec, index4: number | undefined, index6: number | undefined): PoolRec[] {
-  assert((net.v4 === undefined) === (index4 === undefined), `network ${net.name}: IPv4 block index ${index4} mismatch`);
-  assert((net.v6 === undefined) === (index6 === undefined), `network ${net.name}: IPv6 block index ${index6} mismatch`);
+  assert((net.v4 === undefined) === (index4 === undefined), () => `network ${net.name}: IPv4 block index ${index4} mismatch`);
+  assert((net.v6 === undefined) === (index6 === undefined), () => `network ${net.name}: IPv6 block index ${index6} mismatch`);
   const kinds: readonly PoolKind[] = net.split === 'halves' ? ['mesos', 'docker'] : ['shared'];
   const halfBits = net.split === 'halves' ? 1 : 0;
   return kinds.map((kind, i) => {
@@ -132,7 +132,7 @@ export function poolsOf(net: NetworkRec, index4: number | undefined, index6: num
 /** The pool a containerizer draws from in a block. */
 export function poolFor(block: BlockRec, containerizer: Containerizer): PoolRec {
   const pool = block.network.split === 'shared' ? block.pools[0] : block.pools[containerizer === 'mesos' ? 0 : 1];
-  assert(pool !== undefined, `block of ${block.network.name} on ${block.agent.id} has no pool for ${containerizer}`);
+  assert(pool !== undefined, () => `block of ${block.network.name} on ${block.agent.id} has no pool for ${containerizer}`);
   return pool;
 }
 
@@ -158,7 +158,7 @@ export function byId<T extends { readonly id: string }>(items: Iterable<T>): T[]
 
 /** Adds a task to the id map and the per-agent, per-network and per-framework indexes. */
 export function linkTask(s: IpamState, task: TaskRec): void {
-  assert(!s.tasks.has(task.id), `task ${task.id} linked twice`);
+  assert(!s.tasks.has(task.id), () => `task ${task.id} linked twice`);
   s.tasks.set(task.id, task);
   task.agent.tasks.add(task);
   task.network?.tasks.add(task);
@@ -171,7 +171,7 @@ export function linkTask(s: IpamState, task: TaskRec): void {
 }
 
 export function unlinkTask(s: IpamState, task: TaskRec): void {
-  assert(s.tasks.delete(task.id), `task ${task.id} not linked`);
+  assert(s.tasks.delete(task.id), () => `task ${task.id} not linked`);
   task.agent.tasks.delete(task);
   task.network?.tasks.delete(task);
   const fw = s.frameworks.get(task.framework);

@@ -121,7 +121,7 @@ function taskColumns(tasks: readonly TaskRec[], agents: readonly AgentRec[], net
   const extras: ExtraRow[] = [];
   for (let i = 0; i < n; i++) {
     const t = tasks[i];
-    assert(t !== undefined, `task row ${i}`);
+    assert(t !== undefined, () => `task row ${i}`);
     cols.names.setUint32(4 * i, names.code(t.name));
     cols.frameworks.setUint32(4 * i, frameworks.code(t.framework));
     cols.agents.setUint32(4 * i, agentCodes.get(t.agent) ?? -1);
@@ -174,10 +174,10 @@ function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'framewo
 export function decodeSnapshot(data: Uint8Array): IpamState {
   const root = packr.unpack(data) as SnapshotRoot;
   assert(Array.isArray(root) && root[0] === magic, 'not an IPAM snapshot');
-  assert(root[1] === formatVersion, `IPAM snapshot format ${String(root[1])}, expected ${formatVersion}`);
+  assert(root[1] === formatVersion, () => `IPAM snapshot format ${String(root[1])}, expected ${formatVersion}`);
   const [, , appliedIndex, [vtepText, oui], networkRows, agentRows, tasks] = root;
   const vtep = parseCidr4(vtepText);
-  assert(vtep.ok, `snapshot VTEP subnet ${vtepText}`);
+  assert(vtep.ok, () => `snapshot VTEP subnet ${vtepText}`);
   const s: IpamState = { appliedIndex, config: newConfig(vtep.value, oui), ...emptyMaps() };
   for (const row of networkRows) restoreNetwork(s, row);
   const agents = agentRows.map((row) => restoreAgent(s, row));
@@ -194,8 +194,8 @@ export function decodeSnapshot(data: Uint8Array): IpamState {
 function restoreNetwork(s: IpamState, [name, subnet, prefix, subnet6, prefix6, split, enabled]: NetworkRow): void {
   const v4 = subnet === null ? undefined : parseCidr4(subnet);
   const v6 = subnet6 === null ? undefined : parseCidr6(subnet6);
-  assert(v4 === undefined || (v4.ok && prefix !== null), `snapshot network ${name} subnet ${subnet}`);
-  assert(v6 === undefined || (v6.ok && prefix6 !== null), `snapshot network ${name} subnet6 ${subnet6}`);
+  assert(v4 === undefined || (v4.ok && prefix !== null), () => `snapshot network ${name} subnet ${subnet}`);
+  assert(v6 === undefined || (v6.ok && prefix6 !== null), () => `snapshot network ${name} subnet6 ${subnet6}`);
   const net = newNetwork(
     name,
     v4?.ok && prefix !== null ? { subnet: v4.value, prefix } : undefined,
@@ -208,16 +208,16 @@ function restoreNetwork(s: IpamState, [name, subnet, prefix, subnet6, prefix6, s
 
 function restoreAgent(s: IpamState, [id, ip, ip6Text, vtep, blockRows]: AgentRow): AgentRec {
   const ip6 = ip6Text === null ? undefined : parseIpv6(ip6Text);
-  assert(ip6Text === null || ip6 !== undefined, `snapshot agent ${id} ip6 ${ip6Text}`);
-  assert(Number.isInteger(ip) && ip >= 0 && ip <= 0xffffffff, `snapshot agent ${id} ip ${ip}`);
+  assert(ip6Text === null || ip6 !== undefined, () => `snapshot agent ${id} ip6 ${ip6Text}`);
+  assert(Number.isInteger(ip) && ip >= 0 && ip <= 0xffffffff, () => `snapshot agent ${id} ip ${ip}`);
   const agent: AgentRec = { id, ip: ip as Ipv4, ip6, vtep, blocks: new Map(), tasks: new Set() };
-  assert(!s.agents.has(id), `snapshot agent ${id} twice`);
+  assert(!s.agents.has(id), () => `snapshot agent ${id} twice`);
   s.agents.set(id, agent);
   for (const [name, index4, index6, cursors] of blockRows) {
     const net = s.networks.get(name);
-    assert(net !== undefined, `snapshot agent ${id} has a block in unknown network ${name}`);
+    assert(net !== undefined, () => `snapshot agent ${id} has a block in unknown network ${name}`);
     const pools = poolsOf(net, index4 ?? undefined, index6 ?? undefined);
-    assert(pools.length === cursors.length, `snapshot agent ${id} network ${name}: ${cursors.length} cursors`);
+    assert(pools.length === cursors.length, () => `snapshot agent ${id} network ${name}: ${cursors.length} cursors`);
     pools.forEach((p, i) => restoreCursors(p, cursors[i]));
     const block: BlockRec = { network: net, agent, index4: index4 ?? undefined, index6: index6 ?? undefined, pools };
     agent.blocks.set(name, block);
@@ -230,12 +230,12 @@ function restoreCursors(pool: PoolRec, cursors: [number | null, string | null] |
   assert(cursors !== undefined, 'missing pool cursors');
   assert((pool.v4 === undefined) === (cursors[0] === null) && (pool.v6 === undefined) === (cursors[1] === null), 'snapshot cursors do not match the pool families');
   if (pool.v4 !== undefined && cursors[0] !== null) {
-    assert(Number.isInteger(cursors[0]) && cursors[0] >= 1 && cursors[0] <= pool.v4.pool.lastOffset, `snapshot cursor ${cursors[0]} outside its pool`);
+    assert(Number.isInteger(cursors[0]) && cursors[0] >= 1 && cursors[0] <= pool.v4.pool.lastOffset, () => `snapshot cursor ${cursors[0]} outside its pool`);
     pool.v4.pool.cursor = cursors[0];
   }
   if (pool.v6 !== undefined && cursors[1] !== null) {
     const cursor = BigInt(cursors[1]);
-    assert(cursor >= 1n && cursor <= pool.v6.pool.lastOffset, `snapshot cursor6 ${cursor} outside its pool`);
+    assert(cursor >= 1n && cursor <= pool.v6.pool.lastOffset, () => `snapshot cursor6 ${cursor} outside its pool`);
     pool.v6.pool.cursor = cursor;
   }
 }
@@ -248,19 +248,19 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
   const networkCol = view(c.networks);
   const ip4Col = view(c.ip4);
   const ip6Col = view(c.ip6);
-  assert(c.ids.length === c.count && c.flags.length === c.count, `snapshot task columns disagree with count ${c.count}`);
+  assert(c.ids.length === c.count && c.flags.length === c.count, () => `snapshot task columns disagree with count ${c.count}`);
   let extraRow = 0;
   let ip6Row = 0;
   let previous: string | undefined;
   for (let i = 0; i < c.count; i++) {
     const id = c.ids[i];
-    assert(id !== undefined && (previous === undefined || compareText(previous, id) < 0), `snapshot task ids unsorted at ${i}`);
+    assert(id !== undefined && (previous === undefined || compareText(previous, id) < 0), () => `snapshot task ids unsorted at ${i}`);
     previous = id;
     const agent = agents[agentCol.getUint32(4 * i)];
-    assert(agent !== undefined, `snapshot task ${id}: agent code out of range`);
+    assert(agent !== undefined, () => `snapshot task ${id}: agent code out of range`);
     const netCode = networkCol.getUint32(4 * i);
     const net = netCode === noNetwork ? undefined : s.networks.get(networkNames[netCode] ?? '');
-    assert(netCode === noNetwork || net !== undefined, `snapshot task ${id}: network code out of range`);
+    assert(netCode === noNetwork || net !== undefined, () => `snapshot task ${id}: network code out of range`);
     const flags = c.flags[i] ?? 0;
     const containerizer: Containerizer = (flags & flagDocker) !== 0 ? 'docker' : 'mesos';
     let pool: PoolRec | undefined;
@@ -268,7 +268,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
     let ip6: bigint | undefined;
     if (net !== undefined) {
       const block = agent.blocks.get(net.name);
-      assert(block !== undefined, `snapshot task ${id}: agent ${agent.id} has no block in ${net.name}`);
+      assert(block !== undefined, () => `snapshot task ${id}: agent ${agent.id} has no block in ${net.name}`);
       pool = poolFor(block, containerizer);
       if ((flags & flagIp4) !== 0) {
         ip4 = ip4Col.getUint32(4 * i);
@@ -279,7 +279,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
         ip6Row++;
         pool.v6?.pool.take(ip6);
       }
-      assert((pool.v4 === undefined) === (ip4 < 0) && (pool.v6 === undefined) === (ip6 === undefined), `snapshot task ${id}: addresses do not match its pool`);
+      assert((pool.v4 === undefined) === (ip4 < 0) && (pool.v6 === undefined) === (ip6 === undefined), () => `snapshot task ${id}: addresses do not match its pool`);
     }
     // Extras are in task row order: one pointer walks them alongside the rows.
     const next = c.extras[extraRow];

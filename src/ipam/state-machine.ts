@@ -82,7 +82,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
   }
 
   apply(command: Uint8Array, index: LogIndex): ApplyResult {
-    assert(index > this.s.appliedIndex, `apply index ${index} <= applied index ${this.s.appliedIndex}`);
+    assert(index > this.s.appliedIndex, () => `apply index ${index} <= applied index ${this.s.appliedIndex}`);
     this.s.appliedIndex = index;
     // A leader's no-op entry carries no command (Raft §8): nothing to do.
     if (command.length === 0) return ok(null);
@@ -148,7 +148,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
 
   private configure(cmd: ConfigureCommand): IpamResult<ResultValues['configure']> {
     const subnet = parseCidr4(cmd.vtepSubnet);
-    assert(subnet.ok, `validated VTEP subnet ${cmd.vtepSubnet}`);
+    assert(subnet.ok, () => `validated VTEP subnet ${cmd.vtepSubnet}`);
     const current = this.s.config;
     const same = subnet.value.addr === current.vtepSubnet.addr && subnet.value.len === current.vtepSubnet.len;
     if (same && cmd.vtepMacOui === current.oui) return ok(this.config());
@@ -233,7 +233,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
 
   /** Gives every agent without a block in `net` the lowest free one, in agent id order. */
   private giveBlocks(net: NetworkRec): void {
-    assert(net.enabled, `giveBlocks on disabled network ${net.name}`);
+    assert(net.enabled, () => `giveBlocks on disabled network ${net.name}`);
     if (net.blocks.size === this.s.agents.size) return;
     for (const agent of byId(this.s.agents.values())) {
       if (!agent.blocks.has(net.name) && !this.giveBlock(net, agent)) break;
@@ -242,7 +242,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
 
   /** The lowest free block of every family, or false (and nothing taken) if one has none. */
   private giveBlock(net: NetworkRec, agent: AgentRec): boolean {
-    assert(!agent.blocks.has(net.name), `agent ${agent.id} already has a block in ${net.name}`);
+    assert(!agent.blocks.has(net.name), () => `agent ${agent.id} already has a block in ${net.name}`);
     const index4 = net.v4?.blocks.allocate();
     const index6 = net.v6?.blocks.allocate();
     if ((net.v4 !== undefined && index4 === undefined) || (net.v6 !== undefined && index6 === undefined)) {
@@ -257,7 +257,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
   }
 
   private freeBlock(block: BlockRec): void {
-    assert(block.pools.every((p) => poolFigures(p).used === 0), `freeing a block of ${block.agent.id} in use`);
+    assert(block.pools.every((p) => poolFigures(p).used === 0), () => `freeing a block of ${block.agent.id} in use`);
     const net = block.network;
     if (block.index4 !== undefined) net.v4?.blocks.release(block.index4);
     if (block.index6 !== undefined) net.v6?.blocks.release(block.index6);
@@ -410,7 +410,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     // The snapshot holds the index of the last IPAM command; Raft's snapshot index may be later
     // (membership entries and no-ops never reach apply). Keeping the snapshot's own value keeps
     // snapshots byte-identical between replicas that restored and replicas that applied.
-    assert(state.appliedIndex <= index, `snapshot is at index ${state.appliedIndex}, beyond the restore index ${index}`);
+    assert(state.appliedIndex <= index, () => `snapshot is at index ${state.appliedIndex}, beyond the restore index ${index}`);
     this.s = state;
     this.events = [];
     for (const l of this.listeners) l.reset();
@@ -493,7 +493,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
 function parseOptional<T>(text: string | undefined, parse: (s: string) => Parsed<T>): T | undefined {
   if (text === undefined) return undefined;
   const parsed = parse(text);
-  assert(parsed.ok, `validated field ${text} does not parse`);
+  assert(parsed.ok, () => `validated field ${text} does not parse`);
   return parsed.value;
 }
 
