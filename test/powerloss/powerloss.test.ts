@@ -13,18 +13,15 @@
 //   not depend on timing: LevelDB then never syncs its log, so everything written since the last
 //   open (which writes the old log into a synced table) is gone on every node.
 
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { http, poll } from '../chaos/chaos-cluster.js';
-import { ProcessGroup, peersArg } from '../util/cluster.js';
-import type { Addresses, NodeProcess } from '../util/cluster.js';
-import { freePorts } from '../util/ports.js';
+import { PowerLossCluster } from './cluster.js';
 import type { Truncation } from './journal.js';
-import { buildShim, powerCut, shimEnv } from './power-cut.js';
-import type { Watched } from './power-cut.js';
+import { buildShim } from './power-cut.js';
 
 const limits = {
   voters: 3,
@@ -34,8 +31,8 @@ const limits = {
   acksPerCut: 24,
   /** Allocations one client sends in a round at most (the round normally ends at the cut). */
   requestsPerClientMax: 200,
-  /** Start, restart and election on a loaded 2-core machine. */
-  readyWaitMs: 45_000,
+  /** Registering the agents right after the start. */
+  setupWaitMs: 30_000,
   httpTimeoutMs: 5_000,
   /** Reading one acknowledged task back: a 503 during an election is retried, a 404 is not. */
   readBackMs: 15_000,
@@ -53,61 +50,11 @@ interface Lost extends Ack {
   readonly got: string;
 }
 
-class PowerLossCluster {
-  readonly group: ProcessGroup;
-  readonly watched = new Map<string, Watched>();
-
-  private constructor(readonly root: string) {
-    this.group = new ProcessGroup(root);
-  }
-
-  static async create(root: string, shim: string, extraArgs: readonly string[]): Promise<PowerLossCluster> {
-    const c = new PowerLossCluster(root);
-    const ports = await freePorts(3 * limits.voters);
-    const specs: Addresses[] = Array.from({ length: limits.voters }, (_, i) => ({ id: `n${i + 1}`, raft: `127.0.0.1:${ports[3 * i]}`, http: `127.0.0.1:${ports[3 * i + 1]}`, dns: `127.0.0.1:${ports[3 * i + 2]}` }));
-    const secret = join(root, 'cluster-secret');
-    writeFileSync(secret, 'powerloss-cluster-secret-0123456789\n', { mode: 0o600 });
-    const args = ['--peers', peersArg(specs), '--cluster-secret-file', secret, '--tick-ms', '100', '--election-ticks', '10', '--log-level', 'warn', ...extraArgs];
-    for (const s of specs) {
-      const dataDir = join(root, s.id);
-      const w: Watched = { dir: join(dataDir, 'raft'), journal: join(root, `${s.id}.powerloss-journal`) };
-      c.watched.set(s.id, w);
-      c.group.add(s, dataDir, args, { env: shimEnv(shim, w) });
-    }
-    return c;
-  }
-
-  nodes(): NodeProcess[] {
-    return [...this.group.nodes.values()];
-  }
-
-  async start(): Promise<void> {
-    for (const n of this.nodes()) n.start();
-    await Promise.all(this.nodes().map(async (n) => {
-      const ok = await poll(async () => {
-        if (!n.running) return 'exited';
-        return (await http(n.url, 'GET', '/v1/ready', undefined, 3_000)).status === 200 ? 'ready' : undefined;
-      }, limits.readyWaitMs);
-      if (ok !== 'ready') throw new Error(`${n.id} not ready (${ok ?? 'timeout'}); log: ${n.errorLines(4).join(' | ')}`);
-    }));
-  }
-
-  /** A graceful restart of every node (SIGTERM, start again). */
-  async restart(): Promise<void> {
-    await Promise.all(this.nodes().map((n) => n.stop()));
-    await this.start();
-  }
-
-  powerCut(): Promise<Truncation[]> {
-    return powerCut(this.nodes().map((node) => ({ node, watched: this.watched.get(node.id)! })));
-  }
-}
-
 const taskBody = (i: number): Record<string, unknown> => ({ name: `app${i % 5}`, framework: 'powerloss', agent: `ag${i % limits.agents}`, network: 'dcos' });
 
 async function registerAgents(c: PowerLossCluster): Promise<void> {
   for (let a = 0; a < limits.agents; a++) {
-    const ok = await poll(async () => ((await http(c.nodes()[0]!.url, 'PUT', `/v1/agents/ag${a}`, { ip: `10.1.0.${a + 1}` }, limits.httpTimeoutMs)).status < 300 ? true : undefined), limits.readyWaitMs);
+    const ok = await poll(async () => ((await http(c.nodes()[0]!.url, 'PUT', `/v1/agents/ag${a}`, { ip: `10.1.0.${a + 1}` }, limits.httpTimeoutMs)).status < 300 ? true : undefined), limits.setupWaitMs);
     if (ok !== true) throw new Error(`agent ag${a} not registered`);
   }
 }
@@ -173,20 +120,25 @@ const shim = buildShim(root);
 async function run(t: Test, name: string, extraArgs: readonly string[], cuts: number): Promise<{ acked: Ack[]; lostByRound: Lost[][] }> {
   const dir = join(root, name);
   mkdirSync(dir);
-  const c = await PowerLossCluster.create(dir, shim, extraArgs);
+  const began = Date.now();
+  const at = (): string => `${((Date.now() - began) / 1000).toFixed(1)} s`;
+  const c = await PowerLossCluster.create({ root: dir, shim, voters: limits.voters, prefix: `pl${name}`, extraArgs });
   t.teardown(() => c.group.destroy());
   await c.start();
   await registerAgents(c);
   // Setup durable in both modes: reopening LevelDB writes its log into a synced table.
   await c.restart();
+  t.comment(`${name}: set up and restarted at ${at()}`);
   const acked: Ack[] = [];
   const lostByRound: Lost[][] = [];
   for (let round = 1; round <= cuts; round++) {
     const r = await loadThenCut(c, round, acked);
-    t.comment(`${name} round ${round}: ${r.acks} acknowledged, ${r.indeterminate} indeterminate; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
+    t.comment(`${name} round ${round} (${at()}): ${r.acks} acknowledged, ${r.indeterminate} indeterminate; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
     t.same(c.group.crashes(), [], 'no node exited on its own');
     await c.start();
+    t.comment(`${name} round ${round}: restarted at ${at()}`);
     const lost = await lostAfterRestart(c, acked);
+    t.comment(`${name} round ${round}: read back at ${at()}`);
     lostByRound.push(lost);
     if (lost.length > 0) t.comment(`${name} round ${round}: lost ${lost.length} of ${acked.length}: ${lost.slice(0, 8).map((l) => `${l.id}=${l.ip} (${l.got})`).join(', ')}`);
   }
