@@ -11,12 +11,6 @@ export const limits = {
   nameInputCharsMax: ipamLimits.nameCharsMax,
   /** Records per RRset the zone index accepts: larger RRsets are cut (sorted, first kept). */
   rrsetRecordsMax: dnsLimits.rrsetRecordsMax,
-  /**
-   * Tasks on one host name from which its addresses are kept counted (a multiset updated per task)
-   * instead of recomputed from every task: a task joining or leaving a name shared by thousands
-   * then costs no scan and no sort, and rewrites the RRset only when an address came or went.
-   */
-  countedOwnerTasksMin: 32,
 } as const;
 
 assert(limits.labelCharsMax === 63, `labels are at most 63 bytes, got ${limits.labelCharsMax}`);
