@@ -9,7 +9,11 @@
 // shared machine hits both alike. Then the apply cost per allocation with 1,000 vs 1,000,000 tasks
 // allocated and memory at 1,000,000 (bench/lib/ipam-apply.ts, in-process IpamStateMachine), and the
 // same with the DNS records builder attached (a node's real apply path) at --records-size tasks.
-import { mkdirSync, rmSync } from 'node:fs';
+//
+// Besides writes/s and latency, every run records the CPU time per write of the servers (all three
+// processes together) and of the load generator, read from /proc: on a shared 2-core machine
+// wall-clock rates swing with the neighbours' load, CPU per write much less.
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { medianOf, printTable, round, writeResults } from '../harness.js';
 import type { SuiteContext } from '../run.js';
@@ -34,10 +38,32 @@ export const ipamBench = {
   targets: { writesRatioMin: 2, applyRatioMax: 1.5, memoryMiBMax: 1024 },
 } as const;
 
-type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed';
+type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed' | 'serverCpuUsPerOp' | 'generatorCpuUsPerOp';
 
-function fig(r: HttpLoadResult): Record<Fig, number> {
-  return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed };
+/** Linux reports process times in USER_HZ ticks, fixed at 100 per second for user space. */
+const clockTicksPerSec = 100;
+
+/** User + system CPU of a process so far, in microseconds (0 once it is gone). */
+function cpuUs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicksPerSec;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `load`, and adds the servers' and this process's CPU per successful write. */
+async function measured(pids: readonly (number | undefined)[], load: () => Promise<HttpLoadResult>): Promise<Record<Fig, number>> {
+  const serverCpu = (): number => pids.reduce<number>((sum, pid) => sum + cpuUs(pid), 0);
+  const server0 = serverCpu();
+  const self0 = process.cpuUsage();
+  const r = await load();
+  const self = process.cpuUsage(self0);
+  const per = (us: number): number => (r.ok === 0 ? 0 : Math.round(us / r.ok));
+  return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed, serverCpuUsPerOp: per(serverCpu() - server0), generatorCpuUsPerOp: per(self.user + self.system) };
 }
 
 async function setupVnetd(cluster: VnetdCluster): Promise<void> {
@@ -91,9 +117,13 @@ async function writePath(vnetd: VnetdCluster, etcd: EtcdCluster, o: { seconds: n
     await etcdLoad((await etcd.leader()).clientPort, c, o.warmupSeconds);
     const vRuns: Record<Fig, number>[] = [];
     const eRuns: Record<Fig, number>[] = [];
+    const vPids = vnetd.nodes.map((n) => n.child.child.pid);
+    const ePids = etcd.members.map((m) => m.child.child.pid);
     for (let r = 0; r < o.repeats; r++) {
-      vRuns.push(fig(await vnetdLoad((await vnetd.leader()).http, c, o.seconds)));
-      eRuns.push(fig(await etcdLoad((await etcd.leader()).clientPort, c, o.seconds)));
+      const vLeader = (await vnetd.leader()).http;
+      vRuns.push(await measured(vPids, () => vnetdLoad(vLeader, c, o.seconds)));
+      const eLeader = (await etcd.leader()).clientPort;
+      eRuns.push(await measured(ePids, () => etcdLoad(eLeader, c, o.seconds)));
       console.log(`  ${c} in flight, run ${r + 1}: vnetd ${JSON.stringify(vRuns.at(-1))} etcd ${JSON.stringify(eRuns.at(-1))}`);
     }
     const v = await medianOf(vRuns.length, async (i) => vRuns[i] as Record<Fig, number>);
@@ -155,6 +185,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       'etcd p50': w?.etcd.median.p50Ms ?? '',
       'etcd p99': w?.etcd.median.p99Ms ?? '',
       ratio: w?.ratio ?? '',
+      'vnetd cpu us/op': w?.vnetd.median.serverCpuUsPerOp ?? '',
+      'etcd cpu us/op': w?.etcd.median.serverCpuUsPerOp ?? '',
     };
   });
   printTable(rows);
