@@ -1,3 +1,8 @@
+// The in-memory zone index. Stored names (setRRset & co.) live in a Map of nodes; derived names
+// (a DerivedSource, src/records' task names) are built on demand from the source and cached per
+// name, bounded by `derivedCacheNamesMax` and checked against the source's version on every use,
+// so a million tasks cost the source's compact table, not a node per name (dns/README.md).
+//
 // The in-memory zone index: names → RRsets, each RRset with its encoded answer, built on the first
 // query after the RRset (or, for SRV, an address it carries as glue) changed and cached until the
 // next change: a change costs O(its records) and no encoding, a burst of changes to one name one

@@ -1,8 +1,11 @@
 // The zone index contract (dns/zone.ts) that src/records relies on: validation that changes
-// nothing on bad input, empty non-terminals by reference count, incremental re-encoding, serial.
+// nothing on bad input, empty non-terminals by reference count, incremental re-encoding, serial,
+// and derived names (a DerivedSource computing records on demand, cached by its version).
 import t, { type Test } from 'tap';
 import { DnsError } from '../../dns/errors.js';
-import { createZoneIndex, resolveZoneConfig } from '../../dns/zone-index.js';
+import { createZoneIndex, derivedCacheNamesMax, resolveZoneConfig, type MemoryZoneIndex } from '../../dns/zone-index.js';
+import { nameToKey } from '../../dns/wire/name.js';
+import type { DerivedName, DerivedSource } from '../../dns/zone.js';
 import { respond } from '../../dns/respond.js';
 import { buildQuery, decodeReply } from './helpers.js';
 
@@ -225,4 +228,99 @@ t.test('answers are built once per change, on the first query, and shared by eve
   t.equal(z.stats().encodedBytes, one, 'later queries, under the alias too, reuse that encoding');
   z.setRRset('web.f.agentip.dcos', 'A', ['10.0.0.7']);
   t.equal(z.stats().encodedBytes, 0, 'a change drops it');
+});
+
+// ----- derived names (zone.ts DerivedSource): computed on demand, cached by the source's version -----
+
+
+function respondTo(z: MemoryZoneIndex, name: string, type: string): Buffer {
+  const o = respond(buildQuery(name, type), z, { transport: 'tcp', client: '::1' });
+  if (o.kind !== 'answer') throw new Error(`no answer for ${name}: ${o.kind}`);
+  return o.bytes;
+}
+
+/** A source backed by a plain table of presentation name → data, counting its lookups. */
+function tableSource(): DerivedSource & { table: Map<string, Omit<DerivedName, 'stamp' | 'version'>>; stamp: { version: number }; lookups: number } {
+  const byKey = (): Map<string, Omit<DerivedName, 'stamp' | 'version'>> => new Map([...s.table].map(([n, d]) => [nameToKey(n), d]));
+  const s = {
+    table: new Map<string, Omit<DerivedName, 'stamp' | 'version'>>(),
+    stamp: { version: 0 },
+    lookups: 0,
+    lookup(key: string): DerivedName | undefined {
+      s.lookups++;
+      const d = byKey().get(key);
+      return d === undefined ? undefined : { ...d, stamp: s.stamp, version: s.stamp.version };
+    },
+  };
+  return s;
+}
+
+t.test('derived names: answered from the source, with the SOA/NODATA/NXDOMAIN rules of stored names', async (t) => {
+  const z = zone();
+  const src = tableSource();
+  z.setDerivedSource(src);
+  src.table.set('web.marathon.agentip.dcos.', { A: ['10.0.0.1', '10.0.0.2'] });
+  src.table.set('web.marathon.containerip.dcos.', {}); // exists without data
+  src.table.set('_web._tcp.marathon.agentip.dcos.', { SRV: [{ priority: 0, weight: 0, port: 31000, target: 'web.marathon.agentip.dcos.' }] });
+  src.table.set('2.0.0.10.in-addr.arpa.', { PTR: ['web.marathon.containerip.dcos.'] });
+  for (const n of src.table.keys()) z.addDerivedName(n);
+  t.equal(z.stats().names, 4, 'counted as names');
+  const a = decodeReply(respondTo(z, 'web.marathon.agentip.dcos', 'A'));
+  t.same(a.answers.map((r) => r.data).sort(), ['10.0.0.1', '10.0.0.2']);
+  const alias = decodeReply(respondTo(z, 'WEB.marathon.agentip.dcos.thisdcos.directory', 'A'));
+  t.same(alias.answers.map((r) => r.data).sort(), ['10.0.0.1', '10.0.0.2'], 'and under the alias');
+  const srv = decodeReply(respondTo(z, '_web._tcp.marathon.agentip.dcos.thisdcos.directory', 'SRV'));
+  t.same(srv.answers.map((r) => r.data), ['0 0 31000 web.marathon.agentip.dcos.thisdcos.directory.'], 'SRV target under the alias asked');
+  t.equal(srv.additionals.filter((r) => r.type === 'A').length, 2, 'with the derived target\'s addresses as glue');
+  t.equal(decodeReply(respondTo(z, 'web.marathon.containerip.dcos', 'A')).rcode, 'NOERROR', 'data-less derived name: NODATA');
+  t.equal(decodeReply(respondTo(z, 'marathon.agentip.dcos', 'A')).rcode, 'NOERROR', 'its ancestors exist (empty non-terminals)');
+  t.equal(decodeReply(respondTo(z, '_tcp.marathon.agentip.dcos', 'A')).rcode, 'NOERROR');
+  t.equal(decodeReply(respondTo(z, 'api.marathon.agentip.dcos', 'A')).rcode, 'NXDOMAIN', 'a name the source lacks');
+  t.same(decodeReply(respondTo(z, '2.0.0.10.in-addr.arpa', 'PTR')).answers.map((r) => r.data), ['web.marathon.containerip.dcos.']);
+  t.same(z.get('web.marathon.agentip.dcos.', 'A')?.slice().sort(), ['10.0.0.1', '10.0.0.2'], 'get() reads derived names');
+  t.ok(z.exists('web.marathon.containerip.dcos.') && z.exists('0.10.in-addr.arpa.'));
+  for (const n of src.table.keys()) z.removeDerivedName(n);
+  src.table.clear();
+  t.equal(z.stats().names, 0);
+  t.notOk(z.exists('marathon.agentip.dcos.'), 'empty non-terminals go with the last name below them');
+  t.notOk(z.exists('in-addr.arpa.') && z.exists('10.in-addr.arpa.'));
+  throwsDns(t, () => z.addDerivedName('web.example.'), 'outside-zone', /not under/, 'derived names lie in our zones too');
+});
+
+t.test('derived names: built once per source version, rebuilt after it moves, stored names win', async (t) => {
+  const z = zone();
+  const src = tableSource();
+  z.setDerivedSource(src);
+  src.table.set('a.f.agentip.dcos.', { A: ['10.0.0.1'] });
+  z.addDerivedName('a.f.agentip.dcos.');
+  respondTo(z, 'a.f.agentip.dcos', 'A');
+  const first = src.lookups;
+  for (let i = 0; i < 5; i++) respondTo(z, 'a.f.agentip.dcos', 'A');
+  t.equal(src.lookups, first, 'cached: no lookup while the version stands');
+  src.table.set('a.f.agentip.dcos.', { A: ['10.0.0.9'] });
+  t.same(decodeReply(respondTo(z, 'a.f.agentip.dcos', 'A')).answers.map((r) => r.data), ['10.0.0.1'], 'a change the source did not version is not seen (the contract)');
+  src.stamp.version++;
+  t.same(decodeReply(respondTo(z, 'a.f.agentip.dcos', 'A')).answers.map((r) => r.data), ['10.0.0.9'], 'the version moved: rebuilt');
+  t.equal(src.lookups, first + 1, 'once');
+  z.setRRset('a.f.agentip.dcos.', 'A', ['10.0.0.7']);
+  t.same(decodeReply(respondTo(z, 'a.f.agentip.dcos', 'A')).answers.map((r) => r.data), ['10.0.0.7'], 'a stored RRset wins');
+});
+
+t.test(`derived names: the cache keeps at most ${derivedCacheNamesMax} names`, async (t) => {
+  const z = zone();
+  let lookups = 0;
+  const stamp = { version: 0 };
+  z.setDerivedSource({
+    lookup(key) {
+      lookups++;
+      return key.endsWith('\x04dcos\0') ? { stamp, version: 0, A: ['10.0.0.1'] } : undefined;
+    },
+  });
+  const n = derivedCacheNamesMax + 10;
+  for (let i = 0; i < n; i++) z.node(nameToKey(`t${i}.f.agentip.dcos.`));
+  t.equal(lookups, n);
+  z.node(nameToKey(`t${n - 1}.f.agentip.dcos.`));
+  t.equal(lookups, n, 'the newest is cached');
+  z.node(nameToKey('t0.f.agentip.dcos.'));
+  t.equal(lookups, n + 1, 'the oldest was dropped, and is rebuilt when asked again');
 });
