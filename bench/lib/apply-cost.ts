@@ -9,6 +9,8 @@ const script = fileURLToPath(new URL('./ipam-apply.js', import.meta.url));
 
 export interface ApplyCost {
   readonly records: boolean;
+  /** Dual-stack tasks with a host-mapped port (every kind of name), see ipam-apply.ts. */
+  readonly dual: boolean;
   readonly sizes: readonly SizeFigures[];
   readonly fillSeconds: number;
   readonly fillUsPerTask: number;
@@ -19,8 +21,8 @@ export const applyCostLimits = {
   heapMiBMax: 12_288,
 } as const;
 
-export async function applyCost(workDir: string, sizes: readonly number[], records: boolean, rounds = 200): Promise<ApplyCost> {
-  const args = ['--sizes', sizes.join(','), '--rounds', String(rounds), ...(records ? ['--records'] : [])];
+export async function applyCost(workDir: string, sizes: readonly number[], records: boolean, rounds = 200, dual = false): Promise<ApplyCost> {
+  const args = ['--sizes', sizes.join(','), '--rounds', String(rounds), ...(records ? ['--records'] : []), ...(dual ? ['--dual'] : [])];
   const child = startNode(`ipam-apply${records ? '-records' : ''}`, script, args, {
     logFile: path.join(workDir, `ipam-apply${records ? '-records' : ''}.log`),
     nodeArgs: ['--expose-gc', `--max-old-space-size=${applyCostLimits.heapMiBMax}`],

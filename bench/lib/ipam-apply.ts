@@ -3,7 +3,11 @@
 // RSS at each size. With --records the DNS records builder and zone index are attached as in a
 // vnetd node (src/server.ts), so the figures are a node's: state machine + DNS names.
 //
-//   node --expose-gc dist/bench/lib/ipam-apply.js --sizes 1000,1000000 [--records] [--rounds 200]
+//   node --expose-gc dist/bench/lib/ipam-apply.js --sizes 1000,1000000 [--records] [--dual] [--rounds 200]
+//
+// --dual: a dual-stack network and one host-mapped TCP port per task, so each task has every name
+// DESIGN.md §1 gives (agentip/containerip/autoip A and containerip AAAA, three SRV names, PTR v4
+// and v6); without it, IPv4 tasks without ports (four names each).
 // prints one JSON line: {sizes: [{tasks, medianUs, meanUs, heapMiB, rssMiB}], fillSeconds}
 import { parseArgs } from 'node:util';
 import { IpamStateMachine, encodeCommand } from '../../src/ipam/index.js';
@@ -16,6 +20,9 @@ export const applyBench = {
   /** 10.0.0.0/8 in /20 blocks: 2,045 Mesos addresses per agent, 2.045M over 1,000 agents. */
   subnet: '10.0.0.0/8',
   prefix: 20,
+  /** --dual: a /64 per agent. */
+  subnet6: 'fd00::/48',
+  prefix6: 64,
   /** Allocations timed together (then released untimed, so the size stays put). */
   batch: 100,
   /** Applies between two onApplied() calls while filling (a Ready's worth). */
@@ -58,11 +65,22 @@ class Driver {
   }
 }
 
+let dual = false;
+
 const allocate = (i: number): Uint8Array =>
-  encodeCommand({ type: 'allocateTask', id: `task-${i}`, name: `task-${i}`, framework: 'marathon', agent: `agent-${i % applyBench.agents}`, network: 'bench' });
+  encodeCommand({
+    type: 'allocateTask',
+    id: `task-${i}`,
+    name: `task-${i}`,
+    framework: 'marathon',
+    agent: `agent-${i % applyBench.agents}`,
+    network: 'bench',
+    ...(dual && { ports: [{ protocol: 'tcp' as const, containerPort: 8080, hostPort: 10_000 + (i % 20_000) }] }),
+  });
 
 function setup(d: Driver): void {
-  d.apply(encodeCommand({ type: 'createNetwork', name: 'bench', subnet: applyBench.subnet, prefix: applyBench.prefix }));
+  const v6 = dual ? { subnet6: applyBench.subnet6, prefix6: applyBench.prefix6 } : {};
+  d.apply(encodeCommand({ type: 'createNetwork', name: 'bench', subnet: applyBench.subnet, prefix: applyBench.prefix, ...v6 }));
   for (let a = 0; a < applyBench.agents; a++) {
     d.apply(encodeCommand({ type: 'registerAgent', id: `agent-${a}`, ip: `172.16.${a >> 7}.${(a & 0x7f) + 1}` }));
   }
@@ -107,7 +125,8 @@ function measure(d: Driver, tasks: number, rounds: number, nextId: () => number)
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,1000000' }, records: { type: 'boolean', default: false }, rounds: { type: 'string', default: '200' } } });
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,1000000' }, records: { type: 'boolean', default: false }, dual: { type: 'boolean', default: false }, rounds: { type: 'string', default: '200' } } });
+  dual = values.dual;
   const sizes = values.sizes.split(',').map(Number);
   const rounds = Number(values.rounds);
   if (sizes.some((s) => !Number.isInteger(s) || s < 0) || !Number.isInteger(rounds) || rounds <= 0) throw new Error('--sizes must be integers, --rounds positive');
@@ -126,7 +145,7 @@ function main(): void {
     if (d.sm.taskCount() !== size) throw new Error(`expected ${size} tasks, have ${d.sm.taskCount()}`);
     out.push(measure(d, size, rounds, () => measuredId++));
   }
-  process.stdout.write(JSON.stringify({ records: values.records, sizes: out, fillSeconds: round(fillMs / 1000, 1), fillUsPerTask: round((fillMs * 1000) / Math.max(1, filled), 2) }) + '\n');
+  process.stdout.write(JSON.stringify({ records: values.records, dual, sizes: out, fillSeconds: round(fillMs / 1000, 1), fillUsPerTask: round((fillMs * 1000) / Math.max(1, filled), 2) }) + '\n');
 }
 
 main();
