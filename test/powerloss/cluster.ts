@@ -8,7 +8,7 @@ import { http, poll } from '../chaos/chaos-cluster.js';
 import { ProcessGroup, peersArg } from '../util/cluster.js';
 import type { Addresses, NodeProcess } from '../util/cluster.js';
 import { freePorts } from '../util/ports.js';
-import type { Truncation } from './journal.js';
+import type { KeepUnsynced, Truncation } from './journal.js';
 import { powerCut, shimEnv } from './power-cut.js';
 import type { Watched } from './power-cut.js';
 
@@ -85,7 +85,7 @@ export class PowerLossCluster {
   }
 
   /** Every node's power at once (power-cut.ts). */
-  powerCut(): Promise<Truncation[]> {
-    return powerCut(this.nodes().map((node) => ({ node, watched: this.watched.get(node.id)! })));
+  powerCut(keep?: KeepUnsynced): Promise<Truncation[]> {
+    return powerCut(this.nodes().map((node) => ({ node, watched: this.watched.get(node.id)! })), keep);
   }
 }

@@ -44,7 +44,7 @@ t.test('a single node restarts with its data after a power cut of its whole data
   t.equal(await waitOwnReady(n, readyWaitMs), 'ready', 'graceful restart');
 
   const cuts = await powerCut([{ node: n, watched: w }]);
-  t.comment(`cut: ${cuts.map((c) => `${c.path.slice(dataDir.length + 1)} ${c.size}->${c.durable}`).join(', ')}`);
+  t.comment(`cut: ${cuts.map((c) => `${c.path.slice(dataDir.length + 1)} ${c.size}->${c.to}`).join(', ')}`);
   n.start();
   const after = await waitOwnReady(n, readyWaitMs);
   if (after !== 'ready') t.comment(`after the cut: ${after}; log: ${n.logTail().split('\n').filter((l) => /cannot start|Error/.test(l)).slice(-2).join(' | ')}`);

@@ -3,7 +3,8 @@
 // intercepts every file call the LevelDB binary imports (nm -D), so nothing durable escapes it.
 
 import t from 'tap';
-import { JournalError, durableSizes, planCut } from './journal.js';
+import { mulberry32 } from '../util/prng.js';
+import { JournalError, durableSizes, planCut, randomPrefix } from './journal.js';
 import { importedSymbols, interceptedCalls, levelBinaries, unmodelledCalls } from './power-cut.js';
 
 const d = '/data/raft';
@@ -58,9 +59,25 @@ t.test('a cut shortens each file to its durable size, never-synced files to 0', 
     { path: `${d}/LOCK`, size: 0 }, // never synced, already empty: untouched
   ];
   t.same(planCut(files, durable), [
-    { path: `${d}/000005.log`, size: 700, durable: 300 },
-    { path: `${d}/LOG`, size: 57, durable: 0 },
+    { path: `${d}/000005.log`, size: 700, durable: 300, to: 300 },
+    { path: `${d}/LOG`, size: 57, durable: 0, to: 0 },
   ]);
+});
+
+t.test('a random prefix of the unsynced tail may survive, never all of it, never synced bytes less', async (t) => {
+  const seed = Number(process.env['POWERLOSS_SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay: POWERLOSS_SEED=${seed})`);
+  const keep = randomPrefix(mulberry32(seed));
+  for (let i = 0; i < 200; i++) {
+    const size = 1 + i * 37;
+    const synced = Math.floor(size / 3);
+    const [cut] = planCut([{ path: `${d}/f`, size }], new Map([[`${d}/f`, synced]]), keep);
+    if (cut === undefined || cut.to < synced || cut.to >= size) {
+      t.fail(`seed ${seed}: size ${size}, synced ${synced}, cut to ${cut?.to}`);
+      return;
+    }
+  }
+  t.throws(() => planCut([{ path: `${d}/f`, size: 10 }], new Map(), () => 10), /expected an integer in \[0, 10\)/, 'a tail model may not keep everything');
 });
 
 t.test('a file shorter than its synced size means the model is wrong, not the program', async (t) => {

@@ -92,19 +92,38 @@ export interface Truncation {
   readonly path: string;
   readonly size: number;
   readonly durable: number;
+  /** The size after the cut: `durable`, plus the unsynced bytes the tail model kept. */
+  readonly to: number;
+}
+
+/**
+ * How many of a file's `unsyncedBytes` survive the cut, kept as a prefix: 0 in the plain model. A
+ * real crash may also have written some of them back; `randomPrefix` models that (README.md).
+ */
+export type KeepUnsynced = (unsyncedBytes: number) => number;
+
+export const dropUnsynced: KeepUnsynced = () => 0;
+
+/** A seeded uniform prefix of the unsynced bytes survives, 0..all-1 (byte-granular: torn records too). */
+export function randomPrefix(random: () => number): KeepUnsynced {
+  return (unsyncedBytes) => Math.floor(random() * unsyncedBytes);
 }
 
 /**
  * What a power cut does to `files` (every regular file of the watched directory): each is cut to
- * its durable size, 0 when never synced. A file shorter than its durable size means the journal
- * and the disk disagree (the model is broken, not the program under test): JournalError.
+ * its durable size (0 when never synced) plus what `keep` keeps of the rest. A file shorter than
+ * its durable size means the journal and the disk disagree (the model is broken, not the program
+ * under test): JournalError.
  */
-export function planCut(files: readonly FileState[], durable: DurableSizes): Truncation[] {
+export function planCut(files: readonly FileState[], durable: DurableSizes, keep: KeepUnsynced = dropUnsynced): Truncation[] {
   const cuts: Truncation[] = [];
   for (const f of files) {
     const d = durable.get(f.path) ?? 0;
     if (f.size < d) throw new JournalError(`${f.path} has ${f.size} bytes but ${d} were synced: the journal does not describe this file`);
-    if (f.size > d) cuts.push({ path: f.path, size: f.size, durable: d });
+    if (f.size === d) continue;
+    const kept = keep(f.size - d);
+    if (!Number.isInteger(kept) || kept < 0 || kept >= f.size - d) throw new Error(`keepUnsynced gave ${kept} for ${f.size - d} unsynced bytes; expected an integer in [0, ${f.size - d})`);
+    cuts.push({ path: f.path, size: f.size, durable: d, to: d + kept });
   }
   return cuts;
 }

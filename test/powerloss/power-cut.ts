@@ -7,7 +7,7 @@ import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'n
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from '../util/cluster.js';
-import { type FileState, type Truncation, durableSizes, planCut } from './journal.js';
+import { type FileState, type KeepUnsynced, type Truncation, dropUnsynced, durableSizes, planCut } from './journal.js';
 
 /** The repository root, from this compiled file (dist/test/powerloss/power-cut.js). */
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,11 +103,14 @@ export function listFiles(dir: string): FileState[] {
   return files;
 }
 
-/** Truncates every file under `w.dir` to its journalled durable size. The process must be dead. */
-export function cutFiles(w: Watched): Truncation[] {
+/**
+ * Truncates every file under `w.dir` to its journalled durable size (plus what `keep` keeps of the
+ * unsynced tail). The process must be dead.
+ */
+export function cutFiles(w: Watched, keep: KeepUnsynced = dropUnsynced): Truncation[] {
   const journal = existsSync(w.journal) ? readFileSync(w.journal, 'utf8') : '';
-  const cuts = planCut(listFiles(w.dir), durableSizes(journal));
-  for (const c of cuts) truncateSync(c.path, c.durable);
+  const cuts = planCut(listFiles(w.dir), durableSizes(journal), keep);
+  for (const c of cuts) truncateSync(c.path, c.to);
   return cuts;
 }
 
@@ -115,7 +118,7 @@ export function cutFiles(w: Watched): Truncation[] {
  * A power cut of several machines at once: every process is SIGKILLed (together, so none sees
  * another's death first), then each one's files lose what was not synced.
  */
-export async function powerCut(targets: readonly { readonly node: NodeProcess; readonly watched: Watched }[]): Promise<Truncation[]> {
+export async function powerCut(targets: readonly { readonly node: NodeProcess; readonly watched: Watched }[], keep: KeepUnsynced = dropUnsynced): Promise<Truncation[]> {
   await Promise.all(targets.map((x) => x.node.kill9()));
-  return targets.flatMap((x) => cutFiles(x.watched));
+  return targets.flatMap((x) => cutFiles(x.watched, keep));
 }

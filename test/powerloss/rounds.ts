@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { http, poll } from '../chaos/chaos-cluster.js';
 import { PowerLossCluster } from './cluster.js';
-import type { Truncation } from './journal.js';
+import { mulberry32 } from '../util/prng.js';
+import { type KeepUnsynced, type Truncation, dropUnsynced, randomPrefix } from './journal.js';
 
 export const roundLimits = {
   voters: 3,
@@ -51,7 +52,7 @@ async function registerAgents(c: PowerLossCluster): Promise<void> {
  * clients' requests are in flight. A response that still arrives was sent before the kill: it
  * counts as acknowledged too. Failed or unanswered requests are indeterminate and not checked.
  */
-async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[]): Promise<{ cuts: Truncation[]; acks: number; indeterminate: number }> {
+async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[], keep: KeepUnsynced): Promise<{ cuts: Truncation[]; acks: number; indeterminate: number }> {
   let cut: Promise<Truncation[]> | null = null;
   let acks = 0;
   let indeterminate = 0;
@@ -67,7 +68,7 @@ async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[]): Pr
         }
         acked.push({ id, ip: String(r.body.ip), round });
         acks++;
-        if (acks >= roundLimits.acksPerCut && cut === null) cut = c.powerCut();
+        if (acks >= roundLimits.acksPerCut && cut === null) cut = c.powerCut(keep);
       } catch {
         indeterminate++;
       }
@@ -95,11 +96,25 @@ async function lostAfterRestart(c: PowerLossCluster, acked: readonly Ack[]): Pro
 }
 
 function describeCuts(cuts: readonly Truncation[], root: string): string {
-  return cuts.map((x) => `${x.path.slice(root.length + 1)} ${x.size}->${x.durable}`).join(', ');
+  return cuts.map((x) => `${x.path.slice(root.length + 1)} ${x.size}->${x.to}${x.to === x.durable ? '' : ` (synced ${x.durable})`}`).join(', ');
 }
 
 /** A cluster set up and restarted once (so the setup is durable whatever the sync mode), then `cuts` rounds. */
-export async function runRounds(t: Test, o: { root: string; shim: string; name: string; extraArgs: readonly string[]; cuts: number }): Promise<{ acked: Ack[]; lostByRound: Lost[][] }> {
+export interface RoundsOptions {
+  readonly root: string;
+  readonly shim: string;
+  /** Names the run's directory and its nodes (`pl${name}1`..). */
+  readonly name: string;
+  readonly extraArgs: readonly string[];
+  readonly cuts: number;
+  /**
+   * With a seed, rounds after the first keep a seeded random prefix of each file's unsynced tail
+   * (journal.ts randomPrefix: torn LevelDB records included); without, every round drops it all.
+   */
+  readonly tailSeed?: number;
+}
+
+export async function runRounds(t: Test, o: RoundsOptions): Promise<{ acked: Ack[]; lostByRound: Lost[][] }> {
   const { shim, name, extraArgs, cuts } = o;
   const dir = join(o.root, name);
   mkdirSync(dir);
@@ -114,8 +129,10 @@ export async function runRounds(t: Test, o: { root: string; shim: string; name: 
   t.comment(`${name}: set up and restarted at ${at()}`);
   const acked: Ack[] = [];
   const lostByRound: Lost[][] = [];
+  const random = o.tailSeed === undefined ? null : mulberry32(o.tailSeed);
   for (let round = 1; round <= cuts; round++) {
-    const r = await loadThenCut(c, round, acked);
+    const keep = random === null || round === 1 ? dropUnsynced : randomPrefix(random);
+    const r = await loadThenCut(c, round, acked, keep);
     t.comment(`${name} round ${round} (${at()}): ${r.acks} acknowledged, ${r.indeterminate} indeterminate; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
     t.same(c.group.crashes(), [], 'no node exited on its own');
     await c.start();
