@@ -105,7 +105,7 @@ export class PlainHistogram extends PlainMetric<HistogramCell> {
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += c.buckets[i] as number;
         const le = i < this.bounds.length ? (this.bounds[i] as number) : '+Inf';
-        values.push({ value: cumulative, labels: { ...c.labels, le }, metricName: `${this.name}_bucket` });
+        values.push({ value: cumulative, labels: { le, ...c.labels }, metricName: `${this.name}_bucket` });
       }
       values.push({ value: c.sum, labels: c.labels, metricName: `${this.name}_sum` });
       values.push({ value: c.count, labels: c.labels, metricName: `${this.name}_count` });

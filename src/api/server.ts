@@ -125,9 +125,10 @@ function parseBody(route: Route, rawBody: Buffer): unknown {
 
 /**
  * A request target the WHATWG URL parser would leave exactly as it is: printable ASCII that needs
- * no percent-encoding in a path, no backslash, no fragment, no `.` or `..` segment (also as %2e).
+ * no percent-encoding in a path, no backslash, no fragment, no `.` or `..` segment (also as %2e),
+ * and not `//` first (which it reads as a host).
  */
-const plainTarget = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
+const plainTarget = /^\/(?!\/)[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*(\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?$/;
 const dotSegment = /\/(\.|%2e){1,2}(\/|\?|$)/i;
 const noQuery = new URLSearchParams();
 
@@ -136,10 +137,10 @@ const noQuery = new URLSearchParams();
  * the write path), so targets it would not change are split by hand; anything else (dot segments,
  * backslashes, characters it would encode) still goes through it, so both give the same answer.
  */
-function splitTarget(url: string): { pathname: string; searchParams: URLSearchParams } {
+export function splitTarget(url: string): { pathname: string; searchParams: URLSearchParams } {
   if (plainTarget.test(url) && !dotSegment.test(url)) {
     const q = url.indexOf('?');
-    return q < 0 ? { pathname: url, searchParams: noQuery } : { pathname: url.slice(0, q), searchParams: new URLSearchParams(url.slice(q + 1)) };
+    return q < 0 ? { pathname: url, searchParams: noQuery } : { pathname: url.slice(0, q), searchParams: new URLSearchParams(url.slice(q)) }; // it drops one leading '?', as URL does
   }
   return new URL(url, 'http://vnetd.invalid');
 }
