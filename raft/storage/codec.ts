@@ -90,8 +90,80 @@ class DecodeFailure {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
+  if (e.kind === 'normal' && e.term < TWO_32 && e.index < TWO_32 && e.data.length < TWO_32) return encodeNormalEntry(e.term, e.index, e.data);
   const body = e.kind === 'normal' ? [KIND_NORMAL, e.term, e.index, e.data] : [KIND_CONF, e.term, e.index, e.change];
   return seal(packr.pack(body));
+}
+
+// The record of a normal entry, written directly: the same bytes as `seal(packr.pack([0, term,
+// index, data]))` (a test compares them), in one allocation instead of four (array, packed body,
+// its view, the sealed copy). Every entry of every Ready passes here on every node.
+const MSGPACK_FIXARRAY_4 = 0x94;
+const MSGPACK_UINT8 = 0xcc;
+const MSGPACK_UINT16 = 0xcd;
+const MSGPACK_UINT32 = 0xce;
+const MSGPACK_BIN8 = 0xc4;
+const MSGPACK_BIN16 = 0xc5;
+const MSGPACK_BIN32 = 0xc6;
+const MSGPACK_FIXINT_END = 0x80;
+
+/** Bytes of a msgpack unsigned integer n < 2^32 in the shortest form (as msgpackr writes it). */
+function uintBytes(n: number): number {
+  return n < MSGPACK_FIXINT_END ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+}
+
+function writeUint(buf: Buffer, at: number, n: number): number {
+  if (n < MSGPACK_FIXINT_END) {
+    buf[at] = n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    buf[at] = MSGPACK_UINT8;
+    buf[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    buf[at] = MSGPACK_UINT16;
+    buf.writeUInt16BE(n, at + 1);
+    return at + 3;
+  }
+  buf[at] = MSGPACK_UINT32;
+  buf.writeUInt32BE(n, at + 1);
+  return at + 5;
+}
+
+function binHeaderBytes(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+function writeBinHeader(buf: Buffer, at: number, length: number): number {
+  if (length < 0x100) {
+    buf[at] = MSGPACK_BIN8;
+    buf[at + 1] = length;
+    return at + 2;
+  }
+  if (length < 0x10000) {
+    buf[at] = MSGPACK_BIN16;
+    buf.writeUInt16BE(length, at + 1);
+    return at + 3;
+  }
+  buf[at] = MSGPACK_BIN32;
+  buf.writeUInt32BE(length, at + 1);
+  return at + 5;
+}
+
+function encodeNormalEntry(term: number, index: number, data: Uint8Array): Uint8Array {
+  const payloadBytes = 2 + uintBytes(term) + uintBytes(index) + binHeaderBytes(data.length) + data.length;
+  const record = Buffer.allocUnsafe(CRC_BYTES + payloadBytes);
+  let at = CRC_BYTES;
+  record[at++] = MSGPACK_FIXARRAY_4;
+  record[at++] = KIND_NORMAL;
+  at = writeUint(record, at, term);
+  at = writeUint(record, at, index);
+  at = writeBinHeader(record, at, data.length);
+  record.set(data, at);
+  record.writeUInt32BE(crc32c(record.subarray(CRC_BYTES)), 0);
+  return record;
 }
 
 /** Decodes and verifies one entry record stored under `index`. */
