@@ -32,6 +32,15 @@ t.test('rename moves the durable size, replacing the target; unlink forgets it',
   t.same([...durableSizes(j)], [[`${d}/CURRENT`, 0]]);
 });
 
+t.test('a renamed directory takes the durable sizes of its files along', async (t) => {
+  const j = [
+    `S\t100\t${d}/000005.log`, `S\t16\t${d}/CURRENT`, `S\t7\t${d}x/other`,
+    `R\t${d}\t${d}.before-force-1`,
+    '',
+  ].join('\n');
+  t.same(new Map(durableSizes(j)), new Map([[`${d}.before-force-1/000005.log`, 100], [`${d}.before-force-1/CURRENT`, 16], [`${d}x/other`, 7]]), 'a sibling with the same prefix stays');
+});
+
 t.test('an unterminated last record is dropped (the model then loses more, never less)', async (t) => {
   t.same([...durableSizes(`S\t10\t${d}/a\nS\t20\t${d}/a`)], [[`${d}/a`, 10]]);
 });

@@ -31,6 +31,24 @@ function checkPath(p: string | undefined, lineNo: number, allowNone: boolean): s
   return p;
 }
 
+/**
+ * A rename moves the durable size of the file, or of every file under a renamed directory (as
+ * `--force-new-cluster` does with `<data-dir>/raft`); whatever `to` named before is replaced.
+ */
+function renamed(sizes: Map<string, number>, from: string | null, to: string | null): void {
+  const moved: [string, number][] = [];
+  if (from !== null) {
+    for (const [path, size] of sizes) {
+      if (path === from) moved.push(['', size]);
+      else if (path.startsWith(`${from}/`)) moved.push([path.slice(from.length), size]);
+    }
+    for (const [rest] of moved) sizes.delete(from + rest);
+  }
+  if (to === null) return;
+  for (const path of [...sizes.keys()]) if (path === to || path.startsWith(`${to}/`)) sizes.delete(path);
+  for (const [rest, size] of moved) sizes.set(to + rest, size);
+}
+
 /** Applies one record (the fields of one journal line) to `sizes`. */
 function applyRecord(sizes: Map<string, number>, fields: readonly string[], lineNo: number): void {
   const [kind, a, b] = fields;
@@ -46,18 +64,10 @@ function applyRecord(sizes: Map<string, number>, fields: readonly string[], line
       arity(2);
       sizes.set(checkPath(a, lineNo, false)!, 0);
       return;
-    case 'R': { // renamed: the durable size follows the file ('-' = outside the watched directory)
+    case 'R': // renamed: the durable size follows the file ('-' = outside the watched directory)
       arity(3);
-      const from = checkPath(a, lineNo, true);
-      const to = checkPath(b, lineNo, true);
-      const size = from === null ? undefined : sizes.get(from);
-      if (from !== null) sizes.delete(from);
-      if (to !== null) {
-        if (size === undefined) sizes.delete(to);
-        else sizes.set(to, size);
-      }
+      renamed(sizes, checkPath(a, lineNo, true), checkPath(b, lineNo, true));
       return;
-    }
     case 'U': // unlinked
       arity(2);
       sizes.delete(checkPath(a, lineNo, false)!);
