@@ -159,6 +159,26 @@ function snapshotMetaAt(v: unknown, path: string): SnapshotMeta {
   };
 }
 
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * `entries[i]`: a well-formed normal entry is accepted without building the error paths (four
+ * strings per entry, the largest allocation on a follower's receive path); anything else goes
+ * through entryAt, which applies the same checks and names what is wrong.
+ */
+function appendedEntryAt(v: unknown, i: number): Entry {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array)) {
+    const o = v as Obj;
+    const term = o['term'];
+    const index = o['index'];
+    const data = o['data'];
+    if (o['kind'] === 'normal' && isUint(term) && isUint(index) && index !== 0 && data instanceof Uint8Array) {
+      return { kind: 'normal', term: term as Term, index: index as LogIndex, data };
+    }
+  }
+  return entryAt(v, `entries[${i}]`);
+}
+
 /**
  * An append's entries must be the contiguous run after prevLogIndex, with terms that never
  * decrease and never exceed the sender's term (Raft §5.3: a leader only sends its own log, and
@@ -169,7 +189,7 @@ function appendEntriesAt(v: unknown, prevLogIndex: number, msgTerm: number): Ent
   const entries: Entry[] = [];
   let lastTerm = 0;
   for (let i = 0; i < list.length; i++) {
-    const e = entryAt(list[i], `entries[${i}]`);
+    const e = appendedEntryAt(list[i], i);
     if (e.index !== prevLogIndex + 1 + i) fail(`entries[${i}].index: expected ${prevLogIndex + 1 + i}, got ${e.index}`);
     if (e.term < lastTerm) fail(`entries[${i}].term: ${e.term} is below the previous entry's term ${lastTerm}`);
     if (e.term > msgTerm) fail(`entries[${i}].term: ${e.term} is above the message term ${msgTerm}`);

@@ -89,6 +89,12 @@ const cases: Case[] = [
   ['append entry not an object', 'append', set('entries', [5]), /^entries\[0\]: expected an object/],
   ['append entry unknown kind', 'append', entry(0, { kind: 'weird' }), /^entries\[0\]\.kind/],
   ['append entry data not bytes', 'append', entry(0, { data: 'x' }), /^entries\[0\]\.data: expected bytes/],
+  // A normal entry takes a fast path in parse-message.ts (appendedEntryAt); a bad one must still be named.
+  ['append normal entry term fractional', 'append', entry(0, { term: 4.5 }), /^entries\[0\]\.term: expected an integer/],
+  ['append normal entry index 0', 'append', entry(0, { index: 0 }), /^entries\[0\]\.index: entries start at index 1/],
+  ['append normal entry index beyond 2^53', 'append', entry(0, { index: 2 ** 53 }), /^entries\[0\]\.index: expected an integer/],
+  ['append normal entry data missing', 'append', entry(0, { data: null }), /^entries\[0\]\.data: expected bytes, got null/],
+  ['append normal entry as an array', 'append', set('entries', [[0, 4, 8, Buffer.from('x')]]), /^entries\[0\]: expected an object, got an array/],
   ['append prevLogIndex negative', 'append', set('prevLogIndex', -1), /^prevLogIndex: expected an integer/],
   ['append entries not contiguous', 'append', entry(1, { index: 10 }), /^entries\[1\]\.index: expected 9, got 10/],
   ['append entry term decreasing', 'append', entry(1, { term: 3 }), /^entries\[1\]\.term: 3 is below/],
