@@ -43,7 +43,11 @@ interface Framework {
   groups: number;
 }
 
-/** What builder.ts keeps of a task: the facts the rules read, nothing else. */
+/**
+ * What builder.ts keeps of a task: the facts the rules read, nothing else. Ports are packed in a
+ * latin1 string (`packPorts`, ~24 bytes instead of ~100 for an array of objects); a task on a
+ * network always has a container address (IPAM), so "host networking" is "no container address".
+ */
 class TaskEntry implements TaskFacts {
   constructor(
     readonly id: string,
@@ -51,8 +55,7 @@ class TaskEntry implements TaskFacts {
     public agent: AgentAddresses,
     readonly ip: string | undefined,
     readonly ip6: string | undefined,
-    readonly network: string | undefined,
-    readonly ports: readonly PortMapping[],
+    private readonly packedPorts: string,
   ) {}
 
   get agentIp(): string {
@@ -62,6 +65,45 @@ class TaskEntry implements TaskFacts {
   get agentIp6(): string | undefined {
     return this.agent.ip6;
   }
+
+  get network(): string | undefined {
+    return this.ip === undefined && this.ip6 === undefined ? undefined : 'network';
+  }
+
+  get ports(): readonly PortMapping[] {
+    return unpackPorts(this.packedPorts);
+  }
+
+  get hasPorts(): boolean {
+    return this.packedPorts.length > 0;
+  }
+}
+
+/** Bytes per port in a packed port string: flags (udp, has host port), container port, host port. */
+const packedPortChars = 5;
+const udpFlag = 1;
+const hostPortFlag = 2;
+
+function packPorts(ports: readonly PortMapping[]): string {
+  let out = '';
+  for (const p of ports) {
+    const flags = (p.protocol === 'udp' ? udpFlag : 0) | (p.hostPort !== undefined ? hostPortFlag : 0);
+    const host = p.hostPort ?? 0;
+    out += String.fromCharCode(flags, p.containerPort >> 8, p.containerPort & 0xff, host >> 8, host & 0xff);
+  }
+  return out;
+}
+
+function unpackPorts(packed: string): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (let i = 0; i < packed.length; i += packedPortChars) {
+    const flags = packed.charCodeAt(i);
+    const protocol = (flags & udpFlag) !== 0 ? 'udp' : 'tcp';
+    const containerPort = (packed.charCodeAt(i + 1) << 8) | packed.charCodeAt(i + 2);
+    const hostPort = (packed.charCodeAt(i + 3) << 8) | packed.charCodeAt(i + 4);
+    out.push((flags & hostPortFlag) !== 0 ? { protocol, containerPort, hostPort } : { protocol, containerPort });
+  }
+  return out;
 }
 
 const protos = ['tcp', 'udp'] as const;
@@ -73,7 +115,10 @@ class Group {
   /** Changes whenever a derived answer of the group may change (the zone caches by it); -1 once gone. */
   version = 0;
   members: TaskEntry | TaskEntry[] | undefined = undefined;
-  /** Per SRV slot, the members giving the name at least one record (undefined: no member has ports). */
+  /**
+   * Groups of several tasks: per SRV slot, the members giving that name at least one record
+   * (undefined while none has). A one-task group reads its member instead (no array per task).
+   */
   srv: number[] | undefined = undefined;
 
   constructor(
@@ -190,9 +235,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
   reset(): void {
     for (const group of this.groups.values()) {
       for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
-      group.srv?.forEach((n, slot) => {
-        if (n > 0) this.zone.removeDerivedName(this.srvName(group, slot));
-      });
+      this.srvNamesChanged(group, this.srvMask(group), 0);
       group.version = -1;
     }
     for (const ip of this.ptr.keys()) this.zone.removeDerivedName(reverseName(ip)!);
@@ -270,9 +313,10 @@ export class DnsRecords implements IpamListener, DerivedSource {
     const p: number = protoLabel === '_tcp' ? 0 : protoLabel === '_udp' ? 1 : -1;
     if (p < 0) return undefined;
     const group = this.groups.get(String.fromCharCode(first - 1) + key.slice(2, 1 + first) + key.slice(starts[2], kindAt));
-    if (group === undefined || (group.srv?.[kind * 2 + p] ?? 0) === 0) return undefined;
+    if (group === undefined || (this.srvMask(group) & (1 << (kind * 2 + p))) === 0) return undefined;
     const hostKind = hostKinds[kind]!;
     const srv = srvRecords(hostKind, protos[p === 0 ? 0 : 1], this.hostName(group, hostKind), group.list());
+    assert(srv.length > 0, () => `SRV slot of ${key} counted but without records`);
     return { stamp: group, version: group.version, SRV: srv };
   }
 
@@ -325,12 +369,23 @@ export class DnsRecords implements IpamListener, DerivedSource {
       framework.groups++;
       this.groups.set(key, group);
     }
-    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip, view.ip6, view.network, view.ports.length === 0 ? noPorts : view.ports);
+    assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
+    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip, view.ip6, view.ports.length === 0 ? '' : packPorts(view.ports));
+    const before = this.srvMask(group);
     const m = group.members;
-    group.members = m === undefined ? entry : Array.isArray(m) ? (m.push(entry), m) : [m, entry];
+    if (m === undefined) {
+      group.members = entry;
+    } else if (Array.isArray(m)) {
+      m.push(entry);
+      this.countSlots(group, this.slotsOf(group, entry), 1);
+    } else {
+      group.members = [m, entry];
+      this.countSlots(group, this.slotsOf(group, m), 1);
+      this.countSlots(group, this.slotsOf(group, entry), 1);
+    }
     group.version++;
     if (created) for (const kind of hostKinds) this.zone.addDerivedName(this.hostName(group, kind));
-    this.countSrv(group, entry, 1);
+    this.srvNamesChanged(group, before, this.srvMask(group));
     for (const ip of [entry.ip, entry.ip6]) {
       if (ip === undefined || !this.inReverseZone(ip)) continue;
       const holders = this.ptr.get(ip);
@@ -352,16 +407,21 @@ export class DnsRecords implements IpamListener, DerivedSource {
     const at = members.findIndex((e) => e.id === view.id);
     assert(group !== undefined && at >= 0, () => `task ${view.id} missing from its group`);
     const entry = members[at]!;
+    const before = this.srvMask(group);
     if (Array.isArray(group.members)) {
       const list = group.members;
       list[at] = list[list.length - 1]!;
       list.pop();
-      if (list.length === 1) group.members = list[0];
+      this.countSlots(group, this.slotsOf(group, entry), -1);
+      if (list.length === 1) {
+        group.members = list[0];
+        group.srv = undefined;
+      }
     } else {
       group.members = undefined;
     }
     group.version++;
-    this.countSrv(group, entry, -1);
+    this.srvNamesChanged(group, before, group.members === undefined ? 0 : this.srvMask(group));
     for (const ip of [entry.ip, entry.ip6]) {
       const holders = ip === undefined ? undefined : this.ptr.get(ip);
       if (ip === undefined || holders === undefined) continue;
@@ -381,20 +441,47 @@ export class DnsRecords implements IpamListener, DerivedSource {
     if (--group.framework.groups === 0) this.frameworks.delete(group.framework.wire);
   }
 
-  /** Counts a member in (+1) or out (-1) of the SRV names it gives records to; names come and go. */
-  private countSrv(group: Group, entry: TaskEntry, delta: 1 | -1): void {
-    if (entry.ports.length === 0) return;
+  /** The SRV slots (bit kind * 2 + proto) a task gives records to, where the group's name is valid. */
+  private slotsOf(group: Group, entry: TaskEntry): number {
+    if (!entry.hasPorts) return 0;
+    const facts: TaskFacts = { agentIp: entry.agentIp, agentIp6: entry.agentIp6, ip: entry.ip, ip6: entry.ip6, network: entry.network, ports: entry.ports };
+    let slots = 0;
     hostKinds.forEach((kind, k) => {
       if ((group.srvValid & (1 << k)) === 0) return;
       protos.forEach((proto, p) => {
-        if (!hasSrv(entry, kind, proto)) return;
-        const counts = (group.srv ??= new Array<number>(srvSlots).fill(0));
-        const slot = k * 2 + p;
-        counts[slot]! += delta;
-        if (delta === 1 && counts[slot] === 1) this.zone.addDerivedName(this.srvName(group, slot));
-        if (delta === -1 && counts[slot] === 0) this.zone.removeDerivedName(this.srvName(group, slot));
+        if (hasSrv(facts, kind, proto)) slots |= 1 << (k * 2 + p);
       });
     });
+    return slots;
+  }
+
+  /** Counts a member's slots in (+1) or out (-1) of a group of several tasks. */
+  private countSlots(group: Group, slots: number, delta: 1 | -1): void {
+    if (slots === 0) return;
+    const counts = (group.srv ??= new Array<number>(srvSlots).fill(0));
+    for (let slot = 0; slot < srvSlots; slot++) if ((slots & (1 << slot)) !== 0) counts[slot]! += delta;
+  }
+
+  /** The SRV slots with at least one task giving records: the group's SRV names that exist. */
+  private srvMask(group: Group): number {
+    const m = group.members;
+    if (m === undefined) return 0;
+    if (!Array.isArray(m)) return this.slotsOf(group, m);
+    let mask = 0;
+    group.srv?.forEach((n, slot) => {
+      if (n > 0) mask |= 1 << slot;
+    });
+    return mask;
+  }
+
+  /** Tells the zone which SRV names appeared and which went. */
+  private srvNamesChanged(group: Group, before: number, after: number): void {
+    for (let slot = 0; slot < srvSlots; slot++) {
+      const bit = 1 << slot;
+      if ((before & bit) === (after & bit)) continue;
+      if ((after & bit) !== 0) this.zone.addDerivedName(this.srvName(group, slot));
+      else this.zone.removeDerivedName(this.srvName(group, slot));
+    }
   }
 
   private frameworkOf(labels: readonly string[]): Framework {
@@ -442,9 +529,6 @@ export class DnsRecords implements IpamListener, DerivedSource {
     this.zone.setRRset(name, 'AAAA', [...aaaa].sort());
   }
 }
-
-/** Shared by every entry without ports. */
-const noPorts: readonly PortMapping[] = Object.freeze([]);
 
 const in4 = '\x07in-addr\x04arpa\0';
 const in6 = '\x03ip6\x04arpa\0';

@@ -299,3 +299,29 @@ t.test('any task name and framework: the listener never throws; names exist exac
   t.ok(accepted > 250 && named > 100, `${accepted} of 500 allocations accepted, ${named} with names`);
   t.equal(h.zone.stats().names, 0, 'every name left with its task');
 });
+
+// builder.ts keeps, for a name of several tasks, how many give each SRV name records: the name
+// exists exactly while one does, whatever order tasks come and go in.
+t.test('an SRV name of a shared task name exists while at least one of its tasks gives it a record', async (t) => {
+  const h = harness();
+  h.apply(net4);
+  h.apply(agent('a1', '10.0.0.1'));
+  const srv = '_web._udp.marathon.containerip.dcos.';
+  h.apply(task('t1', 'web', { network: 'dcos' }));
+  h.apply(task('t2', 'web', { network: 'dcos', ports: [{ protocol: 'udp', containerPort: 53 }] }));
+  h.apply(task('t3', 'web', { network: 'dcos', ports: [{ protocol: 'udp', containerPort: 54 }] }));
+  h.apply(task('t4', 'web', { network: 'dcos' }));
+  t.same(h.data(srv, 'SRV'), ['0 0 53 web.marathon.containerip.dcos.', '0 0 54 web.marathon.containerip.dcos.']);
+  h.apply({ type: 'releaseTask', id: 't2' });
+  t.same(h.data(srv, 'SRV'), ['0 0 54 web.marathon.containerip.dcos.'], 'one left');
+  h.apply({ type: 'releaseTask', id: 't3' });
+  t.equal(h.data(srv, 'SRV'), undefined, 'none left among three tasks: NXDOMAIN');
+  t.notOk(h.zone.exists('_udp.marathon.containerip.dcos.'), 'nor its empty non-terminal');
+  h.apply(task('t5', 'web', { network: 'dcos', ports: [{ protocol: 'udp', containerPort: 55 }] }));
+  h.apply({ type: 'releaseTask', id: 't1' });
+  h.apply({ type: 'releaseTask', id: 't4' });
+  t.same(h.data(srv, 'SRV'), ['0 0 55 web.marathon.containerip.dcos.'], 'back to one task, which gives it');
+  h.apply({ type: 'releaseTask', id: 't5' });
+  t.equal(h.data(srv, 'SRV'), undefined);
+  t.equal(h.zone.stats().names, 0, 'every name left with its task');
+});
