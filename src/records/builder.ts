@@ -24,8 +24,9 @@ import type { AgentView, IpamListener, IpamQueries, PortMapping, TaskView } from
 import type { DerivedName, DerivedSource, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert } from '../../raft/core/assert.js';
-import { apexChild, hostKinds, reverseName, taskLabels, validLabels, zoneLabels, type HostKind } from './naming.js';
+import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseName, zoneLabels, type HostKind } from './naming.js';
 import { hasSrv, hostAddresses, srvRecords, type TaskFacts } from './records.js';
+import { limits } from './limits.js';
 
 /** An agent's addresses, shared by the entries of all its tasks (re-registration updates them). */
 interface AgentAddresses {
@@ -35,12 +36,10 @@ interface AgentAddresses {
 
 /** A framework's mangled labels, shared by its groups. */
 interface Framework {
-  readonly labels: readonly string[];
   /** The labels joined by dots (names are built from it). */
   readonly text: string;
   /** Wire-format labels (the tail of every group key of the framework). */
   readonly wire: string;
-  groups: number;
 }
 
 /**
@@ -160,6 +159,9 @@ export interface RecordsStats {
 }
 
 const label = (text: string): string => String.fromCharCode(text.length) + text;
+/** Wire bytes of the `containerip` label (the longest kind) and of `_tcp`/`_udp`. */
+const containeripLabelBytes = 'containerip'.length + 1;
+const protoLabelBytes = '_tcp'.length + 1;
 const kindIndex = new Map<string, number>(hostKinds.map((k, i) => [k, i]));
 /** Label start offsets while parsing a key (lookups run to completion synchronously). */
 const starts: number[] = [];
@@ -171,7 +173,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
   /** The origin as a key suffix (see dns/wire/name.ts). */
   private readonly originKey: string;
   private readonly groups = new Map<string, Group>();
-  private readonly frameworks = new Map<string, Framework>();
+  /** Frameworks by the text tasks give (null: mangles to nothing), so a task event mangles only its name. */
+  private readonly frameworks = new Map<string, Framework | null>();
   private readonly agents = new Map<string, AgentAddresses>();
   /** Container address text → the task(s) holding it (PTR). */
   private readonly ptr = new Map<string, TaskEntry | TaskEntry[]>();
@@ -341,12 +344,27 @@ export class DnsRecords implements IpamListener, DerivedSource {
     });
   }
 
-  /** The group key of a task's names, or undefined when it has none (see `taskLabels`, 255 bytes). */
+  /**
+   * The group key of a task's names, or undefined when it has none: its name or framework mangles
+   * to nothing (naming.ts `taskLabels`), or a name would exceed 255 bytes. Mangled labels are 1-63
+   * characters, so only the length is left to check: containerip, the longest kind, decides.
+   */
   private groupKeyOf(view: { readonly name: string; readonly framework: string }): string | undefined {
-    const l = taskLabels(view);
-    // containerip is the longest kind: if its name fits, every host name does.
-    if (l === undefined || !validLabels([l.task, ...l.framework, 'containerip', ...this.zoneLabels])) return undefined;
-    return label(l.task) + l.framework.map(label).join('');
+    const framework = this.frameworkOf(view.framework);
+    const task = framework === null ? '' : mangleLabel(view.name);
+    if (framework === null || task === '') return undefined;
+    if (task.length + 1 + framework.wire.length + containeripLabelBytes + this.originKey.length > limits.nameBytesMax) return undefined;
+    return label(task) + framework.wire;
+  }
+
+  /** `_<task>._<proto>.<framework>.<kind>.<zone>` fits 255 bytes and `_<task>` 63 (wire lengths). */
+  private srvValidity(task: string, framework: Framework): number {
+    let valid = 0;
+    hostKinds.forEach((kind, i) => {
+      const bytes = task.length + 2 + protoLabelBytes + framework.wire.length + kind.length + 1 + this.originKey.length;
+      if (task.length + 1 <= limits.labelCharsMax && bytes <= limits.nameBytesMax) valid |= 1 << i;
+    });
+    return valid;
   }
 
   private attach(view: TaskView): void {
@@ -359,14 +377,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
     let group = this.groups.get(key);
     const created = group === undefined;
     if (group === undefined) {
-      const l = taskLabels(view)!;
-      const framework = this.frameworkOf(l.framework);
-      let srvValid = 0;
-      hostKinds.forEach((kind, i) => {
-        if (validLabels(['_' + l.task, '_tcp', ...l.framework, kind, ...this.zoneLabels])) srvValid |= 1 << i;
-      });
-      group = new Group(key, framework, srvValid);
-      framework.groups++;
+      const framework = this.frameworkOf(view.framework)!;
+      group = new Group(key, framework, this.srvValidity(key.slice(1, 1 + key.charCodeAt(0)), framework));
       this.groups.set(key, group);
     }
     assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
@@ -438,7 +450,6 @@ export class DnsRecords implements IpamListener, DerivedSource {
     for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
     group.version = -1;
     this.groups.delete(key);
-    if (--group.framework.groups === 0) this.frameworks.delete(group.framework.wire);
   }
 
   /** The SRV slots (bit kind * 2 + proto) a task gives records to, where the group's name is valid. */
@@ -484,10 +495,14 @@ export class DnsRecords implements IpamListener, DerivedSource {
     }
   }
 
-  private frameworkOf(labels: readonly string[]): Framework {
-    const wire = labels.map(label).join('');
-    let f = this.frameworks.get(wire);
-    if (f === undefined) this.frameworks.set(wire, (f = { labels: [...labels], text: labels.join('.'), wire, groups: 0 }));
+  /** The mangled framework of a task's framework text (cached; the cache is bounded). */
+  private frameworkOf(text: string): Framework | null {
+    const cached = this.frameworks.get(text);
+    if (cached !== undefined) return cached;
+    const labels = mangleFramework(text);
+    const f = labels.length === 0 ? null : { text: labels.join('.'), wire: labels.map(label).join('') };
+    if (this.frameworks.size >= limits.frameworksCachedMax) this.frameworks.clear();
+    this.frameworks.set(text, f);
     return f;
   }
 

@@ -11,6 +11,8 @@ export const limits = {
   nameInputCharsMax: ipamLimits.nameCharsMax,
   /** Records per RRset the zone index accepts: larger RRsets are cut (sorted, first kept). */
   rrsetRecordsMax: dnsLimits.rrsetRecordsMax,
+  /** Framework texts whose mangled form builder.ts keeps (cleared when full: clients choose them). */
+  frameworksCachedMax: 4096,
 } as const;
 
 assert(limits.labelCharsMax === 63, `labels are at most 63 bytes, got ${limits.labelCharsMax}`);
