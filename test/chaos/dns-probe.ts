@@ -17,6 +17,10 @@ export const dnsProbeLimits = {
    * divergence (a node at the same applied index answering wrongly) persists and is reported. */
   compareRounds: 4,
   compareRetryMs: 1_000,
+  /** Re-asking stops this long after the comparison began, so that a node that is down (it
+   * answers nothing: reported at once, then asked once per question) or many disagreements
+   * cannot stretch the end of a run past the test's timeout. */
+  compareRetryBudgetMs: 30_000,
 } as const;
 
 export interface LearnerDnsStats {
@@ -76,10 +80,11 @@ export class LearnerProbe {
   }
 }
 
-/** Every node's answer to one question, as `rcode data` text. */
-async function askAll(nodes: readonly NodeProcess[], q: { name: string; type: string }): Promise<{ id: string; text: string; timedOut: boolean }[]> {
+/** Every node's answer to one question, as `rcode data` text; nodes in `silent` get one attempt. */
+async function askAll(nodes: readonly NodeProcess[], q: { name: string; type: string }, silent: Set<string>): Promise<{ id: string; text: string; timedOut: boolean }[]> {
   return Promise.all(nodes.map(async (n) => {
-    const a = await askA(portOf(n), q.name, q.type, dnsProbeLimits.compareAttempts);
+    const a = await askA(portOf(n), q.name, q.type, silent.has(n.id) ? 1 : dnsProbeLimits.compareAttempts);
+    if (a.rcode === 'timeout') silent.add(n.id);
     return { id: n.id, text: `${a.rcode} ${a.data.join(',')}`, timedOut: a.rcode === 'timeout' };
   }));
 }
@@ -92,14 +97,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  */
 export async function compareDns(nodes: readonly NodeProcess[], questions: readonly { name: string; type: string }[], note: (line: string) => void = () => {}): Promise<string[]> {
   const problems: string[] = [];
+  const silent = new Set<string>();
+  const retryUntil = Date.now() + dnsProbeLimits.compareRetryBudgetMs;
   for (const q of questions) {
-    let answers = await askAll(nodes, q);
+    let answers = await askAll(nodes, q, silent);
     const first = answers;
     let round = 1;
     const agree = (): boolean => new Set(answers.map((x) => x.text)).size === 1 && !answers.some((x) => x.timedOut);
-    for (; round < dnsProbeLimits.compareRounds && !agree(); round++) {
+    // A node that answered nothing after its attempts is down, not late: no point asking again.
+    const retry = (): boolean => !agree() && !answers.some((x) => x.timedOut) && Date.now() < retryUntil;
+    for (; round < dnsProbeLimits.compareRounds && retry(); round++) {
       await sleep(dnsProbeLimits.compareRetryMs);
-      answers = await askAll(nodes, q);
+      answers = await askAll(nodes, q, silent);
     }
     const listed = (xs: typeof answers): string => xs.map((x) => `${x.id}=${x.text}`).join('; ');
     if (agree()) {

@@ -17,7 +17,8 @@
 // port handed out is also claimed in a lock file, `TMPDIR/vnetd-test-ports/PORT` holding the
 // owner's pid (created exclusively), and skipped by every other process while that pid lives.
 // The claims are removed when the process exits; a claim whose pid is gone (a SIGKILLed test
-// process) is taken over.
+// process) is taken over. A port is claimed before it is probed: the probe's brief bind of a port
+// another process holds would make that process's restarting node fail with EADDRINUSE.
 import dgram from 'node:dgram';
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -139,6 +140,18 @@ function claim(port: number): boolean {
   return true;
 }
 
+/** Gives back a claim this process made but did not hand out (the port was busy). */
+function unclaim(port: number): void {
+  const path = join(portClaimDir, String(port));
+  const at = claimed.indexOf(path);
+  if (at >= 0) claimed.splice(at, 1);
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Removes this process's claims (at exit; the ports' servers are gone by then). */
 export function releaseClaims(): void {
   for (const path of claimed.splice(0)) {
@@ -160,8 +173,13 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
     if (tries > rangeEnd - rangeStart) throw new Error(`freePorts: no ${count} free ports in ${rangeStart}-${rangeEnd} on ${host}`);
     const port = nextCandidate();
     if (handedOut.has(port)) continue;
-    if (!(await tcpFree(port, host)) || !(await udpFree(port, host))) continue;
+    // Claim first, probe second: the probe binds the port for a moment, which must not happen to
+    // a port another test process holds (its node restarting just then would get EADDRINUSE).
     if (!claim(port)) continue;
+    if (!(await tcpFree(port, host)) || !(await udpFree(port, host))) {
+      unclaim(port);
+      continue;
+    }
     handedOut.add(port);
     ports.push(port);
   }
