@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, flagOptions, flagUsage, loadConfig } from './config.js';
 import { createLogger } from './log.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileDurably } from './durable-file.js';
 import type { RunningServer, ServerExtension } from './server.js';
 import type { Config } from './config.js';
 import { UsageError, clientUsage, defaultUrl, runClientCommand } from './api/commands.js';
@@ -176,7 +177,7 @@ async function snapshotSave(args: string[]): Promise<void> {
   const index = Number(res.headers.get('x-vnetd-applied-index'));
   const data = new Uint8Array(await res.arrayBuffer());
   const { encodeSnapshotFile } = await import('./server.js');
-  writeFileSync(positionals[0]!, encodeSnapshotFile(index, data), { mode: 0o600 });
+  writeFileDurably(positionals[0]!, encodeSnapshotFile(index, data));
   process.stdout.write(`saved the state at index ${index} (${data.length} bytes) to ${positionals[0]}\n`);
 }
 

@@ -10,10 +10,11 @@
 //                            so that a restart needs nothing but --data-dir (mode 0600)
 //   DATA_DIR/cluster-secret  the shared secret peers authenticate with (mode 0600)
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, existsSync } from 'node:fs';
 import type { RestoredState } from '../raft/core/types.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { syncDirectory, writeFileDurably } from './durable-file.js';
 import type { LogIndex, Member } from '../raft/core/types.js';
 import { logIndex, nodeId, term } from '../raft/core/types.js';
 import { RaftNode, parseMemberContext } from '../raft/node/index.js';
@@ -85,8 +86,7 @@ function readNodeFile(dataDir: string): NodeFile | null {
 
 function writeNodeFile(dataDir: string, file: NodeFile): void {
   const path = join(dataDir, nodeFileName);
-  writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeFileDurably(path, JSON.stringify(file, null, 2) + '\n');
 }
 
 /**
@@ -146,7 +146,7 @@ function clusterSecret(config: Config, fresh: boolean, log: Logger): string {
     secret = randomBytes(32).toString('hex');
     log.info('generated a cluster secret', { file: stored });
   }
-  if (have === null) writeFileSync(stored, secret + '\n', { mode: 0o600 });
+  if (have === null) writeFileDurably(stored, secret + '\n');
   return secret;
 }
 
@@ -645,6 +645,7 @@ export async function forceNewCluster(config: Config, stored: NodeFile, log: Log
   const { ipam, index, term: lastTerm, entries } = replay(restored);
   const aside = `${raftDir}.before-force-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   renameSync(raftDir, aside);
+  syncDirectory(config.dataDir);
   const self: MemberContext = { raft: config.advertiseRaft ?? config.raft, http: config.advertiseHttp ?? config.http, dns: config.advertiseDns ?? config.dns };
   const storage = await LevelStorage.open({ dataDir: raftDir, log: log.eventSink('warn', 'storage') });
   try {
