@@ -6,7 +6,7 @@ export { DnsError, type DnsErrorCode } from './errors.js';
 export { respond, handlers } from './respond.js';
 export type { Outcome, RespondOptions } from './handler.js';
 export { startDnsServer, type DnsServer, type DnsServerOptions } from './server/dns-server.js';
-export { DnsMetrics, latencyBucketsSeconds, type DnsMetricsSnapshot, type QueryEvent } from './server/metrics.js';
+export { DnsMetrics, latencyBucketsSeconds, labelledTypes, labelledRcodes, type DnsMetricsSnapshot, type LatencyHistogram, type QuerySeries, type QueryEvent } from './server/metrics.js';
 export { Forwarder, type ForwarderOptions } from './forward/upstream.js';
 export { cidrMatcher, defaultAllowRecursion } from './forward/cidr.js';
 export { limits } from './limits.js';

@@ -7,6 +7,14 @@ export const limits = {
   udpPayloadBytesPlain: 512,
   /** The EDNS payload size we advertise and the most we send over UDP (DNS flag day 2020). */
   udpPayloadBytesEdns: 1232,
+  /**
+   * UDP socket buffers (SO_RCVBUF/SO_SNDBUF; Linux caps them at net.core.rmem_max/wmem_max, 4 MiB
+   * on the Debian default, and counts ~1 KiB of overhead per small datagram): the receive buffer
+   * holds a burst of a few thousand queries while the event loop is busy (GC, a zone change) instead
+   * of dropping them.
+   */
+  udpReceiveBufferBytes: 4 << 20,
+  udpSendBufferBytes: 1 << 20,
   /** RFC 1035 §4.2.2: TCP messages carry a 2-byte length. */
   tcpMessageBytesMax: 65535,
   /** RFC 1035 §2.3.4. */

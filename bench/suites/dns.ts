@@ -1,4 +1,5 @@
-// `npm run bench -- dns [--seconds 10] [--repeats 3] [--warmup 2] [--tasks 10000] [--clients 4] [--outstanding 200]`
+// `npm run bench -- dns [--seconds 10] [--repeats 3] [--warmup 2] [--tasks 10000] [--clients 4] [--outstanding 200]
+//                      [--servers vnetd,echo,...] [--profile DIR] [--node-args "--trace-gc ..."]`
 //
 // DNS serving (issue 5). A vnetd node (the real `vnetd start` process, its DNS server on UDP)
 // holds a zone of 10,000 tasks = 30,000 names (containerip, agentip, autoip), populated through its
@@ -11,7 +12,15 @@
 // server alone with the zone filled directly (no vnetd process around it), so the node's own
 // overhead shows as the vnetd/dnslib ratio. The vnetd node runs with
 // --unsafe-no-fsync: only the population goes through Raft, and serving DNS never touches the disk.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+//
+// The echo's latency at the fixed rate is the floor a Node process reaches on this machine, so the
+// table shows every server's latency over it too. --servers runs a subset (for quick A/B runs
+// against a baseline build; echo is always kept as the reference), --profile DIR runs the Node
+// servers with --cpu-prof into DIR, and --node-args passes Node.js flags to them (their logs are
+// kept in bench/work); none of these writes bench/results/dns.json, as such runs are not the
+// suite's figures. The `cpu µs/q` column is the server process's CPU time (all threads) per
+// answered query: on a shared machine it moves far less with the load than QPS does.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, printTable, round, writeResults } from '../harness.js';
@@ -98,8 +107,8 @@ function zoneText(names: Names): string {
   return [...head, ...names.map(([n, ip]) => `${n}. A ${ip}`)].join('\n') + '\n';
 }
 
-async function startRef(mode: 'echo' | 'naive' | 'dnslib', port: number, workDir: string, namesFile: string): Promise<Child> {
-  const child = startNode(`dns-${mode}`, refServer, ['--mode', mode, '--port', String(port), '--names', namesFile], { logFile: path.join(workDir, `dns-${mode}.log`), cpus: dnsBench.serverCpu });
+async function startRef(mode: 'echo' | 'naive' | 'dnslib', port: number, workDir: string, namesFile: string, nodeArgs: readonly string[]): Promise<Child> {
+  const child = startNode(`dns-${mode}`, refServer, ['--mode', mode, '--port', String(port), '--names', namesFile], { logFile: path.join(workDir, `dns-${mode}.log`), cpus: dnsBench.serverCpu, nodeArgs });
   let listening = false;
   child.child.stdout?.on('data', (d: Buffer) => {
     if (d.toString().includes('listening')) listening = true;
@@ -108,21 +117,52 @@ async function startRef(mode: 'echo' | 'naive' | 'dnslib', port: number, workDir
   return child;
 }
 
-type Row = Record<'qps' | 'lossPercent' | 'avgLatencyMs', number>;
+/**
+ * CPU time (user + system, all threads) a server process has used, in µs, from /proc/PID/stat.
+ * CPU per answered query moves far less with the shared machine's load than QPS does, so it is
+ * the figure to compare builds by here.
+ */
+function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1e6) / clockTicksPerSecond;
+}
 
-function pick(f: DnsperfFigures): Row {
-  return { qps: f.qps, lossPercent: f.lossPercent, avgLatencyMs: f.avgLatencyMs };
+/** sysconf(_SC_CLK_TCK): 100 on every Linux build Node supports. */
+const clockTicksPerSecond = 100;
+
+type Row = Record<'qps' | 'lossPercent' | 'avgLatencyMs' | 'cpuUsPerQuery', number>;
+
+/** The servers a run covers, in the fixed order; `echo` is always there (the reference). */
+function chosenServers(list: string | undefined): readonly ServerName[] {
+  if (list === undefined) return serverNames;
+  const asked = list.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const a of asked) {
+    if (!(serverNames as readonly string[]).includes(a)) throw new Error(`--servers: ${JSON.stringify(a)} is not one of ${serverNames.join(', ')}`);
+  }
+  return serverNames.filter((s) => s === 'echo' || asked.includes(s));
+}
+
+function pick(f: DnsperfFigures, cpuUs: number): Row {
+  return { qps: f.qps, lossPercent: f.lossPercent, avgLatencyMs: f.avgLatencyMs, cpuUsPerQuery: f.completed === 0 ? Number.NaN : round(cpuUs / f.completed, 2) };
 }
 
 function medianRows(rows: readonly Row[]): Row {
-  return { qps: round(median(rows.map((r) => r.qps)), 0), lossPercent: median(rows.map((r) => r.lossPercent)), avgLatencyMs: median(rows.map((r) => r.avgLatencyMs)) };
+  return { qps: round(median(rows.map((r) => r.qps)), 0), lossPercent: median(rows.map((r) => r.lossPercent)), avgLatencyMs: median(rows.map((r) => r.avgLatencyMs)), cpuUsPerQuery: median(rows.map((r) => r.cpuUsPerQuery)) };
 }
 
 export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
-  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['tasks', 'clients', 'outstanding'] as const);
+  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['tasks', 'clients', 'outstanding', 'servers', 'profile', 'node-args'] as const);
   const tasks = Number(o.extra.tasks ?? dnsBench.tasksDefault);
   const clients = Number(o.extra.clients ?? dnsBench.clientsDefault);
   const outstanding = Number(o.extra.outstanding ?? dnsBench.outstandingDefault);
+  const servers = chosenServers(o.extra.servers);
+  const profileDir = o.extra.profile === undefined ? undefined : path.resolve(o.extra.profile);
+  const extraNodeArgs = (o.extra['node-args'] ?? '').split(' ').filter((x) => x !== '');
+  const nodeArgs = [...extraNodeArgs, ...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`])];
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
   ensureTools([tools.dnsperf, tools.knotd, tools.taskset]);
   const workDir = path.join(context.workDir, `dns-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
@@ -133,7 +173,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const fixedRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [], dnslib: [] };
   let nameCount = 0;
   try {
-    vnetd = await VnetdCluster.start({ voters: 1, workDir: path.join(workDir, 'vnetd'), extraArgs: ['--unsafe-no-fsync'], cpus: [dnsBench.serverCpu] });
+    vnetd = await VnetdCluster.start({ voters: 1, workDir: path.join(workDir, 'vnetd'), extraArgs: ['--unsafe-no-fsync'], cpus: [dnsBench.serverCpu], ...(servers.includes('vnetd') ? { nodeArgs } : {}) });
     const node = vnetd.nodes[0];
     if (node === undefined) throw new Error('no vnetd node');
     const names = await populate(node.http, tasks);
@@ -146,22 +186,34 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
     const [knotPort, echoPort, naivePort, libPort] = await freePorts(4);
     const ports: Record<ServerName, number> = { vnetd: hostPort(node.dns).port, knot: knotPort as number, echo: echoPort as number, naive: naivePort as number, dnslib: libPort as number };
     await waitAnswers(ports.vnetd, probe, node.child);
-    children.push(await startKnot(workDir, dnsBench.origin, zoneText(names), ports.knot, dnsBench.serverCpu, probe));
-    children.push(await startRef('echo', ports.echo, workDir, namesFile));
-    children.push(await startRef('naive', ports.naive, workDir, namesFile));
-    children.push(await startRef('dnslib', ports.dnslib, workDir, namesFile));
-    await waitAnswers(ports.naive, probe);
-    await waitAnswers(ports.dnslib, probe);
+    const pids = new Map<ServerName, number>([['vnetd', node.child.pid]]);
+    if (servers.includes('knot')) {
+      children.push(await startKnot(workDir, dnsBench.origin, zoneText(names), ports.knot, dnsBench.serverCpu, probe));
+      pids.set('knot', (children.at(-1) as Child).pid);
+    }
+    for (const mode of ['echo', 'naive', 'dnslib'] as const) {
+      if (!servers.includes(mode)) continue;
+      children.push(await startRef(mode, ports[mode], workDir, namesFile, nodeArgs));
+      pids.set(mode, (children.at(-1) as Child).pid);
+      if (mode !== 'echo') await waitAnswers(ports[mode], probe);
+    }
+    const measured = async (server: ServerName, seconds: number, maxQps?: number): Promise<Row> => {
+      const pid = pids.get(server);
+      if (pid === undefined) throw new Error(`no pid for ${server}`);
+      const before = cpuMicros(pid);
+      const f = await perf(server, seconds, maxQps);
+      return pick(f, cpuMicros(pid) - before);
+    };
     const perf = (server: ServerName, seconds: number, maxQps?: number): Promise<DnsperfFigures> =>
       dnsperf({ port: ports[server], queryFile: qFile, seconds, cpus: dnsBench.dnsperfCpu, clients, outstanding, ...(maxQps === undefined ? {} : { maxQps }) });
-    for (const s of serverNames) await perf(s, o.warmupSeconds);
+    for (const s of servers) await perf(s, o.warmupSeconds);
     for (let r = 0; r < o.repeats; r++) {
-      for (const s of serverNames) {
-        maxRuns[s].push(pick(await perf(s, o.seconds)));
+      for (const s of servers) {
+        maxRuns[s].push(await measured(s, o.seconds));
         console.log(`  run ${r + 1} ${s} max: ${JSON.stringify(maxRuns[s].at(-1))}`);
       }
-      for (const s of serverNames) {
-        fixedRuns[s].push(pick(await perf(s, o.seconds, dnsBench.fixedQps)));
+      for (const s of servers) {
+        fixedRuns[s].push(await measured(s, o.seconds, dnsBench.fixedQps));
         console.log(`  run ${r + 1} ${s} at ${dnsBench.fixedQps} qps: ${JSON.stringify(fixedRuns[s].at(-1))}`);
       }
     }
@@ -174,6 +226,9 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const ratio = (a: ServerName, b: ServerName): number => round(max[a].median.qps / max[b].median.qps, 2);
   const ratios = { vnetdToEcho: ratio('vnetd', 'echo'), vnetdToNaive: ratio('vnetd', 'naive'), vnetdToKnot: ratio('vnetd', 'knot'), dnslibToEcho: ratio('dnslib', 'echo'), vnetdToDnslib: ratio('vnetd', 'dnslib') };
   const addedLatencyMs = round(fixed.vnetd.median.avgLatencyMs - fixed.knot.median.avgLatencyMs, 3);
+  // The echo does no DNS work at all: its latency at the fixed rate is the Node event loop's floor.
+  const overEchoMs = (s: ServerName): number => round(fixed[s].median.avgLatencyMs - fixed.echo.median.avgLatencyMs, 3);
+  const latencyOverEchoMs = Object.fromEntries(servers.map((s) => [s, overEchoMs(s)]));
   const t = dnsBench.targets;
   const targets = {
     atLeast0_9xEcho: { value: ratios.vnetdToEcho, met: ratios.vnetdToEcho >= t.echoRatioMin },
@@ -181,16 +236,23 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
     zeroLoss: { value: { max: max.vnetd.median.lossPercent, fixed: fixed.vnetd.median.lossPercent }, met: max.vnetd.median.lossPercent <= t.lossPercentMax && fixed.vnetd.median.lossPercent <= t.lossPercentMax },
     addedLatencyAt20kUnder0_1MsOverKnot: { value: addedLatencyMs, met: addedLatencyMs < t.addedLatencyMsMax },
   };
-  printTable(serverNames.map((s) => ({
-    server: s, qps: max[s].median.qps, 'loss %': max[s].median.lossPercent, 'avg ms': max[s].median.avgLatencyMs,
-    [`avg ms @${dnsBench.fixedQps}`]: fixed[s].median.avgLatencyMs, [`loss % @${dnsBench.fixedQps}`]: fixed[s].median.lossPercent,
+  printTable(servers.map((s) => ({
+    server: s, qps: max[s].median.qps, 'cpu µs/q': max[s].median.cpuUsPerQuery, 'loss %': max[s].median.lossPercent, 'avg ms': max[s].median.avgLatencyMs,
+    [`avg ms @${dnsBench.fixedQps}`]: fixed[s].median.avgLatencyMs, [`over echo ms @${dnsBench.fixedQps}`]: overEchoMs(s), [`loss % @${dnsBench.fixedQps}`]: fixed[s].median.lossPercent,
   })));
   console.log(`ratios: ${JSON.stringify(ratios)}; vnetd latency over Knot at ${dnsBench.fixedQps} qps: ${addedLatencyMs} ms`);
   for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
+  console.log(`host load before ${JSON.stringify(loadBefore)}, after ${JSON.stringify(hostLoad())}`);
+  if (servers.length !== serverNames.length || nodeArgs.length > 0) {
+    console.log(`partial or profiled run: bench/results/dns.json left as it was${profileDir === undefined ? '' : `; profiles in ${profileDir}`}`);
+    if (extraNodeArgs.length > 0) console.log(`server logs kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+    return;
+  }
   const file = writeResults('dns', {
     parameters: { ...o, tasks, names: nameCount, clients, outstanding, mix: '80% A existing, 10% AAAA existing (NODATA), 10% missing', serverCpu: dnsBench.serverCpu, dnsperfCpu: dnsBench.dnsperfCpu, fixedQps: dnsBench.fixedQps, knot: '1 UDP worker, zone file', vnetdNode: 'vnetd start, single node, --unsafe-no-fsync (population only)', hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
     machine: context.machine,
-    figures: { max, fixedRate: fixed, ratios, addedLatencyOverKnotMs: addedLatencyMs, targets },
+    figures: { max, fixedRate: fixed, ratios, addedLatencyOverKnotMs: addedLatencyMs, latencyOverEchoMs, targets },
   });
   console.log(`wrote ${file}`);
   rmSync(workDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 // query through the pure `respond`, forwarded queries through the Forwarder. Nothing a client sends
 // reaches past this file as an exception.
 import dgram from 'node:dgram';
+import dns from 'node:dns';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assertNever } from '../assert.js';
@@ -105,9 +106,44 @@ function makeAnswerer(
   };
 }
 
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram passes every send's address through `lookup` (dns.lookup by default), which tests an IP
+ * literal with a regex and then defers the send with process.nextTick: per answered packet a
+ * regex, a closure and a drain of the tick queue after the 'message' callback. A reply goes to
+ * rinfo.address, always a literal from the kernel, so the socket's lookup passes the address it was
+ * just given by `send` straight back, synchronously (dgram then sends at once, and with no callback
+ * it uses uv_udp_try_send: no request object outlives the call). Anything else (the bind address,
+ * which may be a name) goes through dns.lookup as before.
+ */
+class ReplyLookup {
+  /** The address `send` is about to pass to socket.send (compared by identity first, then value). */
+  replyTo = '';
+
+  readonly lookup = (address: string, options: dns.LookupOneOptions | number, callback: LookupCallback): void => {
+    if (address === this.replyTo) {
+      callback(null, address, typeof options === 'number' ? options : (options.family as number | undefined) ?? 0);
+      return;
+    }
+    dns.lookup(address, options as dns.LookupOneOptions, callback);
+  };
+}
+
 function bindUdp(host: string, port: number, answer: Answerer): Promise<dgram.Socket> {
-  const socket = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
-  const send = (bytes: Buffer, to: dgram.RemoteInfo): void => socket.send(bytes, to.port, to.address);
+  const replies = new ReplyLookup();
+  const socket = dgram.createSocket({
+    type: net.isIPv6(host) ? 'udp6' : 'udp4',
+    lookup: replies.lookup as unknown as NonNullable<dgram.SocketOptions['lookup']>,
+    // A burst (dnsperf opens with hundreds of queries at once; a GC pause queues a few hundred
+    // more) overflowed the default 208 KiB, about 270 small datagrams, and lost queries.
+    recvBufferSize: limits.udpReceiveBufferBytes,
+    sendBufferSize: limits.udpSendBufferBytes,
+  });
+  const send = (bytes: Buffer, to: dgram.RemoteInfo): void => {
+    replies.replyTo = to.address;
+    socket.send(bytes, to.port, to.address);
+  };
   socket.on('message', (msg, rinfo) => {
     answer(msg, rinfo.address, 'udp', send, rinfo);
   });
