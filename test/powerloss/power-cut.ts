@@ -3,7 +3,8 @@
 // of the watched directory truncated to what its journal says was synced.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeProcess } from '../util/cluster.js';
@@ -35,6 +36,30 @@ export const unmodelledCalls = [
   'ftruncate', 'ftruncate64', 'truncate', 'truncate64', 'fallocate', 'fallocate64', 'posix_fallocate', 'posix_fallocate64',
   'pwrite', 'pwrite64', 'pwritev', 'pwritev2',
 ] as const;
+
+/**
+ * A temp directory for one test file (real path: the shim compares path prefixes), removed by the
+ * returned cleanup unless POWERLOSS_KEEP=1 (then its path is printed, for the node logs).
+ */
+export function tempRoot(prefix: string): { root: string; cleanup: () => void } {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  const cleanup = (): void => {
+    if (process.env['POWERLOSS_KEEP'] === '1') process.stderr.write(`powerloss: kept ${root}\n`);
+    else rmSync(root, { recursive: true, force: true });
+  };
+  return { root, cleanup };
+}
+
+/** tempRoot plus the shim built into it; nothing is left behind when the build fails. */
+export function shimRoot(prefix: string): { root: string; shim: string; cleanup: () => void } {
+  const { root, cleanup } = tempRoot(prefix);
+  try {
+    return { root, shim: buildShim(root), cleanup };
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
 
 /** What one watched process's power cut works on. */
 export interface Watched {

@@ -4,16 +4,12 @@
 // LevelDB then never syncs its log, so everything written since the last open (which writes the
 // old log into a synced table) is gone on every node (README.md).
 
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { buildShim } from './power-cut.js';
+import { shimRoot } from './power-cut.js';
 import { runRounds } from './rounds.js';
 
-const root = realpathSync(mkdtempSync(join(tmpdir(), 'vnetd-powerloss-')));
-t.teardown(() => rmSync(root, { recursive: true, force: true }));
-const shim = buildShim(root);
+const { root, shim, cleanup } = shimRoot('vnetd-powerloss-nofsync-');
+t.teardown(cleanup);
 
 t.test('--unsafe-no-fsync: a power cut loses acknowledged allocations, and the check catches it', async (t) => {
   const { acked, lostByRound } = await runRounds(t, { root, shim, name: 'nofsync', extraArgs: ['--unsafe-no-fsync'], cuts: 1 });

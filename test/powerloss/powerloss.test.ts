@@ -12,16 +12,12 @@
 // row. powerloss-nofsync.test.ts runs the same with --unsafe-no-fsync and must see the loss; that
 // this checker bites is shown there (the procedure, rounds.ts, is the same).
 
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
-import { buildShim } from './power-cut.js';
+import { shimRoot } from './power-cut.js';
 import { roundLimits, runRounds } from './rounds.js';
 
-const root = realpathSync(mkdtempSync(join(tmpdir(), 'vnetd-powerloss-')));
-t.teardown(() => rmSync(root, { recursive: true, force: true }));
-const shim = buildShim(root);
+const { root, shim, cleanup } = shimRoot('vnetd-powerloss-fsync-');
+t.teardown(cleanup);
 
 t.test('fsync on: no acknowledged allocation is lost over repeated power cuts of all nodes', async (t) => {
   // Rounds 2 and 3 keep a seeded random prefix of each unsynced tail: torn LevelDB records too.

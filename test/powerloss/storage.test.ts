@@ -5,8 +5,7 @@
 
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -14,16 +13,15 @@ import { LevelStorage } from '../../raft/storage/level-storage.js';
 import { entries, plain } from '../raft/storage/helpers.js';
 import { mulberry32 } from '../util/prng.js';
 import { type KeepUnsynced, dropUnsynced, randomPrefix } from './journal.js';
-import { buildShim, cutFiles, shimEnv } from './power-cut.js';
+import { cutFiles, shimEnv, shimRoot } from './power-cut.js';
 import type { Watched } from './power-cut.js';
 
 const writer = fileURLToPath(new URL('./fixtures/storage-writer.js', import.meta.url));
-/** Entries acknowledged before the cut: enough for several LevelDB log blocks. */
-const appendsBeforeCut = 150;
+/** Entries acknowledged before the cut (one synced save each: slow on a busy disk). */
+const appendsBeforeCut = 80;
 
-const root = realpathSync(mkdtempSync(join(tmpdir(), 'vnetd-powerloss-storage-')));
-t.teardown(() => rmSync(root, { recursive: true, force: true }));
-const shim = buildShim(root);
+const { root, shim, cleanup } = shimRoot('vnetd-powerloss-storage-');
+t.teardown(cleanup);
 
 function run(w: Watched, mode: 'sync' | 'nosync', phase: 'bootstrap' | 'append'): ChildProcess {
   const child = fork(writer, [w.dir, mode, phase], { env: { PATH: process.env['PATH'] ?? '', ...shimEnv(shim, w) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
