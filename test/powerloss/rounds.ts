@@ -134,11 +134,11 @@ export async function runRounds(t: Test, o: RoundsOptions): Promise<{ acked: Ack
     const keep = random === null || round === 1 ? dropUnsynced : randomPrefix(random);
     const r = await loadThenCut(c, round, acked, keep);
     t.comment(`${name} round ${round} (${at()}): ${r.acks} acknowledged, ${r.indeterminate} indeterminate; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
-    t.same(c.group.crashes(), [], 'no node exited on its own');
     await c.start();
     const restarted = at();
     const lost = await lostAfterRestart(c, acked);
     t.comment(`${name} round ${round}: restarted at ${restarted}, ${acked.length} read back at ${at()}`);
+    t.same(c.group.crashes(), [], `round ${round}: no node exited on its own, before the cut or after the restart`);
     lostByRound.push(lost);
     if (lost.length > 0) t.comment(`${name} round ${round}: lost ${lost.length} of ${acked.length}: ${lost.slice(0, 8).map((l) => `${l.id}=${l.ip} (${l.got})`).join(', ')}`);
   }
