@@ -5,7 +5,7 @@
 import t from 'tap';
 import { mulberry32 } from '../util/prng.js';
 import { JournalError, durableSizes, planCut, randomPrefix } from './journal.js';
-import { importedSymbols, interceptedCalls, levelBinaries, unmodelledCalls } from './power-cut.js';
+import { importedSymbols, interceptedCalls, levelBinaries, shimRoot, unmodelledCalls } from './power-cut.js';
 
 const d = '/data/raft';
 
@@ -105,4 +105,11 @@ t.test('the shim intercepts every file call the LevelDB binary imports', async (
     const used = interceptedCalls.filter((c) => imports.has(c));
     t.ok(used.length >= 6, `${b} uses ${used.join(', ')}`);
   }
+});
+
+t.test('the built shim exports exactly the calls it claims to intercept', async (t) => {
+  const { shim, cleanup } = shimRoot('vnetd-powerloss-nm-');
+  t.teardown(cleanup);
+  const exported = [...importedSymbols(shim, true)].filter((s) => /^[a-z_][a-z0-9_]*$/.test(s) && !s.startsWith('_'));
+  t.same(exported.sort(), [...interceptedCalls].sort());
 });

@@ -97,11 +97,11 @@ export function levelBinaries(): string[] {
   return dirs.filter((d) => existsSync(d)).flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.node')).map((f) => join(d, f)));
 }
 
-/** The undefined dynamic symbols of `binary` (`nm -D`), without version suffixes. */
-export function importedSymbols(binary: string): Set<string> {
+/** The undefined (or, with `defined`, the defined) dynamic symbols of `binary` (`nm -D`), without version suffixes. */
+export function importedSymbols(binary: string, defined = false): Set<string> {
   let out: string;
   try {
-    out = execFileSync('nm', ['-D', '--undefined-only', binary], { encoding: 'utf8', timeout: powerLossLimits.nmMsMax });
+    out = execFileSync('nm', ['-D', defined ? '--defined-only' : '--undefined-only', binary], { encoding: 'utf8', timeout: powerLossLimits.nmMsMax });
   } catch (err) {
     throw missingTool(err, 'nm', 'binutils are needed to check which file calls LevelDB makes') ?? err;
   }

@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { http, poll } from '../chaos/chaos-cluster.js';
-import { PowerLossCluster } from './cluster.js';
 import { mulberry32 } from '../util/prng.js';
+import { PowerLossCluster } from './cluster.js';
 import { type KeepUnsynced, type Truncation, dropUnsynced, randomPrefix } from './journal.js';
 
 export const roundLimits = {
@@ -50,12 +50,12 @@ async function registerAgents(c: PowerLossCluster): Promise<void> {
  * Clients allocate (spread over all nodes; followers forward) until `acksPerCut` allocations are
  * acknowledged, then the power is cut at once, in the callback that saw the ack, while the other
  * clients' requests are in flight. A response that still arrives was sent before the kill: it
- * counts as acknowledged too. Failed or unanswered requests are indeterminate and not checked.
+ * counts as acknowledged too. Refused or unanswered requests (`unacked`) are not checked.
  */
-async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[], keep: KeepUnsynced): Promise<{ cuts: Truncation[]; acks: number; indeterminate: number }> {
+async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[], keep: KeepUnsynced): Promise<{ cuts: Truncation[]; acks: number; unacked: number }> {
   let cut: Promise<Truncation[]> | null = null;
   let acks = 0;
-  let indeterminate = 0;
+  let unacked = 0;
   const nodes = c.nodes();
   const client = async (k: number): Promise<void> => {
     for (let seq = 0; cut === null && seq < roundLimits.requestsPerClientMax; seq++) {
@@ -63,20 +63,20 @@ async function loadThenCut(c: PowerLossCluster, round: number, acked: Ack[], kee
       try {
         const r = await http(nodes[(k + seq) % nodes.length]!.url, 'PUT', `/v1/tasks/${id}`, taskBody(seq + k), roundLimits.httpTimeoutMs);
         if (r.status !== 201 && r.status !== 200) {
-          indeterminate++;
+          unacked++;
           continue;
         }
         acked.push({ id, ip: String(r.body.ip), round });
         acks++;
         if (acks >= roundLimits.acksPerCut && cut === null) cut = c.powerCut(keep);
       } catch {
-        indeterminate++;
+        unacked++;
       }
     }
   };
   await Promise.all(Array.from({ length: roundLimits.clients }, (_, k) => client(k)));
-  if (cut === null) throw new Error(`round ${round}: only ${acks} of ${roundLimits.acksPerCut} allocations acknowledged (${indeterminate} failed)`);
-  return { cuts: await cut, acks, indeterminate };
+  if (cut === null) throw new Error(`round ${round}: only ${acks} of ${roundLimits.acksPerCut} allocations acknowledged (${unacked} not)`);
+  return { cuts: await cut, acks, unacked };
 }
 
 /** Every acknowledged allocation read back (linearizable read) after the restart; the missing ones. */
@@ -99,7 +99,6 @@ function describeCuts(cuts: readonly Truncation[], root: string): string {
   return cuts.map((x) => `${x.path.slice(root.length + 1)} ${x.size}->${x.to}${x.to === x.durable ? '' : ` (synced ${x.durable})`}`).join(', ');
 }
 
-/** A cluster set up and restarted once (so the setup is durable whatever the sync mode), then `cuts` rounds. */
 export interface RoundsOptions {
   readonly root: string;
   readonly shim: string;
@@ -114,6 +113,7 @@ export interface RoundsOptions {
   readonly tailSeed?: number;
 }
 
+/** A cluster set up and restarted once (so the setup is durable whatever the sync mode), then `o.cuts` rounds. */
 export async function runRounds(t: Test, o: RoundsOptions): Promise<{ acked: Ack[]; lostByRound: Lost[][] }> {
   const { shim, name, extraArgs, cuts } = o;
   const dir = join(o.root, name);
@@ -133,7 +133,7 @@ export async function runRounds(t: Test, o: RoundsOptions): Promise<{ acked: Ack
   for (let round = 1; round <= cuts; round++) {
     const keep = random === null || round === 1 ? dropUnsynced : randomPrefix(random);
     const r = await loadThenCut(c, round, acked, keep);
-    t.comment(`${name} round ${round} (${at()}): ${r.acks} acknowledged, ${r.indeterminate} indeterminate; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
+    t.comment(`${name} round ${round} (${at()}): ${r.acks} acknowledged, ${r.unacked} refused or unanswered; cut: ${describeCuts(r.cuts, dir) || 'nothing unsynced'}`);
     await c.start();
     const restarted = at();
     const lost = await lostAfterRestart(c, acked);
