@@ -257,6 +257,36 @@ function storeRecord(type: RecordType, data: unknown, name: string): StoredRecor
 }
 
 /**
+ * A derived RRset's records: validated like setRRset's, not deduplicated (a DerivedName's records
+ * are distinct), an SRV target shared by consecutive records converted once (a name of many
+ * tasks: one target, thousands of ports).
+ */
+function storeDerived(type: RecordType, records: readonly unknown[], name: string): StoredRecord[] {
+  const out: StoredRecord[] = [];
+  let lastText: unknown;
+  let lastKey: NameKey | undefined;
+  let lastView = '';
+  for (const r of records) {
+    if (type !== 'SRV' || typeof r !== 'object' || r === null) {
+      out.push(storeRecord(type, r, name));
+      continue;
+    }
+    const d = r as Record<string, unknown>;
+    if (d['target'] !== lastText || lastKey === undefined) {
+      lastText = d['target'];
+      lastKey = nameToKey(d['target'] as string);
+      lastView = presentation(lastKey);
+    }
+    const p = u16(d['priority'], 'priority', name);
+    const w = u16(d['weight'], 'weight', name);
+    const port = u16(d['port'], 'port', name);
+    const fixed = String.fromCharCode(p >> 8, p & 0xff, w >> 8, w & 0xff, port >> 8, port & 0xff);
+    out.push({ view: { priority: p, weight: w, port, target: lastView }, fixed, target: lastKey });
+  }
+  return out;
+}
+
+/**
  * Validates and normalises the records of one RRset, duplicates kept once (an RRset is a set, RFC
  * 2181 §5: canonical bytes identify a record). Throws DnsError `bad-record`/`bad-name`.
  */
@@ -488,7 +518,7 @@ export class MemoryZoneIndex implements ZoneIndex {
     for (const type of recordTypeList) {
       const records = d[type];
       if (records === undefined || records.length === 0) continue;
-      const stored = storeRecords(type, records.length > limits.rrsetRecordsMax ? records.slice(0, limits.rrsetRecordsMax) : records, key);
+      const stored = storeDerived(type, records.length > limits.rrsetRecordsMax ? records.slice(0, limits.rrsetRecordsMax) : records, key);
       setRRsetOf(node, type, { owner: key, type, apex, records: stored, encoded: undefined, variants: undefined, encodedBytes: 0, derived: true });
     }
     node.marked = node.rrsetCount === 0;

@@ -129,7 +129,7 @@ export interface ZoneIndex {
   get<T extends RecordType>(name: string, type: T): readonly RecordDataByType[T][] | undefined;
   /** Whether `name` exists: has data, or is an empty non-terminal above a name with data. */
   exists(name: string): boolean;
-  /** Counts, for metrics and tests. */
+  /** Counts, for metrics and tests: names stored and derived; RRsets and encoded bytes of stored names. */
   stats(): { readonly names: number; readonly rrsets: number; readonly encodedBytes: number };
 
   /**
@@ -151,7 +151,8 @@ export interface DerivedStamp {
 }
 
 /** One derived name's data (records absent or empty = no RRset of that type; none at all = the
- * name exists without data, NODATA). */
+ * name exists without data, NODATA). Records are validated like setRRset's, must be distinct
+ * (the index does not deduplicate them) and are cut at the same limit. */
 export interface DerivedName {
   /**
    * The index caches the answer built from this data while `stamp.version === version`: the
