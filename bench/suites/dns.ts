@@ -21,6 +21,7 @@
 // suite's figures. The `cpu µs/q` column is the server process's CPU time (all threads) per
 // answered query: on a shared machine it moves far less with the load than QPS does.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, printTable, round, writeResults } from '../harness.js';
@@ -133,6 +134,56 @@ function cpuMicros(pid: number): number {
 /** sysconf(_SC_CLK_TCK): 100 on every Linux build Node supports. */
 const clockTicksPerSecond = 100;
 
+/** The node's /metrics as name{labels} → value (text format, comments skipped). */
+function scrapeMetrics(address: string): Promise<Map<string, number>> {
+  const { host, port } = hostPort(address);
+  return new Promise((resolve, reject) => {
+    http.get({ host, port, path: '/metrics' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        const out = new Map<string, number>();
+        for (const line of text.split('\n')) {
+          if (line === '' || line.startsWith('#')) continue;
+          const sp = line.lastIndexOf(' ');
+          out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
+        }
+        resolve(out);
+      });
+    }).on('error', reject);
+  });
+}
+
+/**
+ * What the vnetd process did besides answering during one run, from its own /metrics: event-loop
+ * lag (prom-client's monitor, reset at every scrape, so it covers the run) and GC pause time per
+ * second by kind. A latency at a fixed rate far above the echo's comes from stalls like these, not
+ * from the per-query cost.
+ */
+interface ProcessFigures {
+  readonly loopLagP99Ms: number;
+  readonly loopLagMaxMs: number;
+  readonly gcMinorMsPerSec: number;
+  readonly gcMajorMsPerSec: number;
+  readonly gcMinorPauses: number;
+  readonly gcMajorPauses: number;
+}
+
+function processFigures(before: Map<string, number>, after: Map<string, number>, seconds: number): ProcessFigures {
+  const p = 'vnetd_process_nodejs_';
+  const delta = (k: string): number => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const gc = (kind: string, what: 'sum' | 'count'): number => delta(`${p}gc_duration_seconds_${what}{kind="${kind}"}`);
+  return {
+    loopLagP99Ms: round((after.get(`${p}eventloop_lag_p99_seconds`) ?? Number.NaN) * 1000, 2),
+    loopLagMaxMs: round((after.get(`${p}eventloop_lag_max_seconds`) ?? Number.NaN) * 1000, 2),
+    gcMinorMsPerSec: round((gc('minor', 'sum') * 1000) / seconds, 2),
+    gcMajorMsPerSec: round(((gc('major', 'sum') + gc('incremental', 'sum')) * 1000) / seconds, 2),
+    gcMinorPauses: gc('minor', 'count'),
+    gcMajorPauses: gc('major', 'count') + gc('incremental', 'count'),
+  };
+}
+
 type Row = Record<'qps' | 'lossPercent' | 'avgLatencyMs' | 'cpuUsPerQuery', number>;
 
 /** The servers a run covers, in the fixed order; `echo` is always there (the reference). */
@@ -172,6 +223,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const maxRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [], dnslib: [] };
   const fixedRuns: Record<ServerName, Row[]> = { vnetd: [], knot: [], echo: [], naive: [], dnslib: [] };
   let nameCount = 0;
+  const vnetdProcess: { max: ProcessFigures[]; fixed: ProcessFigures[] } = { max: [], fixed: [] };
   try {
     vnetd = await VnetdCluster.start({ voters: 1, workDir: path.join(workDir, 'vnetd'), extraArgs: ['--unsafe-no-fsync'], cpus: [dnsBench.serverCpu], ...(servers.includes('vnetd') ? { nodeArgs } : {}) });
     const node = vnetd.nodes[0];
@@ -200,9 +252,16 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
     const measured = async (server: ServerName, seconds: number, maxQps?: number): Promise<Row> => {
       const pid = pids.get(server);
       if (pid === undefined) throw new Error(`no pid for ${server}`);
+      const scraped = server === 'vnetd' ? await scrapeMetrics(node.http) : undefined;
       const before = cpuMicros(pid);
       const f = await perf(server, seconds, maxQps);
-      return pick(f, cpuMicros(pid) - before);
+      const row = pick(f, cpuMicros(pid) - before);
+      if (scraped !== undefined) {
+        const figures = processFigures(scraped, await scrapeMetrics(node.http), seconds);
+        (maxQps === undefined ? vnetdProcess.max : vnetdProcess.fixed).push(figures);
+        console.log(`  vnetd process ${maxQps === undefined ? 'max' : `at ${maxQps} qps`}: ${JSON.stringify(figures)}`);
+      }
+      return row;
     };
     const perf = (server: ServerName, seconds: number, maxQps?: number): Promise<DnsperfFigures> =>
       dnsperf({ port: ports[server], queryFile: qFile, seconds, cpus: dnsBench.dnsperfCpu, clients, outstanding, ...(maxQps === undefined ? {} : { maxQps }) });
@@ -252,7 +311,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const file = writeResults('dns', {
     parameters: { ...o, tasks, names: nameCount, clients, outstanding, mix: '80% A existing, 10% AAAA existing (NODATA), 10% missing', serverCpu: dnsBench.serverCpu, dnsperfCpu: dnsBench.dnsperfCpu, fixedQps: dnsBench.fixedQps, knot: '1 UDP worker, zone file', vnetdNode: 'vnetd start, single node, --unsafe-no-fsync (population only)', hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
     machine: context.machine,
-    figures: { max, fixedRate: fixed, ratios, addedLatencyOverKnotMs: addedLatencyMs, latencyOverEchoMs, targets },
+    figures: { max, fixedRate: fixed, ratios, addedLatencyOverKnotMs: addedLatencyMs, latencyOverEchoMs, vnetdProcess, targets },
   });
   console.log(`wrote ${file}`);
   rmSync(workDir, { recursive: true, force: true });
