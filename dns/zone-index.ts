@@ -441,9 +441,14 @@ export class MemoryZoneIndex implements ZoneIndex {
    */
   answerOf(key: string, code: number): RRsetEntry | undefined {
     const k = this.variantApexes.length > 1 && !key.endsWith(this.originKey) ? this.unalias(key) : key;
+    if (this.source !== undefined) {
+      // Derived names first (most of a node's names): a cached node exists only while no stored
+      // RRset does at its name (putRRset drops it), so stored names still win.
+      const cached = this.derivedCache.get(k);
+      if (cached !== undefined && cached.stamp.version === cached.version) return rrsetOf(cached.node, code);
+    }
     const node = this.nodes.get(k);
-    const entry = node === undefined ? undefined : rrsetOf(node, code);
-    if (entry !== undefined || this.source === undefined) return entry;
+    if ((node !== undefined && node.rrsetCount > 0) || this.source === undefined) return node === undefined ? undefined : rrsetOf(node, code);
     const derived = this.derivedNode(k);
     return derived === undefined ? undefined : rrsetOf(derived, code);
   }
@@ -589,6 +594,7 @@ export class MemoryZoneIndex implements ZoneIndex {
   /** Replaces (or creates) the RRset of `type` at `key` (under `apex`) by validated records. */
   private putRRset(key: NameKey, apex: NameKey, type: RecordType, stored: readonly StoredRecord[]): void {
     const code = typeCodes[type];
+    this.derivedCache.delete(key); // a stored name is no longer answered as derived
     const node = this.nodeFor(key, apex);
     const hadData = holds(node);
     let entry = rrsetOf(node, code);
