@@ -12,7 +12,7 @@ const { root, shim, cleanup } = shimRoot('vnetd-powerloss-nofsync-');
 t.teardown(cleanup);
 
 t.test('--unsafe-no-fsync: a power cut loses acknowledged allocations, and the check catches it', async (t) => {
-  const { acked, lostByRound } = await runRounds(t, { root, shim, name: 'nofsync', extraArgs: ['--unsafe-no-fsync'], cuts: 1 });
+  const { acked, lostByRound } = await runRounds(t, { root, shim, name: 'nofsync', extraArgs: ['--unsafe-no-fsync'], cuts: 1, restartAfterSetup: true });
   const lost = lostByRound[0]!;
   t.ok(lost.length > 0, `lost acknowledged allocations detected: ${lost.length} of ${acked.length}`);
   // Nothing after the last LevelDB open was synced anywhere, so the whole round is gone.
