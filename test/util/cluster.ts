@@ -6,7 +6,7 @@
 // Test files that use it call `destroy()` in t.teardown; the chaos CLI calls it in `finally` and
 // on SIGINT.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
@@ -111,6 +111,7 @@ export class NodeProcess {
       child.once('exit', (code, signal) => {
         this.onExit({ id: a.id, pid: child.pid ?? -1, code, signal, expected: this.expectExit, at: Date.now() });
         this.log?.write(`---- exit code=${code} signal=${signal}\n`);
+        if (!this.expectExit) this.log?.write(portHolders(this.logTail()));
         if (this.child === child) this.child = null;
         this.paused = false;
         resolve();
@@ -193,6 +194,17 @@ export class NodeProcess {
     await new Promise<void>((r) => (this.log === null ? r() : this.log.end(r)));
     this.log = null;
   }
+}
+
+/**
+ * When a node died of EADDRINUSE, who holds that port (`ss`, where installed): test files share
+ * the loopback ports (test/util/ports.ts claims them), so the holder names the culprit.
+ */
+function portHolders(logTail: string): string {
+  const m = /EADDRINUSE: address already in use [^\s]*:(\d+)/.exec(logTail.slice(-2_000));
+  if (m === null) return '';
+  const r = spawnSync('ss', ['-Htanup', `sport = :${m[1]}`], { encoding: 'utf8', timeout: 2_000 });
+  return `---- port ${m[1]} held by: ${r.error === undefined ? r.stdout.trim().replace(/\s+/g, ' ') || '(nobody now)' : `(ss failed: ${r.error.message})`}\n`;
 }
 
 /** A set of node processes with one exit log. */
