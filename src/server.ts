@@ -232,7 +232,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
     await storage.close();
     throw err;
   });
-  const { api, dns, metricsSink } = listeners;
+  const { api, dns } = listeners;
   const bound = transport.address();
   // What members are told (the member context): the advertised addresses, else the bound ones.
   const self: MemberContext = {
@@ -273,8 +273,8 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   node.on('membership', masters);
   masters();
 
-  const metrics = new ApiMetrics({ node, ipam, registry, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
-  metricsSink.target = metrics;
+  // DNS queries are counted inside dns/ (typed arrays) and read at scrape time: no per-query hook.
+  const metrics = new ApiMetrics({ node, ipam, registry, dnsQueries: dns.metrics, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
   let ready = false;
   const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };
   api.attach(ctx);
@@ -313,18 +313,16 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   return running;
 }
 
-/** DNS and HTTP bound before the node opens; DNS queries are counted once metrics exist. */
+/** DNS and HTTP bound before the node opens (DNS counts its queries itself, from the start). */
 async function bindListeners(
   config: Config,
   zone: ReturnType<typeof createRecordsZone>,
   log: Logger,
-): Promise<{ api: ApiServer; dns: DnsServer; httpAddress: string; dnsAddress: string; metricsSink: { target: ApiMetrics | null } }> {
-  const metricsSink: { target: ApiMetrics | null } = { target: null };
+): Promise<{ api: ApiServer; dns: DnsServer; httpAddress: string; dnsAddress: string }> {
   const dnsAddr = splitHostPort(config.dns);
   let dnsInternalErrorsLogged = 0;
   const dns = await startDnsServer({
     zone, host: dnsAddr.host, port: dnsAddr.port, upstreams: config.upstreams, allowRecursion: config.allowRecursion,
-    onQuery: (e) => metricsSink.target?.onDnsQuery(e),
     onInternalError: (err, query) => {
       // Every such error is a dns/ bug; the count is in the metrics, the first few go to the log
       // with the query so the bug can be reproduced (a chaos run once saw SERVFAIL for every A name).
@@ -338,7 +336,7 @@ async function bindListeners(
   const httpAddr = splitHostPort(config.http);
   try {
     const httpPort = await api.listen(httpAddr.host, httpAddr.port);
-    return { api, dns, httpAddress: joinHostPort(httpAddr.host, httpPort), dnsAddress: joinHostPort(dnsAddr.host, dns.port), metricsSink };
+    return { api, dns, httpAddress: joinHostPort(httpAddr.host, httpPort), dnsAddress: joinHostPort(dnsAddr.host, dns.port) };
   } catch (err) {
     await dns.close();
     throw err;

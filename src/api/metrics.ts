@@ -12,6 +12,8 @@ import { latencyBucketsSeconds, rcodeName, typeName } from '../../dns/index.js';
 import type { QueryEvent } from '../../dns/index.js';
 import { apiLimits } from './limits.js';
 import { PlainCounter, PlainHistogram } from './plain-metrics.js';
+import { registerDnsQueryMetrics } from '../metrics/dns-queries.js';
+import type { DnsQuerySource } from '../metrics/dns-queries.js';
 
 const httpBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -24,6 +26,11 @@ export interface MetricsSources {
   readonly nodeStats?: () => NodeStats;
   /** The registry to fill (server.ts creates it before the node, for src/metrics); default a new one. */
   readonly registry?: Registry;
+  /**
+   * dns/'s query counters (DnsServer.metrics), read at scrape time by src/metrics. Without it the
+   * DNS families count the events handed to onDnsQuery instead (tests, tools).
+   */
+  readonly dnsQueries?: DnsQuerySource;
 }
 
 /** DNS label values are bounded: the types and rcodes dns/ names, everything else is "other". */
@@ -58,8 +65,8 @@ export class ApiMetrics {
   /** [reason] */
   readonly allocationFailures: PlainCounter;
   readonly leaderChanges: Counter;
-  private readonly dnsQueries: Counter<'transport' | 'type' | 'rcode'>;
-  private readonly dnsSeconds: Histogram<'transport'>;
+  private readonly dnsQueries: Counter<'transport' | 'type' | 'rcode'> | null = null;
+  private readonly dnsSeconds: Histogram<'transport'> | null = null;
 
   constructor(sources: MetricsSources) {
     this.registry = sources.registry ?? new Registry();
@@ -72,18 +79,21 @@ export class ApiMetrics {
     this.forwarded = new PlainCounter('vnetd_http_forwarded_total', 'Writes this node forwarded to the leader, by outcome (answered: the leader\'s answer was relayed)', ['outcome'], r);
     this.allocationFailures = new PlainCounter('vnetd_ipam_allocation_failures_total', 'Task allocations refused by the IPAM state machine on this node (the leader), by error code (exhausted, not_found, ...)', ['reason'], r);
     this.leaderChanges = new Counter({ name: 'vnetd_raft_leader_changes_total', help: 'Times the leader known to this node changed (including to none, during an election)', registers: [r] });
-    this.dnsQueries = new Counter({ name: 'vnetd_dns_queries_total', help: 'DNS queries answered, by transport, query type (other for unnamed types) and rcode', labelNames: ['transport', 'type', 'rcode'], registers: [r] });
-    this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency from packet arrival to the answer handed to the socket, by transport', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });
+    if (sources.dnsQueries !== undefined) registerDnsQueryMetrics(r, sources.dnsQueries);
+    else {
+      this.dnsQueries = new Counter({ name: 'vnetd_dns_queries_total', help: 'DNS queries answered, by transport, query type (other for unnamed types) and rcode', labelNames: ['transport', 'type', 'rcode'], registers: [r] });
+      this.dnsSeconds = new Histogram({ name: 'vnetd_dns_query_duration_seconds', help: 'DNS answer latency from packet arrival to the answer handed to the socket, by transport', labelNames: ['transport'], buckets: [...latencyBucketsSeconds], registers: [r] });
+    }
     this.raftGauges(sources.node);
     this.ipamGauges(sources.ipam);
     this.lowerLayers(sources);
     sources.node.on('leader', () => this.leaderChanges.inc());
   }
 
-  /** For dns/'s `onQuery`. */
+  /** For dns/'s `onQuery` when no `dnsQueries` source was given (it counts per query; a source costs nothing per query). */
   readonly onDnsQuery = (e: QueryEvent): void => {
-    this.dnsQueries.inc({ transport: e.transport, type: boundedType(e.qtype), rcode: boundedRcode(e.rcode) });
-    this.dnsSeconds.observe({ transport: e.transport }, e.seconds);
+    this.dnsQueries?.inc({ transport: e.transport, type: boundedType(e.qtype), rcode: boundedRcode(e.rcode) });
+    this.dnsSeconds?.observe({ transport: e.transport }, e.seconds);
   };
 
   private raftGauges(node: RaftNodeApi): void {
