@@ -46,7 +46,7 @@ export class PowerLossCluster {
   }
 
   /** `voters` nodes named `${prefix}1..`, each watching its `<data-dir>/raft` (not started). */
-  static async create(o: { root: string; shim: string; voters: number; prefix: string; extraArgs: readonly string[] }): Promise<PowerLossCluster> {
+  static async create(o: { root: string; shim: string; voters: number; prefix: string; extraArgs: readonly string[]; entry?: string }): Promise<PowerLossCluster> {
     const c = new PowerLossCluster(o.root);
     const ports = await freePorts(3 * o.voters);
     const specs: Addresses[] = Array.from({ length: o.voters }, (_, i) => ({ id: `${o.prefix}${i + 1}`, raft: `127.0.0.1:${ports[3 * i]}`, http: `127.0.0.1:${ports[3 * i + 1]}`, dns: `127.0.0.1:${ports[3 * i + 2]}` }));
@@ -57,7 +57,7 @@ export class PowerLossCluster {
       const dataDir = join(o.root, s.id);
       const w: Watched = { dir: join(dataDir, 'raft'), journal: join(o.root, `${s.id}.powerloss-journal`) };
       c.watched.set(s.id, w);
-      c.group.add(s, dataDir, args, { env: shimEnv(o.shim, w) });
+      c.group.add(s, dataDir, args, { env: shimEnv(o.shim, w), ...(o.entry === undefined ? {} : { entry: o.entry }) });
     }
     return c;
   }

@@ -116,6 +116,8 @@ export interface RoundsOptions {
    * (journal.ts randomPrefix: torn LevelDB records included); without, every round drops it all.
    */
   readonly tailSeed?: number;
+  /** A launcher instead of the real CLI (broken/*.ts). */
+  readonly entry?: string;
 }
 
 /** A cluster set up (and restarted, with `o.restartAfterSetup`), then `o.cuts` rounds. */
@@ -125,7 +127,7 @@ export async function runRounds(t: Test, o: RoundsOptions): Promise<{ acked: Ack
   mkdirSync(dir);
   const began = Date.now();
   const at = (): string => `${((Date.now() - began) / 1000).toFixed(1)} s`;
-  const c = await PowerLossCluster.create({ root: dir, shim, voters: roundLimits.voters, prefix: `pl${name}`, extraArgs });
+  const c = await PowerLossCluster.create({ root: dir, shim, voters: roundLimits.voters, prefix: `pl${name}`, extraArgs, ...(o.entry === undefined ? {} : { entry: o.entry }) });
   t.teardown(() => c.group.destroy());
   await c.start();
   await registerAgents(c);
