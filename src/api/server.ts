@@ -93,7 +93,8 @@ function readBody(raw: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    raw.on('end', () => resolve(Buffer.concat(chunks)));
+    // A body in one chunk (the usual case) is used as is: Buffer.concat would copy it.
+    raw.on('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
     raw.on('error', reject);
   });
 }
