@@ -35,6 +35,55 @@ interface CachedDerived {
   readonly version: number;
 }
 
+/** The derived-answer cache: by key (insertion order = age), and the keys cached per stamp. */
+class DerivedCache {
+  private readonly byKey = new Map<string, CachedDerived>();
+  /** So that a source can have a stamp's cached names rebuilt when it changes (refreshDerived). */
+  private readonly byStamp = new Map<DerivedStamp, Set<string>>();
+
+  get(key: string): CachedDerived | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Caches `entry` at `key`, dropping the oldest name when the cache is full. */
+  set(key: string, entry: CachedDerived): void {
+    const old = this.byKey.get(key);
+    if (old !== undefined) {
+      this.unlink(key, old.stamp);
+    } else if (this.byKey.size >= derivedCacheNamesMax) {
+      const oldest = this.byKey.keys().next();
+      if (oldest.done !== true) this.delete(oldest.value);
+    }
+    this.byKey.set(key, entry);
+    const keys = this.byStamp.get(entry.stamp);
+    if (keys === undefined) this.byStamp.set(entry.stamp, new Set([key]));
+    else keys.add(key);
+  }
+
+  delete(key: string): void {
+    const old = this.byKey.get(key);
+    if (old === undefined) return;
+    this.byKey.delete(key);
+    this.unlink(key, old.stamp);
+  }
+
+  clear(): void {
+    this.byKey.clear();
+    this.byStamp.clear();
+  }
+
+  keysOf(stamp: DerivedStamp): ReadonlySet<string> | undefined {
+    return this.byStamp.get(stamp);
+  }
+
+  private unlink(key: string, stamp: DerivedStamp): void {
+    const keys = this.byStamp.get(stamp);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.byStamp.delete(stamp);
+  }
+}
+
 /** One apex a query may fall under. Aliases answer the origin's data with their own variant. */
 export interface ZoneApex {
   readonly key: NameKey;
@@ -379,7 +428,7 @@ export class MemoryZoneIndex implements ZoneIndex {
   /** One owner (the common case: no Set) or several. */
   private readonly dependents = new Map<string, NameKey | Set<NameKey>>();
   private source: DerivedSource | undefined;
-  private readonly derivedCache = new Map<string, CachedDerived>();
+  private readonly derivedCache = new DerivedCache();
   private serialValue = 0;
   private readyValue = false;
   private counts = { names: 0, rrsets: 0, encodedBytes: 0 };
@@ -509,12 +558,36 @@ export class MemoryZoneIndex implements ZoneIndex {
       return undefined;
     }
     const node = this.buildDerived(key as NameKey, d);
-    if (cached === undefined && this.derivedCache.size >= derivedCacheNamesMax) {
-      const oldest = this.derivedCache.keys().next();
-      if (oldest.done !== true) this.derivedCache.delete(oldest.value);
-    }
     this.derivedCache.set(key, { node, stamp: d.stamp, version: d.version });
     return node;
+  }
+
+  derivedCached(stamp: DerivedStamp): boolean {
+    return this.derivedCache.keysOf(stamp) !== undefined;
+  }
+
+  refreshDerived(stamp: DerivedStamp): void {
+    const keys = this.derivedCache.keysOf(stamp);
+    if (keys === undefined || this.source === undefined) return;
+    for (const key of [...keys]) {
+      const old = this.derivedCache.get(key);
+      if (old === undefined || old.stamp.version === old.version) continue;
+      const node = this.derivedNode(key);
+      if (node !== undefined) this.preEncode(old.node, node);
+    }
+  }
+
+  /** Encodes the answers of a rebuilt node that were encoded in the node it replaces. */
+  private preEncode(old: NameNode, fresh: NameNode): void {
+    for (const field of ['a', 'aaaa', 'srv', 'ptr'] as const) {
+      const was = old[field];
+      const now = fresh[field];
+      if (was === undefined || now === undefined) continue;
+      if (was.encoded !== undefined) this.encodedFor(now, 0);
+      was.variants?.forEach((e, variant) => {
+        if (e !== undefined) this.encodedFor(now, variant);
+      });
+    }
   }
 
   private buildDerived(key: NameKey, d: DerivedName): NameNode {

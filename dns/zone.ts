@@ -143,6 +143,14 @@ export interface ZoneIndex {
   addDerivedName(name: string): void;
   /** A derived name that no longer exists (the inverse of addDerivedName). */
   removeDerivedName(name: string): void;
+  /** Whether answers built from `stamp` are cached (so that refreshDerived has work to do). */
+  derivedCached(stamp: DerivedStamp): boolean;
+  /**
+   * Rebuilds now the cached names built from `stamp` whose version moved, and encodes again the
+   * answers that had been encoded (issue 5: answers encoded when records change, for the names
+   * being asked; others wait for their next query). Call once per changed stamp after a batch.
+   */
+  refreshDerived(stamp: DerivedStamp): void;
 }
 
 /** What identifies the data a derived answer was built from: see DerivedName.version. */

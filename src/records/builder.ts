@@ -186,6 +186,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
   private unnamed = 0;
   private derivedCount = 0;
   private flushQueued = false;
+  /** Groups changed in this batch whose names the zone has cached: rebuilt and encoded at the flush. */
+  private readonly changed = new Set<Group>();
 
   constructor(
     private readonly zone: ZoneIndex,
@@ -225,7 +227,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     addresses.ip6 = ip6;
     for (const view of this.queries.listTasks({ agent: id })) {
       const group = this.groups.get(this.groupKeyOf(view) ?? '');
-      if (group !== undefined) group.version++;
+      if (group !== undefined) this.touch(group);
     }
   }
 
@@ -243,6 +245,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     }
     for (const ip of this.ptr.keys()) this.zone.removeDerivedName(reverseName(ip)!);
     this.ptrStamp.version++;
+    this.changed.clear();
     this.groups.clear();
     this.frameworks.clear();
     this.agents.clear();
@@ -270,8 +273,14 @@ export class DnsRecords implements IpamListener, DerivedSource {
     this.flush();
   }
 
-  /** Raises the serial to the state machine's applied index (records are visible at once). */
+  /**
+   * Rebuilds and encodes the cached answers of the groups changed since the last flush (once per
+   * group however many of its tasks changed), and raises the serial to the state machine's applied
+   * index. Records are visible at once; this makes the next query of a hot name a copy.
+   */
   flush(): void {
+    for (const group of this.changed) this.zone.refreshDerived(group);
+    this.changed.clear();
     const applied = this.queries.appliedIndex;
     if (applied > this.zone.serial) this.zone.setSerial(applied);
   }
@@ -395,7 +404,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.countSlots(group, this.slotsOf(group, m), 1);
       this.countSlots(group, this.slotsOf(group, entry), 1);
     }
-    group.version++;
+    this.touch(group);
     if (created) for (const kind of hostKinds) this.zone.addDerivedName(this.hostName(group, kind));
     this.srvNamesChanged(group, before, this.srvMask(group));
     for (const ip of [entry.ip, entry.ip6]) {
@@ -432,7 +441,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     } else {
       group.members = undefined;
     }
-    group.version++;
+    this.touch(group);
     this.srvNamesChanged(group, before, group.members === undefined ? 0 : this.srvMask(group));
     for (const ip of [entry.ip, entry.ip6]) {
       const holders = ip === undefined ? undefined : this.ptr.get(ip);
@@ -450,6 +459,12 @@ export class DnsRecords implements IpamListener, DerivedSource {
     for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
     group.version = -1;
     this.groups.delete(key);
+  }
+
+  /** A group's answers changed: its version moves; cached ones are rebuilt at the flush. */
+  private touch(group: Group): void {
+    group.version++;
+    if (this.zone.derivedCached(group)) this.changed.add(group);
   }
 
   /** The SRV slots (bit kind * 2 + proto) a task gives records to, where the group's name is valid. */

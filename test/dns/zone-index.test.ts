@@ -324,3 +324,36 @@ t.test(`derived names: the cache keeps at most ${derivedCacheNamesMax} names`, a
   z.node(nameToKey('t0.f.agentip.dcos.'));
   t.equal(lookups, n + 1, 'the oldest was dropped, and is rebuilt when asked again');
 });
+
+t.test('derived names: refreshDerived rebuilds and encodes again the cached names of a stamp that moved', async (t) => {
+  const z = zone();
+  const src = tableSource();
+  z.setDerivedSource(src);
+  src.table.set('a.f.agentip.dcos.', { A: ['10.0.0.1'] });
+  src.table.set('_a._tcp.f.agentip.dcos.', { SRV: [{ priority: 0, weight: 0, port: 80, target: 'a.f.agentip.dcos.' }] });
+  for (const n of src.table.keys()) z.addDerivedName(n);
+  const other = { version: 0 };
+  t.notOk(z.derivedCached(src.stamp), 'nothing cached yet');
+  respondTo(z, 'a.f.agentip.dcos', 'A');
+  respondTo(z, '_a._tcp.f.agentip.dcos.thisdcos.directory', 'SRV');
+  t.ok(z.derivedCached(src.stamp) && !z.derivedCached(other));
+  const lookups = src.lookups;
+  z.refreshDerived(src.stamp);
+  t.equal(src.lookups, lookups, 'version unchanged: nothing to rebuild');
+  src.table.set('a.f.agentip.dcos.', { A: ['10.0.0.2'] });
+  src.stamp.version++;
+  z.refreshDerived(src.stamp);
+  t.equal(src.lookups, lookups + 2, 'both cached names rebuilt');
+  const a = z.node(nameToKey('a.f.agentip.dcos.'))!.a!;
+  const srv = z.node(nameToKey('_a._tcp.f.agentip.dcos.'))!.srv!;
+  t.ok(a.encoded !== undefined, 'the A answer encoded again');
+  t.ok(srv.variants?.[1] !== undefined && srv.variants[0] === undefined, 'the SRV answer encoded again for the variant that had been asked only');
+  t.same(decodeReply(respondTo(z, 'a.f.agentip.dcos', 'A')).answers.map((r) => r.data), ['10.0.0.2']);
+  t.equal(decodeReply(respondTo(z, '_a._tcp.f.agentip.dcos.thisdcos.directory', 'SRV')).additionals.find((r) => r.type === 'A')?.data, '10.0.0.2', 'glue follows');
+  t.equal(src.lookups, lookups + 2, 'and queries copy them');
+  src.table.delete('a.f.agentip.dcos.');
+  z.removeDerivedName('a.f.agentip.dcos.');
+  src.stamp.version++;
+  z.refreshDerived(src.stamp);
+  t.equal(decodeReply(respondTo(z, 'a.f.agentip.dcos', 'A')).rcode, 'NXDOMAIN', 'a name gone is dropped');
+});
