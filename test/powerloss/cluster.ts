@@ -45,7 +45,10 @@ export class PowerLossCluster {
     this.group = new ProcessGroup(root);
   }
 
-  /** `voters` nodes named `${prefix}1..`, each watching its `<data-dir>/raft` (not started). */
+  /**
+   * `voters` nodes named `${prefix}1..` (not started), each watching its whole data directory: the
+   * LevelDB files in `raft/`, and node.json and the cluster secret beside it (data-dir.test.ts).
+   */
   static async create(o: { root: string; shim: string; voters: number; prefix: string; extraArgs: readonly string[]; entry?: string }): Promise<PowerLossCluster> {
     const c = new PowerLossCluster(o.root);
     const ports = await freePorts(3 * o.voters);
@@ -55,7 +58,7 @@ export class PowerLossCluster {
     const args = ['--peers', peersArg(specs), '--cluster-secret-file', secret, '--tick-ms', '100', '--election-ticks', '10', '--log-level', 'warn', ...o.extraArgs];
     for (const s of specs) {
       const dataDir = join(o.root, s.id);
-      const w: Watched = { dir: join(dataDir, 'raft'), journal: join(o.root, `${s.id}.powerloss-journal`) };
+      const w: Watched = { dir: dataDir, journal: join(o.root, `${s.id}.powerloss-journal`) };
       c.watched.set(s.id, w);
       c.group.add(s, dataDir, args, { env: shimEnv(o.shim, w), ...(o.entry === undefined ? {} : { entry: o.entry }) });
     }

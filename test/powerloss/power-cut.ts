@@ -63,7 +63,7 @@ export function shimRoot(prefix: string): { root: string; shim: string; cleanup:
 
 /** What one watched process's power cut works on. */
 export interface Watched {
-  /** Absolute directory whose files lose what was not synced (a node's `<data-dir>/raft`). */
+  /** Absolute directory whose files lose what was not synced (a node's data directory). */
   readonly dir: string;
   /** The shim's journal, outside `dir`. */
   readonly journal: string;

@@ -2,9 +2,9 @@
 // switch may exist for benchmarks only, and the fault tests must catch it losing data").
 //
 // Three real `vnetd start` voters on loopback, each under the power-loss shim (shim/powerloss.c)
-// watching its `<data-dir>/raft`. Clients allocate tasks over HTTP; once enough allocations are
-// acknowledged the power of ALL nodes is cut at once (SIGKILL, then every LevelDB file cut back
-// to what was fsynced, README.md), with requests still in flight. The nodes restart and every
+// watching its data directory (LevelDB in `raft/`, node.json, cluster-secret). Clients allocate
+// tasks over HTTP; once enough allocations are acknowledged the power of ALL nodes is cut at once
+// (SIGKILL, then every file cut back to what was fsynced, README.md), with requests in flight. The nodes restart and every
 // allocation ever acknowledged must be readable with its IP (Raft §5.4.2: committed entries are on
 // a majority's durable logs, and only such a node can win the next election).
 //
