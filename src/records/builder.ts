@@ -13,8 +13,9 @@
 //
 // The cost rule (issue 5): an event touches only its task's group and addresses: O(tasks of the
 // group) for the removal scan (almost every group has one task), plus O(labels) in the zone for a
-// name that appears or disappears (its empty non-terminals). Nothing is rebuilt or encoded on
-// change; the next query of a changed name derives and encodes it once.
+// name that appears or disappears (its empty non-terminals). A changed group's names that the
+// zone has cached (recently asked) are rebuilt and encoded once at the end of the batch (`flush`);
+// any other name is derived and encoded on its next query.
 //
 // When records become visible: at once (the zone asks the groups on each query). Raft applies a
 // batch synchronously, so no DNS query is answered between an entry's apply and the serial update
