@@ -2,6 +2,7 @@
 
 import { Packr } from 'msgpackr';
 import type { NodeId } from '../core/types.js';
+import { encodeAppendFrame } from './append-codec.js';
 import { frameHeader } from './frame.js';
 import type { DropReason, RejectReason, TransportLimits } from './transport.js';
 
@@ -62,6 +63,8 @@ export interface Context {
 
 /** Encodes a handshake or message value as one frame (header + body). */
 export function encodeFrame(value: unknown): Buffer[] {
+  const append = encodeAppendFrame(value);
+  if (append !== null) return append;
   const body = packr.pack(value);
   return [frameHeader(body.length), body];
 }
