@@ -49,12 +49,20 @@ export function finish(out: Buffer, q: ParsedQuery, at: number, code: number, bi
     arcount++;
   }
   const flags = flag.QR | (q.flags & (flag.RD | flag.CD)) | (bits & (flag.AA | flag.TC | flag.RA)) | (code & 0xf);
-  out.writeUInt16BE(q.id, 0);
-  out.writeUInt16BE(flags, 2);
-  out.writeUInt16BE(1, 4);
-  out.writeUInt16BE(an, 6);
-  out.writeUInt16BE(ns, 8);
-  out.writeUInt16BE(arcount, 10);
+  // Byte stores rather than writeUInt16BE: every value is a 16-bit field already (id, flags, counts
+  // bounded by queryRecordsMax and rrsetRecordsMax), so writeUInt16BE's range checks buy nothing here.
+  out[0] = q.id >> 8;
+  out[1] = q.id & 0xff;
+  out[2] = flags >> 8;
+  out[3] = flags & 0xff;
+  out[4] = 0;
+  out[5] = 1;
+  out[6] = an >> 8;
+  out[7] = an & 0xff;
+  out[8] = ns >> 8;
+  out[9] = ns & 0xff;
+  out[10] = arcount >> 8;
+  out[11] = arcount & 0xff;
   return end === out.length ? out : out.subarray(0, end);
 }
 
