@@ -87,7 +87,7 @@ export function buildShim(outDir: string): string {
 
 /** The environment of a process whose writes under `w.dir` are journalled. */
 export function shimEnv(shim: string, w: Watched): NodeJS.ProcessEnv {
-  return { LD_PRELOAD: shim, VNETD_POWERLOSS_DIR: w.dir, VNETD_POWERLOSS_JOURNAL: w.journal };
+  return { LD_PRELOAD: shim, POWERLOSS_DIR: w.dir, POWERLOSS_JOURNAL: w.journal };
 }
 
 /** The LevelDB binaries classic-level may load on this platform (prebuilt, or built locally). */

@@ -1,11 +1,11 @@
-// powerloss.so: an LD_PRELOAD shim that records, for every file under $VNETD_POWERLOSS_DIR, how
+// powerloss.so: an LD_PRELOAD shim that records, for every file under $POWERLOSS_DIR, how
 // much of it is durable, so that a test can later cut the power: SIGKILL the process, then
 // truncate each file to what was fsynced (test/powerloss/journal.ts, README.md).
 //
 // Why a shim: kill -9 keeps the kernel's page cache, so writes that were never fsynced survive it
 // and a node run with --unsafe-no-fsync loses nothing (DESIGN.md §6 asks the fault tests to catch
 // exactly that loss). The shim watches the calls that make data durable and appends one journal
-// record per durable event to $VNETD_POWERLOSS_JOURNAL:
+// record per durable event to $POWERLOSS_JOURNAL:
 //
 //   S <tab> size <tab> path   fsync/fdatasync on a regular file succeeded; fstat size at that time
 //   T <tab> path              opened with truncation (O_TRUNC, fopen "w"): durable size is 0 again
@@ -79,12 +79,12 @@ static void init(void) {
   real_fdatasync = must_dlsym("fdatasync");
   real_rename = must_dlsym("rename");
   real_unlink = must_dlsym("unlink");
-  const char *dir = getenv("VNETD_POWERLOSS_DIR");
-  const char *journal = getenv("VNETD_POWERLOSS_JOURNAL");
+  const char *dir = getenv("POWERLOSS_DIR");
+  const char *journal = getenv("POWERLOSS_JOURNAL");
   if (dir == NULL || dir[0] == '\0') return;
   if (dir[0] != '/' || journal == NULL || journal[0] == '\0') {
     // A half-configured shim would record nothing and make every sync look lost: refuse.
-    fprintf(stderr, "powerloss.so: VNETD_POWERLOSS_DIR must be absolute and VNETD_POWERLOSS_JOURNAL set\n");
+    fprintf(stderr, "powerloss.so: POWERLOSS_DIR must be absolute and POWERLOSS_JOURNAL set\n");
     abort();
   }
   watched_dir = strdup(dir);
