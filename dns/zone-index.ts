@@ -38,8 +38,9 @@ interface CachedDerived {
 /** The derived-answer cache: by key (insertion order = age), and the keys cached per stamp. */
 class DerivedCache {
   private readonly byKey = new Map<string, CachedDerived>();
-  /** So that a source can have a stamp's cached names rebuilt when it changes (refreshDerived). */
-  private readonly byStamp = new Map<DerivedStamp, Set<string>>();
+  /** So that a source can have a stamp's cached names rebuilt when it changes (refreshDerived):
+   * one key (the common case, no Set) or several. */
+  private readonly byStamp = new Map<DerivedStamp, string | Set<string>>();
 
   get(key: string): CachedDerived | undefined {
     return this.byKey.get(key);
@@ -56,8 +57,9 @@ class DerivedCache {
     }
     this.byKey.set(key, entry);
     const keys = this.byStamp.get(entry.stamp);
-    if (keys === undefined) this.byStamp.set(entry.stamp, new Set([key]));
-    else keys.add(key);
+    if (keys === undefined) this.byStamp.set(entry.stamp, key);
+    else if (typeof keys !== 'string') keys.add(key);
+    else if (keys !== key) this.byStamp.set(entry.stamp, new Set([keys, key]));
   }
 
   delete(key: string): void {
@@ -72,15 +74,26 @@ class DerivedCache {
     this.byStamp.clear();
   }
 
-  keysOf(stamp: DerivedStamp): ReadonlySet<string> | undefined {
-    return this.byStamp.get(stamp);
+  /** The keys cached from `stamp` (a copy: refreshing changes the cache), or undefined. */
+  keysOf(stamp: DerivedStamp): readonly string[] | undefined {
+    const keys = this.byStamp.get(stamp);
+    return keys === undefined ? undefined : typeof keys === 'string' ? [keys] : [...keys];
+  }
+
+  has(stamp: DerivedStamp): boolean {
+    return this.byStamp.has(stamp);
   }
 
   private unlink(key: string, stamp: DerivedStamp): void {
     const keys = this.byStamp.get(stamp);
     if (keys === undefined) return;
+    if (typeof keys === 'string') {
+      if (keys === key) this.byStamp.delete(stamp);
+      return;
+    }
     keys.delete(key);
-    if (keys.size === 0) this.byStamp.delete(stamp);
+    if (keys.size === 1) this.byStamp.set(stamp, keys.values().next().value!);
+    else if (keys.size === 0) this.byStamp.delete(stamp);
   }
 }
 
@@ -563,13 +576,13 @@ export class MemoryZoneIndex implements ZoneIndex {
   }
 
   derivedCached(stamp: DerivedStamp): boolean {
-    return this.derivedCache.keysOf(stamp) !== undefined;
+    return this.derivedCache.has(stamp);
   }
 
   refreshDerived(stamp: DerivedStamp): void {
     const keys = this.derivedCache.keysOf(stamp);
     if (keys === undefined || this.source === undefined) return;
-    for (const key of [...keys]) {
+    for (const key of keys) {
       const old = this.derivedCache.get(key);
       if (old === undefined || old.stamp.version === old.version) continue;
       const node = this.derivedNode(key);
