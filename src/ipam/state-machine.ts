@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, labelsOrShared, linkTask, newNetwork, portsOrShared, poolFigures, poolFor, poolsOf, sortedKeys, unlinkTask } from './records.js';
+import { byId, labelsOrShared, linkTask, newNetwork, portsOrShared, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import type {
   AgentView,
@@ -221,11 +221,12 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
   private deleteNetwork(name: string, force: boolean): IpamResult<ResultValues['deleteNetwork']> {
     const net = this.s.networks.get(name);
     if (net === undefined) return fail({ code: 'not_found', kind: 'network', id: name, message: `no network ${name}` });
-    if (net.tasks.size > 0 && !force) {
-      return fail({ code: 'in_use', kind: 'network', id: name, tasks: net.tasks.size, message: `network ${name} has ${net.tasks.size} allocations; delete with force to release them` });
+    if (net.taskCount > 0 && !force) {
+      return fail({ code: 'in_use', kind: 'network', id: name, tasks: net.taskCount, message: `network ${name} has ${net.taskCount} allocations; delete with force to release them` });
     }
-    const released = net.tasks.size;
-    for (const task of byId(net.tasks)) this.removeTask(task);
+    const released = net.taskCount;
+    for (const task of byId(tasksOfNetwork(net))) this.removeTask(task);
+    assert(net.taskCount === 0, () => `network ${name} still counts ${net.taskCount} tasks after releasing them`);
     for (const block of net.blocks.values()) block.agent.blocks.delete(name);
     this.s.networks.delete(name);
     return ok({ name, releasedTasks: released });
@@ -468,12 +469,21 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
 
   listTasks(filter: TaskFilter = {}): TaskView[] {
     // Start from the smallest candidate set, then filter: cost proportional to that set.
-    const sets: ReadonlySet<TaskRec>[] = [];
-    if (filter.agent !== undefined) sets.push(this.s.agents.get(filter.agent)?.tasks ?? new Set());
-    if (filter.network !== undefined) sets.push(this.s.networks.get(filter.network)?.tasks ?? new Set());
-    if (filter.framework !== undefined) sets.push(this.s.frameworks.get(filter.framework) ?? new Set());
+    const sources: { readonly size: number; readonly tasks: () => Iterable<TaskRec> }[] = [];
+    if (filter.agent !== undefined) {
+      const agent = this.s.agents.get(filter.agent);
+      sources.push({ size: agent?.tasks.size ?? 0, tasks: () => agent?.tasks ?? [] });
+    }
+    if (filter.network !== undefined) {
+      const net = this.s.networks.get(filter.network);
+      sources.push({ size: net?.taskCount ?? 0, tasks: () => (net === undefined ? [] : tasksOfNetwork(net)) });
+    }
+    if (filter.framework !== undefined) {
+      const fw = this.s.frameworks.get(filter.framework);
+      sources.push({ size: fw?.size ?? 0, tasks: () => fw ?? [] });
+    }
     let candidates: Iterable<TaskRec> = this.s.tasks.values();
-    if (sets.length > 0) candidates = sets.reduce((a, b) => (b.size < a.size ? b : a));
+    if (sources.length > 0) candidates = sources.reduce((a, b) => (b.size < a.size ? b : a)).tasks();
     const matches: TaskRec[] = [];
     for (const t of candidates) {
       if (filter.agent !== undefined && t.agent.id !== filter.agent) continue;
