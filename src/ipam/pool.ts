@@ -18,7 +18,7 @@ export class Pool4 {
   cursor = 1;
   used = 0;
   private readonly bits: Uint32Array | null;
-  private readonly taken: Set<number> | null;
+  private readonly taken: PagedBits | null;
   readonly lastOffset: number;
 
   constructor(readonly size: number) {
@@ -34,7 +34,7 @@ export class Pool4 {
       for (let o = size - 1; o < this.bits.length * 32; o++) this.mark(o);
     } else {
       this.bits = null;
-      this.taken = new Set();
+      this.taken = new PagedBits();
     }
   }
 
@@ -97,28 +97,35 @@ export class Pool4 {
   }
 
   private scanSet(): number {
-    let offset = this.cursor;
-    for (let step = 0; step < this.size; step++) {
-      offset = offset + 1 > this.lastOffset ? firstHostOffset : offset + 1;
-      if (!this.has(offset)) return offset;
-    }
-    assert(false, () => `pool of ${this.size} has used ${this.used} < capacity but no free offset`);
+    const offset = this.taken?.nextClear(this.cursor, firstHostOffset, this.lastOffset);
+    assert(offset !== undefined, () => `pool of ${this.size} has used ${this.used} < capacity but no free offset`);
+    return offset;
   }
 }
 
 /**
- * An IPv6 pool. Pools are huge (a /81 half holds 2^47 addresses), so it is a cursor plus a sparse
- * set of used offsets: the cursor almost never meets a used offset, so allocation is O(1).
+ * Offsets of an IPv6 pool are JS numbers, exact below 2^53: a pool hands them out round-robin from
+ * offset 2, so an offset at or above 2^53 would take 2^53 allocations to reach. A pool larger than
+ * that (a half wider than /75) wraps at this offset instead of its real end; no caller can tell.
+ */
+export const pool6OffsetMax = Number.MAX_SAFE_INTEGER;
+
+/**
+ * An IPv6 pool. Pools are huge (a /81 half holds 2^47 addresses), so it is a cursor plus a paged
+ * bitmap of used offsets: the cursor almost never meets a used offset, so allocation is O(1), and
+ * the offsets in use sit in a few dense pages (one bit each instead of a hash-set entry and a
+ * BigInt per task: BigInt stays at the edges, in parsing, formatting and the snapshot).
  */
 export class Pool6 {
-  cursor = 1n;
+  cursor = 1;
   used = 0;
-  private readonly taken = new Set<bigint>();
-  readonly lastOffset: bigint;
+  private readonly taken = new PagedBits();
+  readonly lastOffset: number;
 
   constructor(readonly size: bigint) {
     assert(size >= 8n && (size & (size - 1n)) === 0n, () => `pool size ${size} must be a power of two >= 8`);
-    this.lastOffset = size - 1n; // IPv6 has no broadcast address (RFC 4291)
+    // IPv6 has no broadcast address (RFC 4291): the last offset is usable.
+    this.lastOffset = size - 1n > BigInt(pool6OffsetMax) ? pool6OffsetMax : Number(size - 1n);
   }
 
   /** Usable addresses; above 2^53 only approximately representable (usage figures say so). */
@@ -126,35 +133,100 @@ export class Pool6 {
     return this.size - 2n;
   }
 
-  has(offset: bigint): boolean {
+  has(offset: number): boolean {
     return this.taken.has(offset);
   }
 
-  allocate(): bigint | undefined {
+  allocate(): number | undefined {
     if (BigInt(this.used) >= this.capacity) return undefined;
-    let offset = this.cursor;
-    // Bounded by the pool size; in practice a handful of steps (see the class comment).
-    for (let step = 0n; step < this.size; step++) {
-      offset = offset + 1n > this.lastOffset ? BigInt(firstHostOffset) : offset + 1n;
-      if (!this.taken.has(offset)) {
-        this.take(offset);
-        this.cursor = offset;
-        return offset;
-      }
-    }
-    assert(false, () => `pool6 of ${this.size} has used ${this.used} < capacity but no free offset`);
+    const offset = this.taken.nextClear(this.cursor, firstHostOffset, this.lastOffset);
+    assert(offset !== undefined, () => `pool6 of ${this.size} has used ${this.used} < capacity but no free offset`);
+    this.take(offset);
+    this.cursor = offset;
+    return offset;
   }
 
-  take(offset: bigint): void {
-    assert(offset >= BigInt(firstHostOffset) && offset <= this.lastOffset, () => `offset ${offset} outside 2..${this.lastOffset}`);
+  take(offset: number): void {
+    assert(Number.isSafeInteger(offset) && offset >= firstHostOffset && offset <= this.lastOffset, () => `offset ${offset} outside 2..${this.lastOffset}`);
     assert(!this.taken.has(offset), () => `offset ${offset} already taken`);
     this.taken.add(offset);
     this.used++;
   }
 
-  release(offset: bigint): void {
-    assert(this.taken.delete(offset), () => `offset ${offset} not taken`);
+  release(offset: number): void {
+    assert(this.taken.has(offset), () => `offset ${offset} not taken`);
+    this.taken.delete(offset);
     this.used--;
+  }
+}
+
+/** Bits per page of a PagedBits (4,096: 512 bytes of bitmap per page). */
+const pageBits = 4096;
+const pageWords = pageBits / 32;
+
+/**
+ * A set of non-negative integers below 2^53, as bitmap pages in a Map keyed by page number. Pools
+ * hand out offsets round-robin, so the used ones are dense runs: a few pages hold them, at one bit
+ * each. The last word of a page counts its set bits; an empty page is dropped.
+ */
+export class PagedBits {
+  private readonly pages = new Map<number, Uint32Array>();
+
+  has(n: number): boolean {
+    const page = this.pages.get(Math.floor(n / pageBits));
+    if (page === undefined) return false;
+    const bit = n % pageBits;
+    return ((page[bit >>> 5] ?? 0) & (1 << (bit & 31))) !== 0;
+  }
+
+  /** Sets bit n (the caller checked it was clear). */
+  add(n: number): void {
+    const key = Math.floor(n / pageBits);
+    let page = this.pages.get(key);
+    if (page === undefined) {
+      page = new Uint32Array(pageWords + 1);
+      this.pages.set(key, page);
+    }
+    const bit = n % pageBits;
+    page[bit >>> 5] = (page[bit >>> 5] ?? 0) | (1 << (bit & 31));
+    page[pageWords] = (page[pageWords] ?? 0) + 1;
+  }
+
+  /** Clears bit n (the caller checked it was set). */
+  delete(n: number): void {
+    const key = Math.floor(n / pageBits);
+    const page = this.pages.get(key);
+    assert(page !== undefined, () => `bit ${n} is not set`);
+    const bit = n % pageBits;
+    page[bit >>> 5] = (page[bit >>> 5] ?? 0) & ~(1 << (bit & 31));
+    const count = (page[pageWords] ?? 0) - 1;
+    if (count === 0) this.pages.delete(key);
+    else page[pageWords] = count;
+  }
+
+  /**
+   * The first clear bit after `after` in first..last, wrapping from last to first, or undefined
+   * when every bit of the range is set. Skips missing pages and full words whole.
+   */
+  nextClear(after: number, first: number, last: number): number | undefined {
+    const total = last - first + 1;
+    let n = after + 1 > last || after < first ? first : after + 1;
+    for (let seen = 0; seen < total; ) {
+      const page = this.pages.get(Math.floor(n / pageBits));
+      if (page === undefined) return n;
+      const bit = n % pageBits;
+      const word = ~(page[bit >>> 5] ?? 0) & (~0 << (bit & 31));
+      if (word !== 0) {
+        const found = n - (bit & 31) + (31 - Math.clz32(word & -word));
+        if (found <= last) return found;
+      }
+      // Nothing clear from n to the end of this word (or to last): move on, wrapping after last.
+      const wordEnd = n - (bit & 31) + 31;
+      const end = wordEnd < last ? wordEnd : last;
+      seen += end - n + 1;
+      n = end === last ? first : end + 1;
+    }
+    return undefined;
   }
 }
 

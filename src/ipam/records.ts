@@ -16,7 +16,13 @@ export interface IpamState {
   readonly networks: Map<string, NetworkRec>;
   readonly agents: Map<string, AgentRec>;
   readonly tasks: Map<string, TaskRec>;
-  readonly frameworks: Map<string, Set<TaskRec>>;
+  readonly frameworks: Map<string, FrameworkRec>;
+}
+
+/** The tasks of one framework; `name` is the one string every task of the framework shares. */
+export interface FrameworkRec {
+  readonly name: string;
+  readonly tasks: Set<TaskRec>;
 }
 
 export interface NetworkRec {
@@ -62,6 +68,11 @@ export interface AgentRec {
   readonly tasks: Set<TaskRec>;
 }
 
+/**
+ * One task. Kept small, since a node holds a million of them: strings shared where they repeat
+ * (the name is the id's string when equal, the framework its FrameworkRec's, the containerizer a
+ * literal), ports packed (PackedPorts), and both addresses as numeric offsets in the pool.
+ */
 export interface TaskRec {
   readonly id: string;
   readonly name: string;
@@ -69,22 +80,60 @@ export interface TaskRec {
   readonly agent: AgentRec;
   readonly network: NetworkRec | undefined;
   readonly containerizer: Containerizer;
-  readonly ports: readonly PortMapping[];
+  readonly ports: PackedPorts;
   /** Own properties in sorted key order (validation builds it that way). */
   readonly labels: Readonly<Record<string, string>>;
   readonly pool: PoolRec | undefined;
   /** Offset in pool.v4, or -1. */
   readonly ip4: number;
-  /** Offset in pool.v6, or undefined. */
-  readonly ip6: bigint | undefined;
+  /** Offset in pool.v6, or -1 (pool.ts: pool6OffsetMax says why a number is exact). */
+  readonly ip6: number;
 }
+
+/**
+ * A task's port mappings. The common case, one unnamed port, is one number: bit 32 the protocol
+ * (udp), bits 16-31 the container port, bits 0-15 the host port (0: not mapped; host ports are
+ * 1..65535). That is a 16-byte heap number instead of an array, its backing store and an object
+ * (about 260 bytes per task). Anything else is a frozen array (noPorts when empty).
+ */
+export type PackedPorts = number | readonly PortMapping[];
+
+const udpBit = 2 ** 32;
+const portShift = 2 ** 16;
 
 /** Shared by every task without ports or labels: a million tasks need not hold two million empties. */
 export const noPorts: readonly PortMapping[] = Object.freeze([]);
 export const noLabels: Readonly<Record<string, string>> = Object.freeze({});
 
-export function portsOrShared(ports: readonly PortMapping[] | undefined): readonly PortMapping[] {
-  return ports === undefined || ports.length === 0 ? noPorts : ports;
+export function packPorts(ports: readonly PortMapping[] | undefined): PackedPorts {
+  if (ports === undefined || ports.length === 0) return noPorts;
+  const only = ports[0];
+  if (ports.length === 1 && only !== undefined && only.name === undefined) {
+    return (only.protocol === 'udp' ? udpBit : 0) + only.containerPort * portShift + (only.hostPort ?? 0);
+  }
+  // Copied: the decoder's arrays carry spare capacity, and the protocol strings become literals.
+  return Object.freeze(ports.map((p) => Object.freeze(portMapping(p.name, p.protocol, p.containerPort, p.hostPort))));
+}
+
+/** Fresh PortMapping objects (callers may keep or change them). */
+export function unpackPorts(packed: PackedPorts): PortMapping[] {
+  if (typeof packed !== 'number') return packed.map((p) => portMapping(p.name, p.protocol, p.containerPort, p.hostPort));
+  const hostPort = packed % portShift;
+  const containerPort = Math.floor(packed / portShift) % portShift;
+  return [portMapping(undefined, packed >= udpBit ? 'udp' : 'tcp', containerPort, hostPort === 0 ? undefined : hostPort)];
+}
+
+export function portCount(packed: PackedPorts): number {
+  return typeof packed === 'number' ? 1 : packed.length;
+}
+
+function portMapping(name: string | undefined, protocol: PortMapping['protocol'], containerPort: number, hostPort: number | undefined): PortMapping {
+  return {
+    ...(name !== undefined && { name }),
+    protocol: protocol === 'udp' ? 'udp' : 'tcp',
+    containerPort,
+    ...(hostPort !== undefined && { hostPort }),
+  };
 }
 
 export function labelsOrShared(labels: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> {
@@ -170,10 +219,10 @@ export function linkTask(s: IpamState, task: TaskRec): void {
   if (task.network !== undefined) task.network.taskCount++;
   let fw = s.frameworks.get(task.framework);
   if (fw === undefined) {
-    fw = new Set();
+    fw = { name: task.framework, tasks: new Set() };
     s.frameworks.set(task.framework, fw);
   }
-  fw.add(task);
+  fw.tasks.add(task);
 }
 
 /** The tasks holding an address in `net`: those of the agents with a block in it (unordered). */
@@ -194,6 +243,11 @@ export function unlinkTask(s: IpamState, task: TaskRec): void {
     task.network.taskCount--;
   }
   const fw = s.frameworks.get(task.framework);
-  fw?.delete(task);
-  if (fw?.size === 0) s.frameworks.delete(task.framework);
+  fw?.tasks.delete(task);
+  if (fw?.tasks.size === 0) s.frameworks.delete(task.framework);
+}
+
+/** The framework's shared name string when it has tasks, else `name` (which becomes the shared one). */
+export function internFramework(s: IpamState, name: string): string {
+  return s.frameworks.get(name)?.name ?? name;
 }

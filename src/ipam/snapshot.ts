@@ -12,7 +12,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, compareText, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, portsOrShared, poolFor, poolsOf, sortedKeys } from './records.js';
+import { byId, compareText, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { formatCidr4, formatCidr6, formatIpv6 } from './addr.js';
@@ -83,7 +83,7 @@ function agentRow(agent: AgentRec): AgentRow {
   const blocks = sortedKeys(agent.blocks).map((name): BlockRow => {
     const b = agent.blocks.get(name);
     assert(b !== undefined, 'block listed but missing');
-    const cursors = b.pools.map((p): [number | null, string | null] => [p.v4 ? p.v4.pool.cursor : null, p.v6 ? p.v6.pool.cursor.toString() : null]);
+    const cursors = b.pools.map((p): [number | null, string | null] => [p.v4 ? p.v4.pool.cursor : null, p.v6 ? String(p.v6.pool.cursor) : null]);
     return [name, b.index4 ?? null, b.index6 ?? null, cursors];
   });
   return [agent.id, agent.ip, agent.ip6 === undefined ? null : formatIpv6(agent.ip6), agent.vtep, blocks];
@@ -117,7 +117,7 @@ function taskColumns(tasks: readonly TaskRec[], agents: readonly AgentRec[], net
     ip4: new DataView(new ArrayBuffer(4 * n)),
   };
   const flags = new Uint8Array(n);
-  const ip6: bigint[] = [];
+  const ip6: number[] = [];
   const extras: ExtraRow[] = [];
   for (let i = 0; i < n; i++) {
     const t = tasks[i];
@@ -127,10 +127,10 @@ function taskColumns(tasks: readonly TaskRec[], agents: readonly AgentRec[], net
     cols.agents.setUint32(4 * i, agentCodes.get(t.agent) ?? -1);
     cols.networks.setUint32(4 * i, t.network === undefined ? noNetwork : (netCodes.get(t.network.name) ?? -1));
     cols.ip4.setUint32(4 * i, t.ip4 >= 0 ? t.ip4 : 0);
-    flags[i] = (t.containerizer === 'docker' ? flagDocker : 0) | (t.ip4 >= 0 ? flagIp4 : 0) | (t.ip6 !== undefined ? flagIp6 : 0);
-    if (t.ip6 !== undefined) ip6.push(t.ip6);
+    flags[i] = (t.containerizer === 'docker' ? flagDocker : 0) | (t.ip4 >= 0 ? flagIp4 : 0) | (t.ip6 >= 0 ? flagIp6 : 0);
+    if (t.ip6 >= 0) ip6.push(t.ip6);
     const labelKeys = Object.keys(t.labels);
-    if (t.ports.length > 0 || labelKeys.length > 0) extras.push([i, t.ports.map(portRow), labelKeys.flatMap((k) => [k, t.labels[k] ?? ''])]);
+    if (portCount(t.ports) > 0 || labelKeys.length > 0) extras.push([i, unpackPorts(t.ports).map(portRow), labelKeys.flatMap((k) => [k, t.labels[k] ?? ''])]);
   }
   return {
     count: n,
@@ -154,12 +154,15 @@ function portRow(p: PortMapping): PortRow {
   return [p.name ?? null, p.protocol, p.containerPort, p.hostPort ?? null];
 }
 
-/** 16 big-endian bytes per IPv6 offset. */
-function ip6Bytes(values: readonly bigint[]): Uint8Array {
+/**
+ * 16 big-endian bytes per IPv6 offset (format 1 has room for any offset of a /0; in memory they
+ * are below 2^53, see pool6OffsetMax): the high 8 bytes are zero, then the high and low 32 bits.
+ */
+function ip6Bytes(values: readonly number[]): Uint8Array {
   const view = new DataView(new ArrayBuffer(16 * values.length));
   values.forEach((v, i) => {
-    view.setBigUint64(16 * i, v >> 64n);
-    view.setBigUint64(16 * i + 8, v & 0xffffffffffffffffn);
+    view.setUint32(16 * i + 8, Math.floor(v / 2 ** 32));
+    view.setUint32(16 * i + 12, v % 2 ** 32);
   });
   return bytes(view);
 }
@@ -234,8 +237,8 @@ function restoreCursors(pool: PoolRec, cursors: [number | null, string | null] |
     pool.v4.pool.cursor = cursors[0];
   }
   if (pool.v6 !== undefined && cursors[1] !== null) {
-    const cursor = BigInt(cursors[1]);
-    assert(cursor >= 1n && cursor <= pool.v6.pool.lastOffset, () => `snapshot cursor6 ${cursor} outside its pool`);
+    const cursor = Number(cursors[1]);
+    assert(Number.isSafeInteger(cursor) && String(cursor) === cursors[1] && cursor >= 1 && cursor <= pool.v6.pool.lastOffset, () => `snapshot cursor6 ${cursors[1]} outside its pool`);
     pool.v6.pool.cursor = cursor;
   }
 }
@@ -265,7 +268,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
     const containerizer: Containerizer = (flags & flagDocker) !== 0 ? 'docker' : 'mesos';
     let pool: PoolRec | undefined;
     let ip4 = -1;
-    let ip6: bigint | undefined;
+    let ip6 = -1;
     if (net !== undefined) {
       const block = agent.blocks.get(net.name);
       assert(block !== undefined, () => `snapshot task ${id}: agent ${agent.id} has no block in ${net.name}`);
@@ -275,11 +278,13 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
         pool.v4?.pool.take(ip4);
       }
       if ((flags & flagIp6) !== 0) {
-        ip6 = (ip6Col.getBigUint64(16 * ip6Row) << 64n) | ip6Col.getBigUint64(16 * ip6Row + 8);
+        const high = ip6Col.getUint32(16 * ip6Row + 8);
+        assert(ip6Col.getBigUint64(16 * ip6Row) === 0n && high < 2 ** 21, () => `snapshot task ${id}: IPv6 offset beyond 2^53`);
+        ip6 = high * 2 ** 32 + ip6Col.getUint32(16 * ip6Row + 12);
         ip6Row++;
         pool.v6?.pool.take(ip6);
       }
-      assert((pool.v4 === undefined) === (ip4 < 0) && (pool.v6 === undefined) === (ip6 === undefined), () => `snapshot task ${id}: addresses do not match its pool`);
+      assert((pool.v4 === undefined) === (ip4 < 0) && (pool.v6 === undefined) === (ip6 < 0), () => `snapshot task ${id}: addresses do not match its pool`);
     }
     // Extras are in task row order: one pointer walks them alongside the rows.
     const next = c.extras[extraRow];
@@ -287,12 +292,12 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
     if (extra !== undefined) extraRow++;
     const task: TaskRec = {
       id,
-      name: c.nameDict[names.getUint32(4 * i)] ?? '',
+      name: nameOf(id, c.nameDict[names.getUint32(4 * i)] ?? ''),
       framework: c.frameworkDict[frameworks.getUint32(4 * i)] ?? '',
       agent,
       network: net,
       containerizer,
-      ports: extra ? portsOrShared(extra[1].map(portOf)) : noPorts,
+      ports: extra ? packPorts(extra[1].map(portOf)) : noPorts,
       labels: extra ? labelsOrShared(labelsOf(extra[2])) : noLabels,
       pool,
       ip4,
@@ -302,6 +307,9 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
   }
   assert(extraRow === c.extras.length && 16 * ip6Row === c.ip6.length, 'snapshot extras or IPv6 column not fully used');
 }
+
+/** The id's string when the name equals it (TaskRec: one string instead of two). */
+const nameOf = (id: string, name: string): string => (name === id ? id : name);
 
 function portOf([name, protocol, containerPort, hostPort]: PortRow): PortMapping {
   return { ...(name !== null && { name }), protocol, containerPort, ...(hostPort !== null && { hostPort }) };

@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, labelsOrShared, linkTask, newNetwork, portsOrShared, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
+import { byId, internFramework, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import type {
   AgentView,
@@ -336,7 +336,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     const agent = this.s.agents.get(cmd.agent);
     if (agent === undefined) return fail({ code: 'not_found', kind: 'agent', id: cmd.agent, message: `no agent ${cmd.agent}` });
     if (cmd.network === undefined) {
-      return ok({ created: true, task: this.addTask(cmd, agent, undefined, containerizer, undefined, -1, undefined) });
+      return ok({ created: true, task: this.addTask(cmd, agent, undefined, containerizer, undefined, -1, -1) });
     }
     const net = this.s.networks.get(cmd.network);
     if (net === undefined) return fail({ code: 'not_found', kind: 'network', id: cmd.network, message: `no network ${cmd.network}` });
@@ -352,8 +352,8 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
       return fail({ code: 'exhausted', network: net.name, agent: agent.id, containerizer: kind, ...full, message: `the ${kind} pool of agent ${agent.id} in network ${net.name} is full (${full.used} of ${full.capacity} addresses used)` });
     }
     const ip4 = pool.v4 === undefined ? -1 : pool.v4.pool.allocate();
-    const ip6 = pool.v6?.pool.allocate();
-    assert(ip4 !== undefined && (pool.v6 === undefined || ip6 !== undefined), 'exhaustion was checked');
+    const ip6 = pool.v6 === undefined ? -1 : pool.v6.pool.allocate();
+    assert(ip4 !== undefined && ip6 !== undefined, 'exhaustion was checked');
     return ok({ created: true, task: this.addTask(cmd, agent, net, containerizer, pool, ip4, ip6) });
   }
 
@@ -364,16 +364,17 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     containerizer: TaskRec['containerizer'],
     pool: TaskRec['pool'],
     ip4: number,
-    ip6: bigint | undefined,
+    ip6: number,
   ): TaskView {
     const task: TaskRec = {
       id: cmd.id,
-      name: cmd.name,
-      framework: cmd.framework,
+      // Shared strings (TaskRec): a million tasks, each name and framework held once where equal.
+      name: cmd.name === cmd.id ? cmd.id : cmd.name,
+      framework: internFramework(this.s, cmd.framework),
       agent,
       network: net,
-      containerizer,
-      ports: portsOrShared(cmd.ports),
+      containerizer: containerizer === 'docker' ? 'docker' : 'mesos',
+      ports: packPorts(cmd.ports),
       labels: labelsOrShared(cmd.labels),
       pool,
       ip4,
@@ -395,7 +396,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
   private removeTask(task: TaskRec): void {
     const view = views.taskView(task);
     if (task.pool?.v4 !== undefined) task.pool.v4.pool.release(task.ip4);
-    if (task.pool?.v6 !== undefined && task.ip6 !== undefined) task.pool.v6.pool.release(task.ip6);
+    if (task.pool?.v6 !== undefined) task.pool.v6.pool.release(task.ip6);
     unlinkTask(this.s, task);
     this.events.push({ kind: 'taskRemoved', view });
   }
@@ -480,7 +481,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     }
     if (filter.framework !== undefined) {
       const fw = this.s.frameworks.get(filter.framework);
-      sources.push({ size: fw?.size ?? 0, tasks: () => fw ?? [] });
+      sources.push({ size: fw?.tasks.size ?? 0, tasks: () => fw?.tasks ?? [] });
     }
     let candidates: Iterable<TaskRec> = this.s.tasks.values();
     if (sources.length > 0) candidates = sources.reduce((a, b) => (b.size < a.size ? b : a)).tasks();
@@ -523,16 +524,16 @@ function sameBody(task: TaskRec, cmd: AllocateTaskCommand, containerizer: TaskRe
   if (task.name !== cmd.name || task.framework !== cmd.framework || task.agent.id !== cmd.agent) return false;
   if (task.network?.name !== cmd.network || task.containerizer !== containerizer) return false;
   const ports = cmd.ports ?? [];
-  if (ports.length !== task.ports.length) return false;
+  const mine = unpackPorts(task.ports);
+  if (ports.length !== mine.length) return false;
   for (let i = 0; i < ports.length; i++) {
     const a = ports[i];
-    const b = task.ports[i];
+    const b = mine[i];
     if (a === undefined || b === undefined) return false;
     if (a.name !== b.name || a.protocol !== b.protocol || a.containerPort !== b.containerPort || a.hostPort !== b.hostPort) return false;
   }
   const labels = Object.entries(cmd.labels ?? {});
-  const mine = Object.entries(task.labels);
-  if (labels.length !== mine.length) return false;
+  if (labels.length !== Object.keys(task.labels).length) return false;
   return labels.every(([k, v]) => Object.hasOwn(task.labels, k) && task.labels[k] === v);
 }
 

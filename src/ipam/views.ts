@@ -4,7 +4,7 @@
 import type { Cidr4, Ipv4 } from './addr.js';
 import { formatCidr4, formatCidr6, formatIpv4, formatIpv6, ipv4At, ipv6At } from './addr.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
-import { byId, poolFigures, sortedKeys } from './records.js';
+import { byId, poolFigures, sortedKeys, unpackPorts } from './records.js';
 import { LowestFree } from './pool.js';
 import { vxlanVni, vxlanVtepName } from './types.js';
 import type {
@@ -112,7 +112,7 @@ export function agentView(config: ConfigRec, agent: AgentRec, networks: Readonly
 export function taskView(task: TaskRec): TaskView {
   const pool = task.pool;
   const ip = pool?.v4 !== undefined && task.ip4 >= 0 ? formatIpv4(ipv4At(pool.v4.base, task.ip4)) : undefined;
-  const ip6 = pool?.v6 !== undefined && task.ip6 !== undefined ? formatIpv6(ipv6At(pool.v6.base, task.ip6)) : undefined;
+  const ip6 = pool?.v6 !== undefined && task.ip6 >= 0 ? formatIpv6(ipv6At(pool.v6.base, BigInt(task.ip6))) : undefined;
   return {
     id: task.id,
     name: task.name,
@@ -125,7 +125,7 @@ export function taskView(task: TaskRec): TaskView {
     ips: [ip, ip6].filter((x): x is string => x !== undefined),
     ...(ip !== undefined && pool?.v4 && { ip, gateway: formatIpv4(ipv4At(pool.v4.base, 1)), prefixLength: pool.v4.len }),
     ...(ip6 !== undefined && pool?.v6 && { ip6, gateway6: formatIpv6(ipv6At(pool.v6.base, 1n)), prefixLength6: pool.v6.len }),
-    ports: task.ports.map((p) => ({ ...p })),
+    ports: unpackPorts(task.ports),
     labels: { ...task.labels },
   };
 }

@@ -3,7 +3,7 @@
 // model hands out (round-robin after the cursor; lowest free index).
 import t from 'tap';
 import fc from 'fast-check';
-import { LowestFree, Pool4, Pool6 } from '../../src/ipam/pool.js';
+import { LowestFree, Pool4, Pool6, pool6OffsetMax } from '../../src/ipam/pool.js';
 import { limits } from '../../src/ipam/limits.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
@@ -79,16 +79,64 @@ t.test('Pool4 full: capacity, exhaustion and wrap', async (t) => {
 
 t.test('Pool6: round robin over a huge pool and a small one', async (t) => {
   const huge = new Pool6(1n << 47n);
-  t.same([huge.allocate(), huge.allocate(), huge.allocate()], [2n, 3n, 4n]);
-  huge.release(3n);
-  t.equal(huge.allocate(), 5n, 'no reuse before the cycle completes');
-  huge.cursor = (1n << 47n) - 2n;
-  t.equal(huge.allocate(), (1n << 47n) - 1n, 'IPv6 has no broadcast: the last offset is usable');
-  t.equal(huge.allocate(), 3n, 'wraps to the first free offset');
+  t.same([huge.allocate(), huge.allocate(), huge.allocate()], [2, 3, 4]);
+  huge.release(3);
+  t.equal(huge.allocate(), 5, 'no reuse before the cycle completes');
+  huge.cursor = 2 ** 47 - 2;
+  t.equal(huge.allocate(), 2 ** 47 - 1, 'IPv6 has no broadcast: the last offset is usable');
+  t.equal(huge.allocate(), 3, 'wraps to the first free offset');
   const small = new Pool6(8n);
-  const got: (bigint | undefined)[] = [];
+  const got: (number | undefined)[] = [];
   for (let i = 0; i < 7; i++) got.push(small.allocate());
-  t.same(got, [2n, 3n, 4n, 5n, 6n, 7n, undefined], '6 usable of 8');
+  t.same(got, [2, 3, 4, 5, 6, 7, undefined], '6 usable of 8');
+});
+
+t.test('Pool6 wider than 2^53 (a /65 half): offsets stay exact numbers, wrapping at pool6OffsetMax', async (t) => {
+  const wide = new Pool6(1n << 63n);
+  t.equal(wide.lastOffset, pool6OffsetMax);
+  t.equal(wide.capacity, (1n << 63n) - 2n, 'capacity is still the real one');
+  wide.cursor = pool6OffsetMax - 1;
+  t.equal(wide.allocate(), pool6OffsetMax);
+  t.equal(wide.allocate(), 2, 'wraps instead of leaving the exact range');
+  t.throws(() => wide.take(pool6OffsetMax + 1), /outside/);
+});
+
+t.test('Pool6 equals the round-robin model (paged bitmap across page boundaries)', async (t) => {
+  // 8,192 offsets: two 4,096-bit pages, so the model check crosses a page edge and wraps.
+  const r = fc.check(
+    fc.property(fc.array(fc.oneof(fc.constant({ kind: 'alloc' as const }), fc.nat().map((pick) => ({ kind: 'release' as const, pick })), fc.oneof(fc.nat({ max: 8191 }), fc.constantFrom(1, 4093, 4094, 4095, 4096, 8189, 8190, 8191)).map((o) => ({ kind: 'jump' as const, o }))), { maxLength: 300 }), (ops6) => {
+      const pool = new Pool6(8192n);
+      const used = new Set<number>();
+      let cursor = 1;
+      for (const op of ops6) {
+        if (op.kind === 'jump') {
+          pool.cursor = Math.max(1, op.o);
+          cursor = pool.cursor;
+        } else if (op.kind === 'release') {
+          const o = [...used][op.pick % Math.max(1, used.size)];
+          if (o === undefined) continue;
+          used.delete(o);
+          pool.release(o);
+        } else {
+          let want: number | undefined;
+          for (let step = 1; step <= 8192 && want === undefined; step++) {
+            const o = ((cursor - 2 + step) % 8190) + 2;
+            if (!used.has(o)) want = o;
+          }
+          const got = pool.allocate();
+          if (got !== want) return false;
+          if (got !== undefined) {
+            used.add(got);
+            cursor = got;
+          }
+        }
+        if (pool.used !== used.size) return false;
+      }
+      return [...used].every((o) => pool.has(o));
+    }),
+    { seed, numRuns: 100 },
+  );
+  t.notOk(r.failed, `seed ${seed} ${JSON.stringify(r.counterexample)}`);
 });
 
 t.test('LowestFree equals a lowest-free model', async (t) => {
