@@ -6,6 +6,7 @@ import t from 'tap';
 import net from 'node:net';
 import { call, runCli, tempDir, waitFor } from '../api/harness.js';
 import type { Proc, Teardown } from '../api/harness.js';
+import { freePortBlock } from '../util/ports.js';
 
 const portStride = 10;
 
@@ -17,15 +18,9 @@ async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** A base port with 3 nodes' worth of free ports above it (HTTP, DNS, Raft at +0, +1, +2). */
-async function freeBase(nodes: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 2_000) * 10;
-    let ok = true;
-    for (let i = 0; i < nodes && ok; i++) for (let k = 0; k < 3 && ok; k++) ok = await portFree(base + i * portStride + k);
-    if (ok) return base;
-  }
-  throw new Error('no free port range');
+/** A base port with 3 nodes' worth of claimed free ports above it (HTTP, DNS, Raft at +0, +1, +2). */
+function freeBase(nodes: number): Promise<number> {
+  return freePortBlock(nodes * portStride);
 }
 
 async function vnetd(t: Teardown, args: string[]): Promise<{ code: number | string; out: string; err: string; proc: Proc }> {

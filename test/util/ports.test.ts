@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { freePorts, portClaimDir } from './ports.js';
+import { freePortBlock, freePorts, portClaimDir } from './ports.js';
 
 const portsModule = fileURLToPath(new URL('./ports.js', import.meta.url));
 const claimPath = (port: number): string => join(portClaimDir, String(port));
@@ -53,4 +53,14 @@ t.test('a process\'s claims are removed when it exits', async (t) => {
   const ports = JSON.parse(r.stdout) as number[];
   t.equal(ports.length, 3);
   for (const p of ports) t.notOk(existsSync(claimPath(p)), `claim of ${p} removed at exit`);
+});
+
+t.test('freePortBlock claims a run of consecutive ports that freePorts then avoids', async (t) => {
+  const span = 30;
+  const base = await freePortBlock(span);
+  for (let port = base; port < base + span; port++) t.equal(readFileSync(claimPath(port), 'utf8'), String(process.pid), `port ${port} of the block is claimed by this process`);
+  const others = await freePorts(span * 3);
+  t.equal(others.filter((p) => p >= base && p < base + span).length, 0, 'no port of the block is handed out again');
+  const next = await freePortBlock(span);
+  t.ok(next >= base + span || next + span <= base, 'a second block does not overlap the first');
 });

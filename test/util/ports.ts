@@ -185,3 +185,29 @@ export async function freePorts(count: number, host = '127.0.0.1'): Promise<numb
   }
   return ports;
 }
+
+/**
+ * A block of `span` consecutive ports starting at the returned base, every one free for TCP and UDP
+ * and claimed like freePorts' (for programs that derive their ports from one base, such as
+ * `vnetd local-cluster --base-port`).
+ */
+export async function freePortBlock(span: number, host = '127.0.0.1'): Promise<number> {
+  for (let tries = 0; tries < (rangeEnd - rangeStart) / span; tries++) {
+    let base = nextCandidate();
+    if (base + span > rangeEnd) base = cursor = rangeStart;
+    cursor = base + span - 1;
+    const taken: number[] = [];
+    let ok = true;
+    for (let port = base; port < base + span && ok; port++) {
+      ok = !handedOut.has(port) && claim(port);
+      if (ok) taken.push(port);
+      ok = ok && (await tcpFree(port, host)) && (await udpFree(port, host));
+    }
+    if (ok) {
+      for (const port of taken) handedOut.add(port);
+      return base;
+    }
+    for (const port of taken) unclaim(port);
+  }
+  throw new Error(`freePortBlock: no ${span} consecutive free ports in ${rangeStart}-${rangeEnd} on ${host}`);
+}
