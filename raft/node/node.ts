@@ -70,6 +70,8 @@ export class RaftNode implements RaftNodeApi {
   /** The last log index on disk (entries or snapshot), as of the last completed save. */
   private persistedIndex: number;
   private counters = { saves: 0, entriesSaved: 0, entriesApplied: 0, snapshotsTaken: 0, snapshotsInstalled: 0 };
+  /** Entry-less messages of the last Ready held back until its appliers have answered (see splitMessages). */
+  private deferred: Message[] = [];
 
   private constructor(
     private readonly o: ResolvedOptions,
@@ -213,9 +215,11 @@ export class RaftNode implements RaftNodeApi {
         // without I/O (MemoryStorage) must not starve the event loop, and what arrives joins the
         // next Ready (group commit).
         await new Promise<void>((r) => setImmediate(r));
+        this.sendDeferred();
         this.flushReads();
       }
     } catch (err) {
+      this.deferred = [];
       this.fail(err);
     } finally {
       this.loopRunning = false;
@@ -231,7 +235,7 @@ export class RaftNode implements RaftNodeApi {
   }
 
   private async handleReady(rd: Ready): Promise<void> {
-    for (const m of rd.messages) this.transport.send(m);
+    for (const m of this.splitMessages(rd)) this.transport.send(m);
     if (rd.softState !== null) this.onSoftState(rd.softState);
     if (rd.entries.length > 0 && this.soft.role !== 'leader') this.proposals.overwritten(rd.entries);
     const before = this.membership;
@@ -248,6 +252,9 @@ export class RaftNode implements RaftNodeApi {
     }
     await saving;
     for (const m of rd.messagesAfterPersist) this.transport.send(m);
+    // The transport writes what was sent in a microtask: let the acknowledgements (on the leader's
+    // commit path) leave before this node spends time applying.
+    if (rd.messagesAfterPersist.length > 0 && rd.committed.length > early) await Promise.resolve();
     if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
     this.applyCommitted(rd.committed.slice(early));
     for (const rs of rd.readStates) this.reads.answered(rs.context, rs.index, this.appliedIndex);
@@ -256,6 +263,35 @@ export class RaftNode implements RaftNodeApi {
     if (this.membership !== before) this.emit('membership', this.memberStatuses(this.membership.members, null));
     if (rd.committed.length > 0 || rd.snapshot !== null) this.emit('applied', this.appliedIndex);
     await this.maybeSnapshot();
+  }
+
+  /**
+   * Duty 0, and what may wait. A Ready that applies entries settles proposals whose callers answer
+   * in the microtasks that follow (an HTTP write's answer). Entry-less messages (the append that
+   * only carries the new commit index, heartbeats) wake the followers, which on a small machine
+   * take the CPU the leader needs to answer: profiled on 2 cores, the leader's answer waited 0.3-0.4
+   * ms behind its followers' commit handling. Those go out at the start of the loop's next turn
+   * (after its setImmediate), still before any later Ready's messages. A peer that also gets a
+   * message with entries or a snapshot in this Ready gets all of its messages now, in order.
+   * Returns the messages to send now.
+   */
+  private splitMessages(rd: Ready): readonly Message[] {
+    if (rd.committed.length === 0 || rd.messages.length === 0) return rd.messages;
+    const now: Message[] = [];
+    let waiting: Message[] | null = null;
+    for (const m of rd.messages) {
+      if (canWait(m) && !rd.messages.some((o) => o.to === m.to && !canWait(o))) (waiting ??= []).push(m);
+      else now.push(m);
+    }
+    if (waiting !== null) this.deferred.push(...waiting);
+    return now;
+  }
+
+  private sendDeferred(): void {
+    if (this.deferred.length === 0) return;
+    const out = this.deferred;
+    this.deferred = [];
+    for (const m of out) this.transport.send(m);
   }
 
   /** How many of `rd.committed` (a prefix) were durable here before this Ready: none if it installs a snapshot. */
@@ -493,6 +529,7 @@ export class RaftNode implements RaftNodeApi {
     this.proposals.rejectAll(stopped);
     this.reads.rejectAll(stopped);
     if (this.loopRunning) await new Promise<void>((r) => this.loopIdle.push(r));
+    if (!failed) this.sendDeferred();
     if (this.deferredHardState !== null && !failed) {
       await this.storage.save({ hardState: this.deferredHardState, entries: [], snapshot: null });
       this.deferredHardState = null;
@@ -510,6 +547,11 @@ class StateMachineError extends Error {
     super(`state machine threw: ${String(cause)}`);
     this.name = 'StateMachineError';
   }
+}
+
+/** Messages that carry no entries and no snapshot: delaying them by one loop turn changes no safety property. */
+function canWait(m: Message): boolean {
+  return (m.type === 'append' && m.entries.length === 0) || m.type === 'heartbeat';
 }
 
 function hasConf(entries: readonly Entry[]): boolean {
