@@ -12,7 +12,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, compareText, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
+import { byId, compareText, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { formatCidr4, formatCidr6, formatIpv6 } from './addr.js';
@@ -213,7 +213,7 @@ function restoreAgent(s: IpamState, [id, ip, ip6Text, vtep, blockRows]: AgentRow
   const ip6 = ip6Text === null ? undefined : parseIpv6(ip6Text);
   assert(ip6Text === null || ip6 !== undefined, () => `snapshot agent ${id} ip6 ${ip6Text}`);
   assert(Number.isInteger(ip) && ip >= 0 && ip <= 0xffffffff, () => `snapshot agent ${id} ip ${ip}`);
-  const agent: AgentRec = { id, ip: ip as Ipv4, ip6, vtep, blocks: new Map(), tasks: new Set() };
+  const agent: AgentRec = { id, ip: ip as Ipv4, ip6, vtep, blocks: new Map(), tasks: newTaskList() };
   assert(!s.agents.has(id), () => `snapshot agent ${id} twice`);
   s.agents.set(id, agent);
   for (const [name, index4, index6, cursors] of blockRows) {
@@ -290,7 +290,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
     const next = c.extras[extraRow];
     const extra = next !== undefined && next[0] === i ? next : undefined;
     if (extra !== undefined) extraRow++;
-    const task: TaskRec = {
+    const task = newTask({
       id,
       name: nameOf(id, c.nameDict[names.getUint32(4 * i)] ?? ''),
       framework: c.frameworkDict[frameworks.getUint32(4 * i)] ?? '',
@@ -302,7 +302,7 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
       pool,
       ip4,
       ip6,
-    };
+    });
     linkTask(s, task);
   }
   assert(extraRow === c.extras.length && 16 * ip6Row === c.ip6.length, 'snapshot extras or IPv6 column not fully used');

@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, internFramework, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
+import { agentTasks, byId, frameworkTasks, internFramework, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import type {
   AgentView,
@@ -283,7 +283,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
         const vtepSubnet = views.vtepSubnetText(this.s.config);
         return fail({ code: 'vtep_exhausted', vtepSubnet, agent: cmd.id, message: `no free VTEP address in ${vtepSubnet}` });
       }
-      agent = { id: cmd.id, ip, ip6, vtep, blocks: new Map(), tasks: new Set() };
+      agent = { id: cmd.id, ip, ip6, vtep, blocks: new Map(), tasks: newTaskList() };
       this.s.agents.set(agent.id, agent);
     }
     const changed = created || agent.ip !== ip || agent.ip6 !== ip6;
@@ -306,7 +306,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
       return fail({ code: 'in_use', kind: 'agent', id, tasks: agent.tasks.size, message: `agent ${id} has ${agent.tasks.size} tasks; delete with force to release them` });
     }
     const released = agent.tasks.size;
-    for (const task of byId(agent.tasks)) this.removeTask(task);
+    for (const task of byId(agentTasks(agent))) this.removeTask(task);
     const view = this.agentViewOf(agent);
     const freedIn = sortedKeys(agent.blocks);
     for (const name of freedIn) {
@@ -366,7 +366,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     ip4: number,
     ip6: number,
   ): TaskView {
-    const task: TaskRec = {
+    const task = newTask({
       id: cmd.id,
       // Shared strings (TaskRec): a million tasks, each name and framework held once where equal.
       name: cmd.name === cmd.id ? cmd.id : cmd.name,
@@ -379,7 +379,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
       pool,
       ip4,
       ip6,
-    };
+    });
     linkTask(this.s, task);
     const view = views.taskView(task);
     this.events.push({ kind: 'taskUpserted', view });
@@ -473,7 +473,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     const sources: { readonly size: number; readonly tasks: () => Iterable<TaskRec> }[] = [];
     if (filter.agent !== undefined) {
       const agent = this.s.agents.get(filter.agent);
-      sources.push({ size: agent?.tasks.size ?? 0, tasks: () => agent?.tasks ?? [] });
+      sources.push({ size: agent?.tasks.size ?? 0, tasks: () => (agent === undefined ? [] : agentTasks(agent)) });
     }
     if (filter.network !== undefined) {
       const net = this.s.networks.get(filter.network);
@@ -481,7 +481,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     }
     if (filter.framework !== undefined) {
       const fw = this.s.frameworks.get(filter.framework);
-      sources.push({ size: fw?.tasks.size ?? 0, tasks: () => fw?.tasks ?? [] });
+      sources.push({ size: fw?.tasks.size ?? 0, tasks: () => (fw === undefined ? [] : frameworkTasks(fw)) });
     }
     let candidates: Iterable<TaskRec> = this.s.tasks.values();
     if (sources.length > 0) candidates = sources.reduce((a, b) => (b.size < a.size ? b : a)).tasks();
