@@ -184,9 +184,31 @@ export class BlockStability {
   }
 }
 
+/**
+ * Listing by agent and by framework (the state machine's per-agent and per-framework task lists)
+ * gives exactly the tasks the full list says are on that agent / of that framework, sorted by id.
+ */
+export function checkTaskIndexes(sm: IpamStateMachine, out: string[]): void {
+  const all = sm.listTasks();
+  const ids = (tasks: readonly TaskView[]) => tasks.map((t) => t.id).join(',');
+  const agents = new Set([...sm.listAgents().map((a) => a.id), ...all.map((t) => t.agent)]);
+  for (const agent of agents) {
+    const want = ids(all.filter((t) => t.agent === agent));
+    const got = ids(sm.listTasks({ agent }));
+    if (got !== want) out.push(`listTasks({agent: ${agent}}) = [${got}], recount [${want}]`);
+  }
+  for (const framework of new Set(all.map((t) => t.framework))) {
+    const want = ids(all.filter((t) => t.framework === framework));
+    const got = ids(sm.listTasks({ framework }));
+    if (got !== want) out.push(`listTasks({framework: ${framework}}) = [${got}], recount [${want}]`);
+  }
+  if (sm.taskCount() !== all.length) out.push(`taskCount ${sm.taskCount()} != ${all.length} listed`);
+}
+
 export function checkAll(sm: IpamStateMachine, stability: BlockStability): string[] {
   const out: string[] = [];
   checkTaskAddresses(sm, out);
+  checkTaskIndexes(sm, out);
   checkBlocks(sm, out);
   checkUsage(sm, out);
   stability.check(sm, out);

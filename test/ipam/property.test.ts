@@ -8,7 +8,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { IpamStateMachine, decodeCommand, encodeCommand } from '../../src/ipam/index.js';
-import type { IpamCommand } from '../../src/ipam/index.js';
+import type { IpamCommand, PortMapping } from '../../src/ipam/index.js';
 import { logIndex } from '../../raft/core/types.js';
 import { BlockStability, checkAll } from './invariants.js';
 
@@ -49,17 +49,32 @@ const command: fc.Arbitrary<IpamCommand> = fc.oneof(
         agent: fc.oneof({ weight: 3, arbitrary: fc.constant('a0') }, { weight: 2, arbitrary: fc.constantFrom(...agents) }),
         network: fc.option(fc.oneof({ weight: 2, arbitrary: fc.constant('n1') }, { weight: 2, arbitrary: fc.constantFrom(...names) }), { nil: undefined, freq: 6 }),
         containerizer: fc.option(fc.constantFrom('mesos' as const, 'docker' as const), { nil: undefined }),
-        hostPort: fc.boolean(),
+        // The name is often the id itself (the state shares that string) and the framework one of
+        // two (each framework's task list is checked by checkTaskIndexes).
+        sameName: fc.boolean(),
+        framework: fc.constantFrom('marathon', 'metronome'),
+        // Every port shape the state stores differently: none, one unnamed port (packed into a
+        // number, with and without a host port, tcp and udp, at the edges of the port range), a
+        // named one, and several.
+        ports: fc.constantFrom<PortMapping[]>(
+          [],
+          [{ protocol: 'tcp', containerPort: 80, hostPort: 31000 }],
+          [{ protocol: 'tcp', containerPort: 80 }],
+          [{ protocol: 'udp', containerPort: 65535, hostPort: 65535 }],
+          [{ protocol: 'udp', containerPort: 1, hostPort: 1 }],
+          [{ name: 'dns', protocol: 'udp', containerPort: 53 }],
+          [{ protocol: 'tcp', containerPort: 80, hostPort: 31000 }, { name: 'admin', protocol: 'udp', containerPort: 9090 }],
+        ),
       })
-      .map(({ id, name, agent, network, containerizer, hostPort }) => ({
+      .map(({ id, name, agent, network, containerizer, sameName, framework, ports }) => ({
         type: 'allocateTask' as const,
         id,
-        name,
-        framework: 'marathon',
+        name: sameName ? id : name,
+        framework,
         agent,
         ...(network !== undefined && { network }),
         ...(containerizer !== undefined && { containerizer }),
-        ports: [{ protocol: 'tcp' as const, containerPort: 80, ...(hostPort && { hostPort: 31000 }) }],
+        ports,
       })),
   },
   { weight: 8, arbitrary: fc.constantFrom(...taskIds).map((id) => ({ type: 'releaseTask' as const, id })) },
@@ -96,6 +111,10 @@ function runSequence(cmds: readonly IpamCommand[], split: number): string | null
     if (JSON.stringify(ra) !== JSON.stringify(rb)) return `command ${i}: results differ between replicas`;
     if (ra.ok && cmd.type === 'allocateTask' && ra.value !== null && 'task' in ra.value) {
       if (JSON.stringify(a.getTask(cmd.id)) !== JSON.stringify(ra.value.task)) return `command ${i}: getTask differs from the result`;
+      // The task as stored (shared strings, packed ports) reads back as the command gave it.
+      const task = ra.value.task;
+      const body = (x: { name: string; framework: string; ports?: readonly PortMapping[] }) => JSON.stringify([x.name, x.framework, x.ports ?? []]);
+      if (ra.value.created && body(task) !== body(cmd)) return `command ${i}: task reads back as ${body(task)}, given ${body(cmd)}`;
     }
     const violations = checkAll(a, stability);
     if (violations.length > 0) return `after command ${i} ${JSON.stringify(cmd)}: ${violations.join('; ')}`;
