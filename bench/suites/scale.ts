@@ -63,10 +63,12 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const small = ipam.sizes[0];
   const large = ipam.sizes.at(-1);
   const applyRatio = small === undefined || large === undefined ? Number.NaN : round(large.cpuMedianUs / small.cpuMedianUs, 2);
+  // Heap each task adds to the state machine alone (issue 4: what a task costs IPAM itself).
+  const stateMachineBytesPerTask = small === undefined || large === undefined ? Number.NaN : round(((large.heapMiB - small.heapMiB) * 2 ** 20) / (large.tasks - small.tasks), 0);
   const nodeRatio = round((node.sizes.at(-1)?.cpuMedianUs ?? 0) / (node.sizes[0]?.cpuMedianUs ?? 1), 2);
   const targets = {
     applyCostWithin1_5x: { value: { stateMachine: applyRatio, withRecords: nodeRatio }, met: applyRatio <= scaleBench.targets.applyRatioMax && nodeRatio <= scaleBench.targets.applyRatioMax },
-    memoryAt1MUnder1GiB: { value: { stateMachineRssMiB: large?.rssMiB, withRecordsRssMiB: projected.rssMiB, withRecordsHeapMiB: projected.heapMiB, measured: measuredAt1M }, met: projected.rssMiB < scaleBench.targets.memoryMiBMax },
+    memoryAt1MUnder1GiB: { value: { stateMachineRssMiB: large?.rssMiB, stateMachineHeapMiB: large?.heapMiB, stateMachineBytesPerTask, withRecordsRssMiB: projected.rssMiB, withRecordsHeapMiB: projected.heapMiB, measured: measuredAt1M }, met: projected.rssMiB < scaleBench.targets.memoryMiBMax },
   };
   console.log(`with records at ${scaleBench.projectTo} tasks (${measuredAt1M ? 'measured' : 'projected'}): ${JSON.stringify(projected)}`);
   for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
