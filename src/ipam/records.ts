@@ -7,6 +7,7 @@ import { ipv4At, ipv6At, size4, size6 } from './addr.js';
 import type { Containerizer, PoolKind, PortMapping, Split } from './types.js';
 import { limits } from './limits.js';
 import { LowestFree, Pool4, Pool6 } from './pool.js';
+import { KeyedTable } from './task-table.js';
 import type { ConfigRec } from './views.js';
 
 /** The whole replicated state; `frameworks` indexes tasks by framework for listTasks. */
@@ -15,7 +16,8 @@ export interface IpamState {
   config: ConfigRec;
   readonly networks: Map<string, NetworkRec>;
   readonly agents: Map<string, AgentRec>;
-  readonly tasks: Map<string, TaskRec>;
+  /** By id (task-table.ts says why not a Map). */
+  readonly tasks: KeyedTable<TaskRec>;
   readonly frameworks: Map<string, FrameworkRec>;
 }
 
@@ -256,10 +258,7 @@ export function byId<T extends { readonly id: string }>(items: Iterable<T>): T[]
 
 /** Adds a task to the id map and the per-agent, per-network and per-framework indexes. */
 export function linkTask(s: IpamState, task: TaskRec): void {
-  // One probe of the big id map, not a has() and a set(): the size tells whether the id was new.
-  const before = s.tasks.size;
-  s.tasks.set(task.id, task);
-  assert(s.tasks.size === before + 1, () => `task ${task.id} linked twice`);
+  assert(s.tasks.add(task), () => `task ${task.id} linked twice`);
   const agentList = task.agent.tasks;
   task.agentNext = agentList.head;
   if (agentList.head !== null) agentList.head.agentPrev = task;
@@ -305,7 +304,7 @@ export function tasksOfNetwork(net: NetworkRec): TaskRec[] {
 }
 
 export function unlinkTask(s: IpamState, task: TaskRec): void {
-  assert(s.tasks.delete(task.id), () => `task ${task.id} not linked`);
+  assert(s.tasks.delete(task.id) === task, () => `task ${task.id} not linked`);
   const agentList = task.agent.tasks;
   if (task.agentPrev !== null) task.agentPrev.agentNext = task.agentNext;
   else agentList.head = task.agentNext;

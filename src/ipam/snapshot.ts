@@ -15,6 +15,7 @@ import type { IpamState } from './records.js';
 import { byId, compareText, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
+import { KeyedTable } from './task-table.js';
 import { formatCidr4, formatCidr6, formatIpv6 } from './addr.js';
 
 
@@ -170,7 +171,7 @@ function ip6Bytes(values: readonly number[]): Uint8Array {
 // ----- decode -----
 
 function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'frameworks'> {
-  return { networks: new Map(), agents: new Map(), tasks: new Map(), frameworks: new Map() };
+  return { networks: new Map(), agents: new Map(), tasks: new KeyedTable<TaskRec>(), frameworks: new Map() };
 }
 
 /** Rebuilds the whole state. A snapshot that fails its checks is a bug (or corruption): it throws. */

@@ -14,6 +14,7 @@ import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
 import { agentTasks, byId, frameworkTasks, internFramework, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { KeyedTable } from './task-table.js';
 import type {
   AgentView,
   AllocateTaskCommand,
@@ -56,7 +57,7 @@ export function emptyState(): IpamState {
     config: views.newConfig(vtep.value, defaultVtepMacOui),
     networks: new Map(),
     agents: new Map(),
-    tasks: new Map(),
+    tasks: new KeyedTable<TaskRec>(),
     frameworks: new Map(),
   };
 }

@@ -1,0 +1,64 @@
+// KeyedTable (src/ipam/task-table.ts), the id -> task index, against a Map model: random add /
+// delete / get sequences over a small key space (so probe runs collide, wrap around the end of the
+// table and are shifted back on delete) and through several doublings.
+import t from 'tap';
+import fc from 'fast-check';
+import { KeyedTable } from '../../src/ipam/task-table.js';
+
+const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
+
+interface Item {
+  readonly id: string;
+  readonly n: number;
+}
+
+type Op = { kind: 'add' | 'delete' | 'get'; key: number };
+
+function check(ops: readonly Op[], keySpace: number): string | null {
+  const table = new KeyedTable<Item>();
+  const model = new Map<string, Item>();
+  for (const [i, op] of ops.entries()) {
+    const id = `task-${op.key % keySpace}`;
+    if (op.kind === 'add') {
+      const item = { id, n: i };
+      const added = table.add(item);
+      if (added !== !model.has(id)) return `op ${i}: add ${id} returned ${added}`;
+      if (added) model.set(id, item);
+    } else if (op.kind === 'delete') {
+      const removed = table.delete(id);
+      if (removed !== model.get(id)) return `op ${i}: delete ${id} returned ${JSON.stringify(removed)}`;
+      model.delete(id);
+    } else if (table.get(id) !== model.get(id)) {
+      return `op ${i}: get ${id} differs`;
+    }
+    if (table.size !== model.size) return `op ${i}: size ${table.size} != ${model.size}`;
+  }
+  // Every key of the model is found, and iteration yields exactly the model's values.
+  for (const [id, item] of model) if (table.get(id) !== item || !table.has(id)) return `final: ${id} lost`;
+  const listed = [...table.values()].map((v) => v.id).sort();
+  if (listed.join() !== [...model.keys()].sort().join()) return `values() lists ${listed.length}, model ${model.size}`;
+  return null;
+}
+
+const op = fc.record({ kind: fc.constantFrom<Op['kind']>('add', 'add', 'delete', 'get'), key: fc.nat() });
+
+t.test('KeyedTable equals a Map model', async (t) => {
+  for (const keySpace of [7, 40, 300]) {
+    const r = fc.check(fc.property(fc.array(op, { minLength: 50, maxLength: 600, size: 'max' }), (ops) => check(ops, keySpace) === null), { seed, numRuns: 150 });
+    t.notOk(r.failed, `keys ${keySpace}: seed ${seed} ${r.counterexample ? check(r.counterexample[0], keySpace) : ''}`);
+  }
+});
+
+t.test('KeyedTable: 100,000 ids in, every other one out, the rest still found', async (t) => {
+  const table = new KeyedTable<Item>();
+  let added = 0;
+  for (let i = 0; i < 100_000; i++) if (table.add({ id: `t${i}`, n: i })) added++;
+  t.equal(added, 100_000, 'every new id is added');
+  for (let i = 0; i < 100_000; i += 2) table.delete(`t${i}`);
+  t.equal(table.size, 50_000);
+  let found = 0;
+  for (let i = 0; i < 100_000; i++) if ((table.get(`t${i}`)?.n === i) === (i % 2 === 1)) found++;
+  t.equal(found, 100_000, 'odd ids found with their values, even ids gone');
+  t.notOk(table.add({ id: 't1', n: -1 }), 'a present id is not added twice');
+  t.equal(table.get('t1')?.n, 1);
+});
