@@ -20,11 +20,24 @@ export const taskTableLimits = {
 /** 0 marks an empty slot, so a hash of 0 is stored as 1. */
 const empty = 0;
 
-/** FNV-1a over the UTF-16 code units (deterministic; nothing here reaches a result or snapshot). */
+/**
+ * Ids come from clients, so the hash is keyed with a per-process random seed (as V8 seeds its own
+ * Map hashes): nobody can precompute ids that all land in one probe run. Only the table's private
+ * slot order depends on it; nothing read from the table depends on that order (callers sort), so
+ * replicas still produce the same results and byte-identical snapshots.
+ */
+const seed = crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+
+/** FNV-1a over the UTF-16 code units from a seeded basis, then murmur3's fmix32 to mix all bits into the low ones. */
 function hashOf(key: string): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h === empty ? 1 : h;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h === empty ? 1 : h | 0;
 }
 
 export class KeyedTable<V extends { readonly id: string }> {
