@@ -19,6 +19,16 @@ export interface IpamState {
   /** By id (task-table.ts says why not a Map). */
   readonly tasks: KeyedTable<TaskRec>;
   readonly frameworks: Map<string, FrameworkRec>;
+  /**
+   * Task names that differ from their task's id, each held once with a count of its tasks: the
+   * instances of one app share a name, so a million tasks need not hold a million copies of it.
+   */
+  readonly names: Map<string, SharedName>;
+}
+
+export interface SharedName {
+  readonly name: string;
+  tasks: number;
 }
 
 /** The tasks of one framework; `name` is the one string every task of the framework shares. */
@@ -265,6 +275,11 @@ export function linkTask(s: IpamState, task: TaskRec): void {
   agentList.head = task;
   agentList.size++;
   if (task.network !== undefined) task.network.taskCount++;
+  if (task.name !== task.id) {
+    const shared = s.names.get(task.name);
+    if (shared === undefined) s.names.set(task.name, { name: task.name, tasks: 1 });
+    else shared.tasks++;
+  }
   let fw = s.frameworks.get(task.framework);
   if (fw === undefined) {
     fw = { name: task.framework, tasks: newTaskList() };
@@ -315,6 +330,11 @@ export function unlinkTask(s: IpamState, task: TaskRec): void {
     assert(task.network.taskCount > 0, () => `network ${task.network?.name} counts no task to unlink`);
     task.network.taskCount--;
   }
+  if (task.name !== task.id) {
+    const shared = s.names.get(task.name);
+    assert(shared !== undefined && shared.tasks > 0, () => `task ${task.id}: name ${task.name} not counted`);
+    if (--shared.tasks === 0) s.names.delete(task.name);
+  }
   const fw = s.frameworks.get(task.framework);
   assert(fw !== undefined, () => `task ${task.id}: framework ${task.framework} not indexed`);
   const fwList = fw.tasks;
@@ -324,6 +344,11 @@ export function unlinkTask(s: IpamState, task: TaskRec): void {
   task.frameworkPrev = task.frameworkNext = null;
   fwList.size--;
   if (fwList.size === 0) s.frameworks.delete(task.framework);
+}
+
+/** The string a new task's name shares: its id's when equal, else the one other tasks hold (if any). */
+export function internName(s: IpamState, id: string, name: string): string {
+  return name === id ? id : (s.names.get(name)?.name ?? name);
 }
 
 /** The framework's shared name string when it has tasks, else `name` (which becomes the shared one). */

@@ -170,8 +170,8 @@ function ip6Bytes(values: readonly number[]): Uint8Array {
 
 // ----- decode -----
 
-function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'frameworks'> {
-  return { networks: new Map(), agents: new Map(), tasks: new KeyedTable<TaskRec>(), frameworks: new Map() };
+function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'frameworks' | 'names'> {
+  return { networks: new Map(), agents: new Map(), tasks: new KeyedTable<TaskRec>(), frameworks: new Map(), names: new Map() };
 }
 
 /** Rebuilds the whole state. A snapshot that fails its checks is a bug (or corruption): it throws. */

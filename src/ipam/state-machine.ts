@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { agentTasks, byId, frameworkTasks, internFramework, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
+import { agentTasks, byId, frameworkTasks, internFramework, internName, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { KeyedTable } from './task-table.js';
 import type {
@@ -59,6 +59,7 @@ export function emptyState(): IpamState {
     agents: new Map(),
     tasks: new KeyedTable<TaskRec>(),
     frameworks: new Map(),
+    names: new Map(),
   };
 }
 
@@ -370,7 +371,7 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
     const task = newTask({
       id: cmd.id,
       // Shared strings (TaskRec): a million tasks, each name and framework held once where equal.
-      name: cmd.name === cmd.id ? cmd.id : cmd.name,
+      name: internName(this.s, cmd.id, cmd.name),
       framework: internFramework(this.s, cmd.framework),
       agent,
       network: net,
