@@ -280,7 +280,10 @@ export class RaftNode implements RaftNodeApi {
    * Returns the messages to send now.
    */
   private splitMessages(rd: Ready): readonly Message[] {
-    if (rd.messages.length === 0) return rd.messages;
+    // Holding off is a trade of follower freshness for CPU, so it is off unless commitHoldMs > 0:
+    // deferring even by one loop turn delayed learners' commits, hence their DNS answers, by ~2 ms
+    // at one write in flight (bench propagation p50 0.64 -> 2.6 ms).
+    if (rd.messages.length === 0 || this.o.commitHoldMs === 0) return rd.messages;
     // An append with entries carries the commit index too: a held commit-only append to that
     // peer is now redundant (and a follower that missed it learns the commit from the next heartbeat).
     if (this.held.size > 0) for (const m of rd.messages) if (m.type === 'append' && m.entries.length > 0) this.held.delete(m.to);

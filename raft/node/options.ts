@@ -54,8 +54,8 @@ export interface RaftNodeOptions {
   readonly proposalTimeoutMs?: number;
   /**
    * How long the leader may hold an append that only carries a new commit index (no entries),
-   * hoping the next write's append carries it instead; 0 sends it after the answers of the Ready
-   * that committed. See RaftNode.splitMessages.
+   * hoping the next write's append carries it instead; 0 (the default) sends every message of a
+   * Ready at once. See RaftNode.splitMessages.
    */
   readonly commitHoldMs?: number;
   readonly limits?: Partial<NodeLimits>;
@@ -101,7 +101,7 @@ export const proposalTimeoutMsDefault = 5_000;
  * 2 cores), well inside it; a follower's applied state (and its DNS) lags by at most this much
  * more when writes stop. A heartbeat (every tick) carries the commit index too.
  */
-export const commitHoldMsDefault = 2;
+export const commitHoldMsDefault = 0;
 const commitHoldMsMax = 1_000;
 
 function defaultLogger(line: LogLine): void {

@@ -1,6 +1,7 @@
 // The driver's handling of entry-less messages in a Ready that applies entries (raft/node/node.ts,
-// splitMessages): they leave after the callers' answers, and a commit-only append is held for
-// commitHoldMs and dropped when an append with entries to the same peer supersedes it.
+// splitMessages): by default they leave at once; with commitHoldMs > 0 they leave after the
+// callers' answers, and a commit-only append is held for commitHoldMs and dropped when an append
+// with entries to the same peer supersedes it.
 
 import t from 'tap';
 import type { Entry, LogIndex, Member, Message, Ready } from '../../../raft/core/types.js';
@@ -63,12 +64,12 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-t.test('with commitHoldMs 0 the commit-only append leaves after the proposal settled, one loop turn later', async (t) => {
+t.test('with commitHoldMs 0 (the default) the commit-only append leaves with the Ready that committed', async (t) => {
   const { node, transport } = await setup(t, 0);
   const index = await node.propose(enc('a'));
-  t.equal(transport.sent.filter(isCommitOnly).length, 0, 'not sent before the caller got its answer');
-  await waitFor(() => transport.sent.some(isCommitOnly));
-  const m = transport.sent.find(isCommitOnly);
+  const sent = transport.sent.filter(isCommitOnly);
+  t.equal(sent.length, 1, 'sent before the caller got its answer (followers and learners learn the commit at once)');
+  const m = sent[0];
   t.equal(m?.type === 'append' ? m.commit : null, index, 'it carries the commit of the applied entry');
 });
 
