@@ -24,7 +24,22 @@ export interface IpamState {
    * instances of one app share a name, so a million tasks need not hold a million copies of it.
    */
   readonly names: Map<string, SharedName>;
+  /**
+   * Every task in the order it was linked: the order a snapshot writes them in. Apply is
+   * deterministic and restore links in snapshot order, so every replica holds the same order
+   * without sorting a million ids per snapshot (the sort was 82% of encoding at 300,000 tasks,
+   * all of it a pause of the node's main thread).
+   */
+  readonly order: TaskOrder;
 }
+
+/** Ends of the link-order list (TaskRec.orderPrev/orderNext). */
+export interface TaskOrder {
+  first: TaskRec | null;
+  last: TaskRec | null;
+}
+
+export const newTaskOrder = (): TaskOrder => ({ first: null, last: null });
 
 export interface SharedName {
   readonly name: string;
@@ -119,10 +134,13 @@ export interface TaskRec {
   agentNext: TaskRec | null;
   frameworkPrev: TaskRec | null;
   frameworkNext: TaskRec | null;
+  /** Links of IpamState.order (records.ts only). */
+  orderPrev: TaskRec | null;
+  orderNext: TaskRec | null;
 }
 
 /** Every field of a task but its list links. */
-export type TaskInit = Omit<TaskRec, 'agentPrev' | 'agentNext' | 'frameworkPrev' | 'frameworkNext'>;
+export type TaskInit = Omit<TaskRec, 'agentPrev' | 'agentNext' | 'frameworkPrev' | 'frameworkNext' | 'orderPrev' | 'orderNext'>;
 
 /** One construction site, so every task has the same hidden class (one shape for V8's inline caches). */
 export function newTask(t: TaskInit): TaskRec {
@@ -142,6 +160,8 @@ export function newTask(t: TaskInit): TaskRec {
     agentNext: null,
     frameworkPrev: null,
     frameworkNext: null,
+    orderPrev: null,
+    orderNext: null,
   };
 }
 
@@ -290,6 +310,19 @@ export function linkTask(s: IpamState, task: TaskRec): void {
   if (fwList.head !== null) fwList.head.frameworkPrev = task;
   fwList.head = task;
   fwList.size++;
+  task.orderPrev = s.order.last;
+  if (s.order.last !== null) s.order.last.orderNext = task;
+  else s.order.first = task;
+  s.order.last = task;
+}
+
+/** Every task in link order (IpamState.order), the snapshot's row order. */
+export function tasksInOrder(s: IpamState): TaskRec[] {
+  const out: TaskRec[] = new Array<TaskRec>(s.tasks.size);
+  let n = 0;
+  for (let t = s.order.first; t !== null; t = t.orderNext) out[n++] = t;
+  assert(n === s.tasks.size, () => `the task order list holds ${n} tasks, the id table ${s.tasks.size}`);
+  return out;
 }
 
 /** The tasks of an agent (unordered). */
@@ -344,6 +377,11 @@ export function unlinkTask(s: IpamState, task: TaskRec): void {
   task.frameworkPrev = task.frameworkNext = null;
   fwList.size--;
   if (fwList.size === 0) s.frameworks.delete(task.framework);
+  if (task.orderPrev !== null) task.orderPrev.orderNext = task.orderNext;
+  else s.order.first = task.orderNext;
+  if (task.orderNext !== null) task.orderNext.orderPrev = task.orderPrev;
+  else s.order.last = task.orderPrev;
+  task.orderPrev = task.orderNext = null;
 }
 
 /** The string a new task's name shares: its id's when equal, else the one other tasks hold (if any). */

@@ -1,5 +1,7 @@
-// Snapshot encoding. Deterministic: everything is written in sorted order (networks by name,
-// agents by id, a block's pools in fixed order, tasks by id), as msgpackr without records, so two
+// Snapshot encoding. Deterministic: everything is written in a canonical order (networks by name,
+// agents by id, a block's pools in fixed order, tasks in link order — IpamState.order, the same on
+// every replica because apply is deterministic and restore links tasks in row order; snapshots
+// written before it, sorted by id, restore the same), as msgpackr without records, so two
 // replicas that applied the same commands write byte-identical snapshots. Tasks are columnar:
 // one array of ids, dictionary-coded names and frameworks, and fixed-width binary columns for
 // agent, network, flags and addresses, so a million tasks encode and decode in about a second.
@@ -12,7 +14,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, compareText, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
+import { byId, compareText, newTask, newTaskList, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { KeyedTable } from './task-table.js';
@@ -62,7 +64,7 @@ export function encodeSnapshot(s: IpamState): Uint8Array {
     [vtepSubnetText(s.config), s.config.oui],
     networkRows,
     agents.map(agentRow),
-    taskColumns(byId(s.tasks.values()), agents, networkNames),
+    taskColumns(tasksInOrder(s), agents, networkNames),
   ];
   return packr.pack(root);
 }
@@ -170,8 +172,8 @@ function ip6Bytes(values: readonly number[]): Uint8Array {
 
 // ----- decode -----
 
-function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'frameworks' | 'names'> {
-  return { networks: new Map(), agents: new Map(), tasks: new KeyedTable<TaskRec>(), frameworks: new Map(), names: new Map() };
+function emptyMaps(): Pick<IpamState, 'networks' | 'agents' | 'tasks' | 'frameworks' | 'names' | 'order'> {
+  return { networks: new Map(), agents: new Map(), tasks: new KeyedTable<TaskRec>(), frameworks: new Map(), names: new Map(), order: newTaskOrder() };
 }
 
 /** Rebuilds the whole state. A snapshot that fails its checks is a bug (or corruption): it throws. */
@@ -255,11 +257,9 @@ function restoreTasks(s: IpamState, c: TaskColumns, agents: readonly AgentRec[],
   assert(c.ids.length === c.count && c.flags.length === c.count, () => `snapshot task columns disagree with count ${c.count}`);
   let extraRow = 0;
   let ip6Row = 0;
-  let previous: string | undefined;
   for (let i = 0; i < c.count; i++) {
     const id = c.ids[i];
-    assert(id !== undefined && (previous === undefined || compareText(previous, id) < 0), () => `snapshot task ids unsorted at ${i}`);
-    previous = id;
+    assert(id !== undefined && !s.tasks.has(id), () => `snapshot task ${i}: id missing or repeated`);
     const agent = agents[agentCol.getUint32(4 * i)];
     assert(agent !== undefined, () => `snapshot task ${id}: agent code out of range`);
     const netCode = networkCol.getUint32(4 * i);

@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { agentTasks, byId, frameworkTasks, internFramework, internName, newTask, newTaskList, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
+import { agentTasks, byId, frameworkTasks, internFramework, internName, newTask, newTaskList, newTaskOrder, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { KeyedTable } from './task-table.js';
 import type {
@@ -60,6 +60,7 @@ export function emptyState(): IpamState {
     tasks: new KeyedTable<TaskRec>(),
     frameworks: new Map(),
     names: new Map(),
+    order: newTaskOrder(),
   };
 }
 
