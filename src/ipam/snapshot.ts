@@ -14,7 +14,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, compareText, newTask, newTaskList, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
+import { byId, newTask, newTaskList, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { KeyedTable } from './task-table.js';
