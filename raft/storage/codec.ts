@@ -6,6 +6,7 @@ import { Packr } from 'msgpackr';
 import type { Entry, HardState, LogIndex, NodeId, SnapshotMeta, Term } from '../core/types.js';
 import { isParseError, parseConfChange, parseNodeId, parseSnapshotMeta, parseUint } from '../transport/parse-message.js';
 import { crc32c } from './crc32c.js';
+import { binHeaderBytes, uintBytes, writeBinHeader, writeUint } from '../transport/msgpack-write.js';
 
 // Plain msgpack maps and arrays (no record extension): the format must stay readable by any later
 // version of this code without a shared structure table.
@@ -99,58 +100,6 @@ export function encodeEntry(e: Entry): Uint8Array {
 // index, data]))` (a test compares them), in one allocation instead of four (array, packed body,
 // its view, the sealed copy). Every entry of every Ready passes here on every node.
 const MSGPACK_FIXARRAY_4 = 0x94;
-const MSGPACK_UINT8 = 0xcc;
-const MSGPACK_UINT16 = 0xcd;
-const MSGPACK_UINT32 = 0xce;
-const MSGPACK_BIN8 = 0xc4;
-const MSGPACK_BIN16 = 0xc5;
-const MSGPACK_BIN32 = 0xc6;
-const MSGPACK_FIXINT_END = 0x80;
-
-/** Bytes of a msgpack unsigned integer n < 2^32 in the shortest form (as msgpackr writes it). */
-function uintBytes(n: number): number {
-  return n < MSGPACK_FIXINT_END ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
-}
-
-function writeUint(buf: Buffer, at: number, n: number): number {
-  if (n < MSGPACK_FIXINT_END) {
-    buf[at] = n;
-    return at + 1;
-  }
-  if (n < 0x100) {
-    buf[at] = MSGPACK_UINT8;
-    buf[at + 1] = n;
-    return at + 2;
-  }
-  if (n < 0x10000) {
-    buf[at] = MSGPACK_UINT16;
-    buf.writeUInt16BE(n, at + 1);
-    return at + 3;
-  }
-  buf[at] = MSGPACK_UINT32;
-  buf.writeUInt32BE(n, at + 1);
-  return at + 5;
-}
-
-function binHeaderBytes(length: number): number {
-  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
-}
-
-function writeBinHeader(buf: Buffer, at: number, length: number): number {
-  if (length < 0x100) {
-    buf[at] = MSGPACK_BIN8;
-    buf[at + 1] = length;
-    return at + 2;
-  }
-  if (length < 0x10000) {
-    buf[at] = MSGPACK_BIN16;
-    buf.writeUInt16BE(length, at + 1);
-    return at + 3;
-  }
-  buf[at] = MSGPACK_BIN32;
-  buf.writeUInt32BE(length, at + 1);
-  return at + 5;
-}
 
 function encodeNormalEntry(term: number, index: number, data: Uint8Array): Uint8Array {
   const payloadBytes = 2 + uintBytes(term) + uintBytes(index) + binHeaderBytes(data.length) + data.length;

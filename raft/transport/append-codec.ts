@@ -9,6 +9,7 @@
 import { assert } from '../core/assert.js';
 import type { Entry, Message } from '../core/types.js';
 import { FRAME_HEADER_BYTES } from './frame.js';
+import { binHeaderBytes, uintBytes, writeBinHeader, writeUint } from './msgpack-write.js';
 
 type AppendMessage = Extract<Message, { type: 'append' }>;
 
@@ -17,13 +18,6 @@ const MSGPACK_ARRAY16 = 0xdc;
 const MSGPACK_FIXARRAY = 0x90;
 const MSGPACK_FIXSTR = 0xa0;
 const MSGPACK_FIXSTR_CHARS_MAX = 31;
-const MSGPACK_UINT8 = 0xcc;
-const MSGPACK_UINT16 = 0xcd;
-const MSGPACK_UINT32 = 0xce;
-const MSGPACK_BIN8 = 0xc4;
-const MSGPACK_BIN16 = 0xc5;
-const MSGPACK_BIN32 = 0xc6;
-const FIXINT_END = 0x80;
 const FIXARRAY_END = 0x10;
 const ARRAY16_END = 0x10000;
 const TWO_32 = 2 ** 32;
@@ -50,8 +44,6 @@ const K_DATA = fixstr('data');
 const MAP16_HEADER_BYTES = 3;
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < TWO_32;
-const uintBytes = (n: number): number => (n < FIXINT_END ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5);
-const binHeaderBytes = (len: number): number => (len < 0x100 ? 2 : len < 0x10000 ? 3 : 5);
 
 function isShortAscii(s: string): boolean {
   if (s.length > MSGPACK_FIXSTR_CHARS_MAX) return false;
@@ -108,33 +100,11 @@ class Writer {
   }
 
   uint(n: number): void {
-    const b = this.buf;
-    if (n < FIXINT_END) b[this.at++] = n;
-    else if (n < 0x100) {
-      b[this.at++] = MSGPACK_UINT8;
-      b[this.at++] = n;
-    } else if (n < 0x10000) {
-      b[this.at++] = MSGPACK_UINT16;
-      this.at = b.writeUInt16BE(n, this.at);
-    } else {
-      b[this.at++] = MSGPACK_UINT32;
-      this.at = b.writeUInt32BE(n, this.at);
-    }
+    this.at = writeUint(this.buf, this.at, n);
   }
 
   bin(data: Uint8Array): void {
-    const b = this.buf;
-    const len = data.length;
-    if (len < 0x100) {
-      b[this.at++] = MSGPACK_BIN8;
-      b[this.at++] = len;
-    } else if (len < 0x10000) {
-      b[this.at++] = MSGPACK_BIN16;
-      this.at = b.writeUInt16BE(len, this.at);
-    } else {
-      b[this.at++] = MSGPACK_BIN32;
-      this.at = b.writeUInt32BE(len, this.at);
-    }
+    this.at = writeBinHeader(this.buf, this.at, data.length);
     this.bytes(data);
   }
 
