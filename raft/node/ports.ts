@@ -1,7 +1,7 @@
 // The core as the driver uses it. raft/core's RaftCore satisfies CoreLike; the driver's unit tests
 // inject a scripted fake through RaftNodeOptions.createCore.
 
-import type { CoreStatus, ProgressStatus, ProposeResult } from '../core/core-types.js';
+import type { CoreConfig, CoreStatus, ProgressStatus, ProposeResult } from '../core/core-types.js';
 import type { ConfChange, LogIndex, Message, NodeId, Ready, RestoredState } from '../core/types.js';
 
 // The driver speaks the core's own result and status types; a fake core need not report `vote`.
@@ -23,15 +23,7 @@ export interface CoreLike {
   status(): CoreStatusLike;
 }
 
-export interface CoreConfigLike {
-  readonly id: NodeId;
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  readonly random: () => number;
-  readonly limits?: Record<string, number>;
-  readonly log?: (event: string, fields: Record<string, unknown>) => void;
-}
+/** The core's own configuration; the simulator-only `unsafe` switches never come from the driver. */
+export type CoreConfigLike = Omit<CoreConfig, 'unsafe'>;
 
 export type CreateCore = (config: CoreConfigLike, restored: RestoredState) => CoreLike;
