@@ -89,3 +89,19 @@ export async function serveFake(node: FakeNode, token: string | null = null): Pr
   const port = await api.listen('127.0.0.1', 0);
   return { api, url: `http://127.0.0.1:${port}`, address: `127.0.0.1:${port}` };
 }
+
+/**
+ * Two fake nodes 'a' and 'b', each behind its own API server, that know each other's advertised
+ * addresses (forwarding between them works); servers close on teardown.
+ */
+export async function serveFakePair(t: { teardown: (f: () => unknown) => void }): Promise<{ a: FakeNode; b: FakeNode; served: Array<{ api: ApiServer; url: string; address: string }> }> {
+  const a = new FakeNode('a');
+  const b = new FakeNode('b');
+  const served = [await serveFake(a), await serveFake(b)];
+  t.teardown(() => Promise.all(served.map((s) => s.api.close())));
+  a.contexts = b.contexts = new Map([
+    ['a', JSON.stringify({ raft: '127.0.0.1:1', http: served[0]!.address, dns: '127.0.0.1:2' })],
+    ['b', JSON.stringify({ raft: '127.0.0.1:3', http: served[1]!.address, dns: '127.0.0.1:4' })],
+  ]);
+  return { a, b, served };
+}

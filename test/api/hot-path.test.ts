@@ -9,7 +9,7 @@ import { nodeId } from '../../raft/core/types.js';
 import { splitTarget } from '../../src/api/server.js';
 import { PlainCounter, PlainHistogram } from '../../src/api/plain-metrics.js';
 import { mulberry32 } from '../util/prng.js';
-import { FakeNode, serveFake } from './fake-node.js';
+import { serveFakePair } from './fake-node.js';
 
 // WHATWG URL §4.4 (path state): dot segments are resolved, backslashes are slashes in special
 // schemes, and characters outside the path percent-encode set are encoded. The alphabet mixes
@@ -88,15 +88,7 @@ t.test('PlainCounter and PlainHistogram print what prom-client would', async (t)
 });
 
 t.test('a node that led at its last task write forwards the next one once another node leads', async (t) => {
-  const a = new FakeNode('a');
-  const b = new FakeNode('b');
-  const served = [await serveFake(a), await serveFake(b)];
-  t.teardown(() => Promise.all(served.map((s) => s.api.close())));
-  const contexts = new Map([
-    ['a', JSON.stringify({ raft: '127.0.0.1:1', http: served[0]!.address, dns: '127.0.0.1:2' })],
-    ['b', JSON.stringify({ raft: '127.0.0.1:3', http: served[1]!.address, dns: '127.0.0.1:4' })],
-  ]);
-  a.contexts = b.contexts = contexts;
+  const { a, b, served } = await serveFakePair(t);
   const call = async (url: string, method: string, path: string, body: unknown): Promise<Response> =>
     fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   // Each believes it leads for the setup, so both state machines get the network and the agent.

@@ -6,7 +6,7 @@ import t from 'tap';
 import { RaftError } from '../../raft/node/api.js';
 import { nodeId } from '../../raft/core/types.js';
 import { call } from './harness.js';
-import { FakeNode, serveFake } from './fake-node.js';
+import { FakeNode, serveFake, serveFakePair } from './fake-node.js';
 
 const network = { name: 'blue', subnet: '10.60.0.0/16', prefix: 24 };
 
@@ -85,16 +85,8 @@ t.test('a token is checked on the follower and passed on to the leader', async (
 });
 
 t.test('without a reachable leader: 503 unavailable after a bounded wait', async (t) => {
-  const a = new FakeNode('a');
-  const b = new FakeNode('b');
-  const served = [await serveFake(a), await serveFake(b)];
-  t.teardown(() => Promise.all(served.map((s) => s.api.close())));
+  const { a, b, served } = await serveFakePair(t);
   // Each believes the other leads: forwarding must stop after forwardHopsMax, not loop.
-  const contexts = new Map([
-    ['a', JSON.stringify({ raft: '127.0.0.1:1', http: served[0]!.address, dns: '127.0.0.1:2' })],
-    ['b', JSON.stringify({ raft: '127.0.0.1:3', http: served[1]!.address, dns: '127.0.0.1:4' })],
-  ]);
-  a.contexts = b.contexts = contexts;
   a.leader = nodeId('b');
   b.leader = nodeId('a');
   const started = Date.now();
