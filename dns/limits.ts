@@ -15,6 +15,16 @@ export const limits = {
    */
   udpReceiveBufferBytes: 4 << 20,
   udpSendBufferBytes: 1 << 20,
+  /**
+   * Batched UDP (dns/native): datagrams per recvmmsg/sendmmsg and per call into JavaScript; bytes
+   * of a receive slot (a longer query is dropped: no client sends one); bytes of an answer slot
+   * (longer answers, from upstreams, go out one by one); batches per socket readiness before the
+   * event loop gets a turn (Raft and HTTP share it).
+   */
+  udpBatchSlots: 64,
+  udpQueryBytesMax: 4096,
+  udpAnswerSlotBytes: 2048,
+  udpBatchRoundsMax: 4,
   /** RFC 1035 §4.2.2: TCP messages carry a 2-byte length. */
   tcpMessageBytesMax: 65535,
   /** RFC 1035 §2.3.4. */
@@ -43,4 +53,6 @@ export const limits = {
 
 assert(limits.udpPayloadBytesEdns >= limits.udpPayloadBytesPlain, 'EDNS payload below 512');
 assert(limits.udpPayloadBytesEdns <= limits.tcpMessageBytesMax, 'EDNS payload above TCP max');
+assert(limits.udpAnswerSlotBytes >= limits.udpPayloadBytesEdns, 'an answer slot must hold the largest UDP answer we build');
+assert(limits.udpQueryBytesMax >= limits.udpPayloadBytesEdns, 'a receive slot must hold any query a client may send under our payload size');
 assert(limits.forwardInFlightMax < 65536, 'in-flight forwards must fit in 16-bit IDs');

@@ -31,7 +31,7 @@ import type { Logger } from './log.js';
 import type { ApiContext, MemberContext } from './api/context.js';
 import { encodeMemberContext } from './api/context.js';
 import { ApiMetrics } from './api/metrics.js';
-import { RaftIoMetrics } from './metrics/index.js';
+import { RaftIoMetrics, registerDnsUdpMetrics } from './metrics/index.js';
 import { Registry } from 'prom-client';
 import { createApiServer } from './api/server.js';
 import type { ApiServer } from './api/server.js';
@@ -275,6 +275,8 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
 
   // DNS queries are counted inside dns/ (typed arrays) and read at scrape time: no per-query hook.
   const metrics = new ApiMetrics({ node, ipam, registry, dnsQueries: dns.metrics, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
+  registerDnsUdpMetrics(metrics.registry, dns.udp);
+  if (dns.udp.fallback !== undefined) log.info('DNS over UDP uses node:dgram', { reason: dns.udp.fallback });
   let ready = false;
   const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };
   api.attach(ctx);

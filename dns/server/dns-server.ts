@@ -1,21 +1,17 @@
 // The DNS listeners: UDP and TCP on one host:port (port 0 picks a free port shared by both), each
 // query through the pure `respond`, forwarded queries through the Forwarder. Nothing a client sends
 // reaches past this file as an exception.
-import dgram from 'node:dgram';
-import dns from 'node:dns';
 import net from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { assertNever } from '../assert.js';
 import { cidrMatcher, defaultAllowRecursion } from '../forward/cidr.js';
 import { Forwarder } from '../forward/upstream.js';
-import type { Outcome } from '../handler.js';
 import { limits } from '../limits.js';
-import { respond } from '../respond.js';
-import { rcode } from '../wire/constants.js';
-import { headerOnly } from '../wire/response.js';
+import { loadUdpBatch, type UdpBatchAddon, type UdpBatchStats } from '../native/udp-batch.js';
 import type { MemoryZoneIndex } from '../zone-index.js';
-import { DnsMetrics, type QueryEvent, type Transport } from './metrics.js';
+import { makeAnswerer, type Answerer } from './answerer.js';
+import { DnsMetrics, type QueryEvent } from './metrics.js';
 import { serveTcpConnection } from './tcp.js';
+import { bindDgram } from './udp-dgram.js';
+import { bindNative, type UdpListener } from './udp-native.js';
 
 export interface DnsServerOptions {
   readonly zone: MemoryZoneIndex;
@@ -35,6 +31,12 @@ export interface DnsServerOptions {
   readonly onQuery?: (event: QueryEvent) => void;
   /** Called when respond() threw (a bug in dns/; the client got SERVFAIL), for the log. */
   readonly onInternalError?: (err: unknown, query: Buffer) => void;
+  /**
+   * UDP I/O: 'native' (the batching addon, dns/native; fails if it is not built), 'dgram'
+   * (node:dgram) or 'auto' (native when built and the host is an IP literal). Default: the
+   * VNETD_DNS_UDP_IO environment variable, else 'auto'.
+   */
+  readonly udpIo?: UdpIo;
 }
 
 export interface DnsServer {
@@ -43,120 +45,29 @@ export interface DnsServer {
   readonly port: number;
   readonly metrics: DnsMetrics;
   readonly forwarder: Forwarder | undefined;
+  /** The UDP I/O in use, and why 'auto' fell back to node:dgram. */
+  readonly udp: { readonly io: 'native' | 'dgram'; readonly fallback?: string; stats(): UdpBatchStats | undefined };
   close(): Promise<void>;
 }
 
-/**
- * Runs one query to completion, counting it: calls `send(bytes, to)` once, now or later
- * (forwarding), and returns true, or returns false when the packet gets no answer. Never throws.
- * `send` and `to` are passed separately so that the UDP path allocates no closure per packet.
- */
-export type Answerer = <C>(query: Buffer, client: string, transport: Transport, send: (bytes: Buffer, to: C) => void, to: C) => boolean;
+export type { Answerer } from './answerer.js';
 
-interface MutableOptions {
-  transport: Transport;
-  client: string;
-  recursionAllowed: ((client: string) => boolean) | undefined;
-}
-
-function makeAnswerer(
-  zone: MemoryZoneIndex,
-  forwarder: Forwarder | undefined,
-  allowed: ((c: string) => boolean) | undefined,
-  metrics: DnsMetrics,
-  onInternalError: ((err: unknown, query: Buffer) => void) | undefined,
-): Answerer {
-  // One options object, rewritten per query: respond() keeps no reference to it once it returns.
-  const options: MutableOptions = { transport: 'udp', client: '', recursionAllowed: allowed };
-  return (query, client, transport, send, to) => {
-    const started = performance.now();
-    options.transport = transport;
-    options.client = client;
-    let outcome: Outcome;
-    try {
-      outcome = respond(query, zone, options);
-    } catch (err) {
-      // A bug in dns/, not the client's fault: answer SERVFAIL, count it, report it, keep serving.
-      metrics.internalErrors++;
-      onInternalError?.(err, query);
-      if (query.length < 12) return false;
-      send(headerOnly(query.readUInt16BE(0), query.readUInt16BE(2), rcode.SERVFAIL), to);
-      return true;
-    }
-    switch (outcome.kind) {
-      case 'answer':
-        send(outcome.bytes, to);
-        metrics.record(transport, outcome.qtype, outcome.rcode, (performance.now() - started) / 1000, false);
-        return true;
-      case 'drop':
-        metrics.dropped++;
-        return false;
-      case 'forward': {
-        if (forwarder === undefined) throw new Error('unreachable: forward outcome without a forwarder');
-        const q = outcome.query;
-        void forwarder.resolve(query, q, outcome.limitBytes).then((r) => {
-          send(r.bytes, to);
-          metrics.record(transport, q.qtype, r.rcode, (performance.now() - started) / 1000, true);
-        });
-        return true;
-      }
-      default:
-        return assertNever(outcome);
-    }
-  };
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+/** How UDP is read and written: the batching addon, node:dgram, or the addon when it is built. */
+export type UdpIo = 'native' | 'dgram' | 'auto';
 
 /**
- * dgram passes every send's address through `lookup` (dns.lookup by default), which tests an IP
- * literal with a regex and then defers the send with process.nextTick: per answered packet a
- * regex, a closure and a drain of the tick queue after the 'message' callback. A reply goes to
- * rinfo.address, always a literal from the kernel, so the socket's lookup passes the address it was
- * just given by `send` straight back, synchronously (dgram then sends at once, and with no callback
- * it uses uv_udp_try_send: no request object outlives the call). Anything else (the bind address,
- * which may be a name) goes through dns.lookup as before.
+ * Binds UDP with the I/O asked for. 'auto' takes the addon when it is built and `host` is an IP
+ * literal, else node:dgram (and says why in `fallback`).
  */
-class ReplyLookup {
-  /** The address `send` is about to pass to socket.send (compared by identity first, then value). */
-  replyTo = '';
-
-  readonly lookup = (address: string, options: dns.LookupOneOptions | number, callback: LookupCallback): void => {
-    if (address === this.replyTo) {
-      callback(null, address, typeof options === 'number' ? options : (options.family as number | undefined) ?? 0);
-      return;
-    }
-    dns.lookup(address, options as dns.LookupOneOptions, callback);
-  };
-}
-
-function bindUdp(host: string, port: number, answer: Answerer): Promise<dgram.Socket> {
-  const replies = new ReplyLookup();
-  const socket = dgram.createSocket({
-    type: net.isIPv6(host) ? 'udp6' : 'udp4',
-    lookup: replies.lookup as unknown as NonNullable<dgram.SocketOptions['lookup']>,
-    // A burst (dnsperf opens with hundreds of queries at once; a GC pause queues a few hundred
-    // more) overflowed the default 208 KiB, about 270 small datagrams, and lost queries.
-    recvBufferSize: limits.udpReceiveBufferBytes,
-    sendBufferSize: limits.udpSendBufferBytes,
-  });
-  const send = (bytes: Buffer, to: dgram.RemoteInfo): void => {
-    replies.replyTo = to.address;
-    socket.send(bytes, to.port, to.address);
-  };
-  socket.on('message', (msg, rinfo) => {
-    answer(msg, rinfo.address, 'udp', send, rinfo);
-  });
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, host, () => {
-      socket.off('error', reject);
-      socket.on('error', () => {
-        // Send errors (ICMP unreachable from a vanished client) concern one datagram only.
-      });
-      resolve(socket);
-    });
-  });
+async function bindUdp(host: string, port: number, io: UdpIo, answer: Answerer, metrics: DnsMetrics): Promise<{ listener: UdpListener; fallback?: string }> {
+  if (io === 'dgram') return { listener: await bindDgram(host, port, answer) };
+  const addon = loadUdpBatch();
+  const why = addon instanceof Error ? addon.message : net.isIP(host) === 0 ? `host ${host} is not an IP literal` : undefined;
+  if (why !== undefined) {
+    if (io === 'native') throw new Error(`udpIo "native": ${why}`);
+    return { listener: await bindDgram(host, port, answer), fallback: why };
+  }
+  return { listener: bindNative(host, port, answer, metrics, addon as UdpBatchAddon) };
 }
 
 function listenTcp(host: string, port: number, server: net.Server): Promise<void> {
@@ -167,6 +78,13 @@ function listenTcp(host: string, port: number, server: net.Server): Promise<void
       resolve();
     });
   });
+}
+
+function udpIoFromEnvironment(): UdpIo {
+  const v = process.env['VNETD_DNS_UDP_IO'];
+  if (v === undefined || v === '') return 'auto';
+  if (v === 'native' || v === 'dgram' || v === 'auto') return v;
+  throw new Error(`VNETD_DNS_UDP_IO must be native, dgram or auto, got ${JSON.stringify(v)}`);
 }
 
 /** Starts UDP and TCP listeners over `zone`. Rejects if the port cannot be bound. */
@@ -194,13 +112,14 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     serveTcpConnection(socket, answer, tcpLimits.idleMs);
   });
   // Port 0: let UDP pick, then take the same number for TCP; retry if TCP finds it taken.
+  const io = options.udpIo ?? udpIoFromEnvironment();
   for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(host, options.port ?? 0, answer);
-    const port = udp.address().port;
+    const { listener: udp, fallback } = await bindUdp(host, options.port ?? 0, io, answer, metrics);
+    const port = udp.port;
     try {
       await listenTcp(host, port, tcp);
     } catch (err) {
-      udp.close();
+      await udp.close();
       if ((options.port ?? 0) !== 0 || attempt >= 20) {
         forwarder?.close();
         throw err;
@@ -217,10 +136,11 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       port,
       metrics,
       forwarder,
+      udp: { io: udp.io, ...(fallback !== undefined && { fallback }), stats: () => udp.stats() },
       close: async () => {
         forwarder?.close();
         for (const s of sockets) s.destroy();
-        await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
+        await Promise.all([udp.close(), new Promise<void>((r) => tcp.close(() => r()))]);
       },
     };
   }

@@ -4,7 +4,8 @@
 // and backpressure: reading pauses while too many queries are unanswered or too many bytes queued.
 import type net from 'node:net';
 import { limits } from '../limits.js';
-import type { Answerer } from './dns-server.js';
+import { performance } from 'node:perf_hooks';
+import type { Answerer, ReplyChannel } from './answerer.js';
 
 export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs: number): void {
   const client = socket.remoteAddress ?? '';
@@ -25,6 +26,7 @@ export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs:
     paused = busy;
   };
 
+  const channel: ReplyChannel<undefined> = { send: (bytes) => send(bytes), hold: () => undefined };
   const send = (bytes: Buffer): void => {
     inFlight--;
     if (socket.destroyed) return;
@@ -53,7 +55,7 @@ export function serveTcpConnection(socket: net.Socket, answer: Answerer, idleMs:
       buffered = buffered.subarray(2 + length);
       inFlight++;
       // Dropped packets (QR set, too short) get no answer and leave nothing in flight.
-      if (!answer(query, client, 'tcp', send, undefined)) inFlight--;
+      if (!answer(query, client, 'tcp', channel, undefined, performance.now())) inFlight--;
     }
     updateFlow();
   });

@@ -86,3 +86,41 @@ export function registerDnsQueryMetrics(registry: Registry, source: DnsQuerySour
   });
   new SourcedHistogram(registry, source);
 }
+
+/** The batching UDP addon's counters (dns/native), when the DNS server uses it. */
+export interface DnsUdpSource {
+  stats(): { readonly datagrams: number; readonly truncated: number; readonly sendDropped: number; readonly batches: number } | undefined;
+}
+
+/**
+ * vnetd_dns_udp_datagrams_total{outcome}: datagrams the batching addon received, dropped for being
+ * longer than a receive slot, and answers the kernel would not take (a full send buffer: UDP loss
+ * on our side); vnetd_dns_udp_batches_total: recvmmsg calls that returned datagrams. Absent while
+ * the server uses node:dgram.
+ */
+export function registerDnsUdpMetrics(registry: Registry, source: DnsUdpSource): void {
+  new Counter({
+    name: 'vnetd_dns_udp_datagrams_total',
+    help: 'UDP datagrams through the batching addon, by outcome: received, truncated (longer than a receive slot, dropped), send_dropped (answers the kernel did not take)',
+    labelNames: ['outcome'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = source.stats();
+      if (s === undefined) return;
+      this.inc({ outcome: 'received' }, s.datagrams);
+      this.inc({ outcome: 'truncated' }, s.truncated);
+      this.inc({ outcome: 'send_dropped' }, s.sendDropped);
+    },
+  });
+  new Counter({
+    name: 'vnetd_dns_udp_batches_total',
+    help: 'recvmmsg calls of the batching UDP addon that returned datagrams (datagrams per batch = received / this)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      const s = source.stats();
+      if (s !== undefined) this.inc(s.batches);
+    },
+  });
+}

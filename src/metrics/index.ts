@@ -5,5 +5,5 @@ export { TimedStateMachine } from './timed-state-machine.js';
 export type { StateMachineTimingHooks } from './timed-state-machine.js';
 export { AnswerableClock, answerableLimits } from './answerable.js';
 export { TimedTransport } from './timed-transport.js';
-export { registerDnsQueryMetrics, dnsQueryFamilies } from './dns-queries.js';
-export type { DnsQuerySource } from './dns-queries.js';
+export { registerDnsQueryMetrics, registerDnsUdpMetrics, dnsQueryFamilies } from './dns-queries.js';
+export type { DnsQuerySource, DnsUdpSource } from './dns-queries.js';

@@ -7,7 +7,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { Registry } from 'prom-client';
 import { createZoneIndex, DnsMetrics, latencyBucketsSeconds, startDnsServer } from '../../dns/index.js';
-import { registerDnsQueryMetrics } from '../../src/metrics/index.js';
+import { registerDnsQueryMetrics, registerDnsUdpMetrics } from '../../src/metrics/index.js';
 import { parseMetrics, series, value } from './scrape.js';
 
 function udpAsk(port: number, name: string, type: 'A' | 'AAAA', id: number): Promise<string> {
@@ -41,6 +41,32 @@ function tcpAsk(port: number, name: string): Promise<string> {
     s.write(dnsPacket.streamEncode({ type: 'query', id: 9, questions: [{ type: 'A', name, class: 'IN' }] }));
   });
 }
+
+t.test('the batching UDP addon\'s counters: datagrams received and batches; absent under node:dgram', async (t) => {
+  const zone = createZoneIndex({ origin: 'dcos.' });
+  zone.setRRset('web.marathon.containerip.dcos.', 'A', ['9.0.1.2']);
+  zone.setSerial(1);
+  zone.setReady(true);
+  for (const udpIo of ['native', 'dgram'] as const) {
+    const server = await startDnsServer({ zone, udpIo }).catch(() => undefined);
+    if (server === undefined) {
+      t.comment(`udpIo ${udpIo} not available here (addon not built)`);
+      continue;
+    }
+    const registry = new Registry();
+    registerDnsUdpMetrics(registry, server.udp);
+    for (let id = 1; id <= 3; id++) t.equal(await udpAsk(server.port, 'web.marathon.containerip.dcos', 'A', id), 'NOERROR');
+    const s = parseMetrics(await registry.metrics());
+    if (udpIo === 'native') {
+      t.equal(value(s, 'vnetd_dns_udp_datagrams_total', { outcome: 'received' }), 3);
+      t.equal(value(s, 'vnetd_dns_udp_datagrams_total', { outcome: 'send_dropped' }), 0);
+      t.equal(value(s, 'vnetd_dns_udp_batches_total'), 3, 'one query at a time: one batch each');
+    } else {
+      t.equal(series(s, 'vnetd_dns_udp_datagrams_total').length, 0);
+    }
+    await server.close();
+  }
+});
 
 t.test('issue 5 (/metrics): queries by transport, type and rcode and the latency histogram, read at scrape time', async (t) => {
   const zone = createZoneIndex({ origin: 'dcos.' });
