@@ -103,16 +103,20 @@ export function bindNative(host: string, port: number, answer: Answerer, metrics
     const started = performance.now();
     answers = 0;
     batchOpen = true;
-    for (slot = 0; slot < received; slot++) {
-      const m = slot * addon.metaInts;
-      if ((inMeta[m + meta.flags]! & metaFlagTruncated) !== 0) {
-        metrics.dropped++; // longer than any query we accept over UDP
-        continue;
+    try {
+      for (slot = 0; slot < received; slot++) {
+        const m = slot * addon.metaInts;
+        if ((inMeta[m + meta.flags]! & metaFlagTruncated) !== 0) {
+          metrics.dropped++; // longer than any query we accept over UDP
+          continue;
+        }
+        const offset = slot * inSlotBytes;
+        answer(inData.subarray(offset, offset + inMeta[m + meta.length]!), client, 'udp', channel, slot, started);
       }
-      const offset = slot * inSlotBytes;
-      answer(inData.subarray(offset, offset + inMeta[m + meta.length]!), client, 'udp', channel, slot, started);
+    } finally {
+      // answer() never throws; if it ever did, later sends must not land in a closed batch.
+      batchOpen = false;
     }
-    batchOpen = false;
     return answers;
   };
 
