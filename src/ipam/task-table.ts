@@ -1,5 +1,6 @@
-// The id -> task index: an open-addressing hash table (linear probing, backward-shift deletion)
-// with the 32-bit hashes in a dense Int32Array beside the slots.
+// The id -> task index, and src/records' group and PTR indexes: an open-addressing hash table
+// (linear probing, backward-shift deletion) with the 32-bit hashes in a dense Int32Array beside
+// the slots.
 //
 // Why not a Map: at 1,000,000 tasks a Map probe for a new id (every allocation) walks a bucket
 // chain, and each entry on it costs a cache miss for the entry and another for its key string's
@@ -40,36 +41,44 @@ function hashOf(key: string): number {
   return h === empty ? 1 : h | 0;
 }
 
-export class KeyedTable<V extends { readonly id: string }> {
+/**
+ * The table itself, keyed by strings it does not store: a subclass says how a stored value
+ * answers to a key (`matches`). One value may sit in several slots under different keys (the
+ * records' PTR table keeps a task under its IPv4 and its IPv6 address).
+ */
+export abstract class SeededTable<V> {
   private hashes = new Int32Array(taskTableLimits.initialSlots);
   private slots: (V | undefined)[] = new Array<V | undefined>(taskTableLimits.initialSlots).fill(undefined);
   private mask = taskTableLimits.initialSlots - 1;
   private count = 0;
 
+  /** Whether `value`, stored under some key, is the one stored under `key`. */
+  protected abstract matches(value: V, key: string): boolean;
+
   get size(): number {
     return this.count;
   }
 
-  get(id: string): V | undefined {
-    const h = hashOf(id);
+  get(key: string): V | undefined {
+    const h = hashOf(key);
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const stored = this.hashes[i];
       if (stored === empty) return undefined;
       if (stored === h) {
         const v = this.slots[i];
-        if (v !== undefined && v.id === id) return v;
+        if (v !== undefined && this.matches(v, key)) return v;
       }
     }
   }
 
-  has(id: string): boolean {
-    return this.get(id) !== undefined;
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
   }
 
-  /** Adds `value` under its id; false (and no change) when the id is already present. */
-  add(value: V): boolean {
+  /** Adds `value` under `key`; false (and no change) when the key is already present. */
+  protected insert(key: string, value: V): boolean {
     if ((this.count + 1) > this.hashes.length * taskTableLimits.loadMax) this.grow();
-    const h = hashOf(value.id);
+    const h = hashOf(key);
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const stored = this.hashes[i];
       if (stored === empty) {
@@ -78,18 +87,24 @@ export class KeyedTable<V extends { readonly id: string }> {
         this.count++;
         return true;
       }
-      if (stored === h && this.slots[i]?.id === value.id) return false;
+      if (stored === h) {
+        const v = this.slots[i];
+        if (v !== undefined && this.matches(v, key)) return false;
+      }
     }
   }
 
-  /** Removes the id; returns what was stored, or undefined. */
-  delete(id: string): V | undefined {
-    const h = hashOf(id);
+  /** Removes the key; returns what was stored under it, or undefined. */
+  delete(key: string): V | undefined {
+    const h = hashOf(key);
     let i = h & this.mask;
     for (; ; i = (i + 1) & this.mask) {
       const stored = this.hashes[i];
       if (stored === empty) return undefined;
-      if (stored === h && this.slots[i]?.id === id) break;
+      if (stored === h) {
+        const v = this.slots[i];
+        if (v !== undefined && this.matches(v, key)) break;
+      }
     }
     const removed = this.slots[i];
     // Backward shift: pull later entries of the probe run into the hole, so no tombstones.
@@ -112,7 +127,15 @@ export class KeyedTable<V extends { readonly id: string }> {
     return removed;
   }
 
-  /** Every value, in slot order (callers sort: nothing depends on this order). */
+  /** Drops every entry (the slots shrink back to the initial size). */
+  clear(): void {
+    this.hashes = new Int32Array(taskTableLimits.initialSlots);
+    this.slots = new Array<V | undefined>(taskTableLimits.initialSlots).fill(undefined);
+    this.mask = taskTableLimits.initialSlots - 1;
+    this.count = 0;
+  }
+
+  /** Every value, in slot order, once per key it is stored under (callers sort: nothing depends on this order). */
   *values(): IterableIterator<V> {
     for (const v of this.slots) if (v !== undefined) yield v;
   }
@@ -133,5 +156,17 @@ export class KeyedTable<V extends { readonly id: string }> {
       this.slots[i] = oldSlots[k];
     }
     assert(this.count * 2 <= length, 'table grown below its load');
+  }
+}
+
+/** Values keyed by their own `id` (the state machine's id -> task index). */
+export class KeyedTable<V extends { readonly id: string }> extends SeededTable<V> {
+  protected matches(value: V, key: string): boolean {
+    return value.id === key;
+  }
+
+  /** Adds `value` under its id; false (and no change) when the id is already present. */
+  add(value: V): boolean {
+    return this.insert(value.id, value);
   }
 }

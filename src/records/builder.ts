@@ -25,7 +25,8 @@ import type { AgentView, IpamListener, IpamQueries, PortMapping, TaskView } from
 import type { DerivedName, DerivedSource, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert } from '../../raft/core/assert.js';
-import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseName, zoneLabels, type HostKind } from './naming.js';
+import { SeededTable } from '../ipam/task-table.js';
+import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseName, zoneLabels } from './naming.js';
 import { hasSrv, hostAddresses, srvRecords, type TaskFacts } from './records.js';
 import { limits } from './limits.js';
 
@@ -41,6 +42,11 @@ interface Framework {
   readonly text: string;
   /** Wire-format labels (the tail of every group key of the framework). */
   readonly wire: string;
+  /**
+   * Per kind, `.<framework>.<kind>.<zone>.`: every host and SRV name of the framework ends with
+   * one, so a new group's names cost one concatenation each instead of a template of five parts.
+   */
+  readonly suffixes: readonly string[];
 }
 
 /**
@@ -49,6 +55,9 @@ interface Framework {
  * network always has a container address (IPAM), so "host networking" is "no container address".
  */
 class TaskEntry implements TaskFacts {
+  /** Its index in `group.members` when that is an array (so leaving the group is O(1)). */
+  at = 0;
+
   constructor(
     readonly id: string,
     readonly group: Group,
@@ -139,6 +148,37 @@ class Group {
   }
 }
 
+/**
+ * Groups by key. A Map of a million groups made every attach slower as the zone grew (issue 4:
+ * with dual-stack tasks 1.86x the apply cost at 1,000,000 tasks vs 1,000, from the group and PTR
+ * Map probes, ~1 -> 6 µs); the seeded open-addressing table of the IPAM id index does not (see
+ * src/ipam/task-table.ts).
+ */
+class GroupTable extends SeededTable<Group> {
+  protected matches(group: Group, key: string): boolean {
+    return group.key === key;
+  }
+
+  add(group: Group): boolean {
+    return this.insert(group.key, group);
+  }
+}
+
+/**
+ * Container address text -> the task holding it (PTR), an entry stored under each of its
+ * addresses. One task per address: IPAM never hands an address to two live tasks (DESIGN.md §4),
+ * and it reports a release before the allocation that may reuse the address.
+ */
+class PtrTable extends SeededTable<TaskEntry> {
+  protected matches(entry: TaskEntry, ip: string): boolean {
+    return entry.ip === ip || entry.ip6 === ip;
+  }
+
+  add(ip: string, entry: TaskEntry): boolean {
+    return this.insert(ip, entry);
+  }
+}
+
 /** Which Raft members `leader.<zone>` and `master.<zone>` name, by their advertised addresses. */
 export interface Masters {
   /** The current leader's id, or null while unknown (then `leader.<zone>` does not exist). */
@@ -164,6 +204,7 @@ const label = (text: string): string => String.fromCharCode(text.length) + text;
 const containeripLabelBytes = 'containerip'.length + 1;
 const protoLabelBytes = '_tcp'.length + 1;
 const kindIndex = new Map<string, number>(hostKinds.map((k, i) => [k, i]));
+const containeripKind = hostKinds.indexOf('containerip');
 /** Label start offsets while parsing a key (lookups run to completion synchronously). */
 const starts: number[] = [];
 
@@ -173,12 +214,12 @@ export class DnsRecords implements IpamListener, DerivedSource {
   private readonly zoneText: string;
   /** The origin as a key suffix (see dns/wire/name.ts). */
   private readonly originKey: string;
-  private readonly groups = new Map<string, Group>();
+  private readonly groups = new GroupTable();
   /** Frameworks by the text tasks give (null: mangles to nothing), so a task event mangles only its name. */
   private readonly frameworks = new Map<string, Framework | null>();
   private readonly agents = new Map<string, AgentAddresses>();
-  /** Container address text → the task(s) holding it (PTR). */
-  private readonly ptr = new Map<string, TaskEntry | TaskEntry[]>();
+  /** Container address text → the task holding it (PTR). */
+  private readonly ptr = new PtrTable();
   /** Version of every PTR answer: any address coming or going (the zone caches by it). */
   private readonly ptrStamp = { version: 0 };
   private readonly reverse4: boolean;
@@ -240,11 +281,13 @@ export class DnsRecords implements IpamListener, DerivedSource {
   /** The only full rebuild: after a snapshot restore, drop every task and re-read them all. */
   reset(): void {
     for (const group of this.groups.values()) {
-      for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
+      this.hostNamesChanged(group, -1);
       this.srvNamesChanged(group, this.srvMask(group), 0);
+      for (const entry of group.list()) {
+        for (const ip of [entry.ip, entry.ip6]) if (ip !== undefined && this.ptr.get(ip) === entry) this.zone.removeDerivedName(reverseName(ip)!);
+      }
       group.version = -1;
     }
-    for (const ip of this.ptr.keys()) this.zone.removeDerivedName(reverseName(ip)!);
     this.ptrStamp.version++;
     this.changed.clear();
     this.groups.clear();
@@ -328,7 +371,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     const group = this.groups.get(String.fromCharCode(first - 1) + key.slice(2, 1 + first) + key.slice(starts[2], kindAt));
     if (group === undefined || (this.srvMask(group) & (1 << (kind * 2 + p))) === 0) return undefined;
     const hostKind = hostKinds[kind]!;
-    const srv = srvRecords(hostKind, protos[p === 0 ? 0 : 1], this.hostName(group, hostKind), group.list());
+    const srv = srvRecords(hostKind, protos[p === 0 ? 0 : 1], this.hostName(group, kind), group.list());
     assert(srv.length > 0, () => `SRV slot of ${key} counted but without records`);
     return { stamp: group, version: group.version, SRV: srv };
   }
@@ -336,11 +379,9 @@ export class DnsRecords implements IpamListener, DerivedSource {
   /** `d.c.b.a.in-addr.arpa` or 32 nibbles under `ip6.arpa`: the PTR of a container address. */
   private lookupReverse(key: string): DerivedName | undefined {
     const ip = addressOf(key);
-    const holders = ip === undefined ? undefined : this.ptr.get(ip);
-    if (holders === undefined) return undefined;
-    const names = new Set<string>();
-    for (const e of Array.isArray(holders) ? holders : [holders]) names.add(this.hostName(e.group, 'containerip'));
-    return { stamp: this.ptrStamp, version: this.ptrStamp.version, PTR: [...names].sort() };
+    const holder = ip === undefined ? undefined : this.ptr.get(ip);
+    if (holder === undefined) return undefined;
+    return { stamp: this.ptrStamp, version: this.ptrStamp.version, PTR: [this.hostName(holder.group, containeripKind)] };
   }
 
   // ----- bookkeeping -----
@@ -369,11 +410,12 @@ export class DnsRecords implements IpamListener, DerivedSource {
 
   /** `_<task>._<proto>.<framework>.<kind>.<zone>` fits 255 bytes and `_<task>` 63 (wire lengths). */
   private srvValidity(task: string, framework: Framework): number {
+    if (task.length + 1 > limits.labelCharsMax) return 0;
     let valid = 0;
-    hostKinds.forEach((kind, i) => {
-      const bytes = task.length + 2 + protoLabelBytes + framework.wire.length + kind.length + 1 + this.originKey.length;
-      if (task.length + 1 <= limits.labelCharsMax && bytes <= limits.nameBytesMax) valid |= 1 << i;
-    });
+    for (let i = 0; i < hostKinds.length; i++) {
+      const bytes = task.length + 2 + protoLabelBytes + framework.wire.length + hostKinds[i]!.length + 1 + this.originKey.length;
+      if (bytes <= limits.nameBytesMax) valid |= 1 << i;
+    }
     return valid;
   }
 
@@ -389,32 +431,58 @@ export class DnsRecords implements IpamListener, DerivedSource {
     if (group === undefined) {
       const framework = this.frameworkOf(view.framework)!;
       group = new Group(key, framework, this.srvValidity(key.slice(1, 1 + key.charCodeAt(0)), framework));
-      this.groups.set(key, group);
+      this.groups.add(group);
     }
     assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
     const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip, view.ip6, view.ports.length === 0 ? '' : packPorts(view.ports));
-    const before = this.srvMask(group);
+    const slots = this.slotsOf(group, entry);
     const m = group.members;
+    let before: number;
     if (m === undefined) {
+      before = 0;
       group.members = entry;
     } else if (Array.isArray(m)) {
+      before = this.srvMask(group);
+      entry.at = m.length;
       m.push(entry);
-      this.countSlots(group, this.slotsOf(group, entry), 1);
+      this.countSlots(group, slots, 1);
     } else {
+      before = this.slotsOf(group, m);
       group.members = [m, entry];
-      this.countSlots(group, this.slotsOf(group, m), 1);
-      this.countSlots(group, this.slotsOf(group, entry), 1);
+      m.at = 0;
+      entry.at = 1;
+      this.countSlots(group, before, 1);
+      this.countSlots(group, slots, 1);
     }
-    this.touch(group);
-    if (created) for (const kind of hostKinds) this.zone.addDerivedName(this.hostName(group, kind));
-    this.srvNamesChanged(group, before, this.srvMask(group));
-    for (const ip of [entry.ip, entry.ip6]) {
-      if (ip === undefined || !this.inReverseZone(ip)) continue;
-      const holders = this.ptr.get(ip);
-      this.ptr.set(ip, holders === undefined ? entry : Array.isArray(holders) ? [...holders, entry] : [holders, entry]);
-      if (holders === undefined) this.zone.addDerivedName(reverseName(ip)!);
-      this.ptrStamp.version++;
-    }
+    if (created) group.version++;
+    else this.touch(group);
+    if (created) this.hostNamesChanged(group, 1);
+    this.srvNamesChanged(group, before, before | slots);
+    this.addPtr(entry, entry.ip);
+    this.addPtr(entry, entry.ip6);
+  }
+
+  /** The PTR of one of a new entry's addresses (none outside the reverse zones). */
+  private addPtr(entry: TaskEntry, ip: string | undefined): void {
+    if (ip === undefined || !this.inReverseZone(ip)) return;
+    assert(this.ptr.add(ip, entry), () => `address ${ip} of task ${entry.id} already held by task ${this.ptr.get(ip)?.id}`);
+    this.zone.addDerivedName(reverseName(ip)!);
+    this.ptrStamp.version++;
+  }
+
+  private removePtr(entry: TaskEntry, ip: string | undefined): void {
+    if (ip === undefined || this.ptr.get(ip) !== entry) return;
+    this.ptr.delete(ip);
+    this.zone.removeDerivedName(reverseName(ip)!);
+    this.ptrStamp.version++;
+  }
+
+  /** A view's entry: through its PTR entry (O(1)), else (no address in a reverse zone) a scan of its group. */
+  private entryOf(view: TaskView, group: Group): TaskEntry | undefined {
+    let held = view.ip === undefined ? undefined : this.ptr.get(view.ip);
+    if (held === undefined && view.ip6 !== undefined) held = this.ptr.get(view.ip6);
+    if (held !== undefined && held.id === view.id) return held;
+    return group.list().find((e) => e.id === view.id);
   }
 
   private detach(view: TaskView): void {
@@ -425,15 +493,17 @@ export class DnsRecords implements IpamListener, DerivedSource {
       return;
     }
     const group = this.groups.get(key);
-    const members = group?.list() ?? [];
-    const at = members.findIndex((e) => e.id === view.id);
-    assert(group !== undefined && at >= 0, () => `task ${view.id} missing from its group`);
-    const entry = members[at]!;
+    const entry = group === undefined ? undefined : this.entryOf(view, group);
+    assert(group !== undefined && entry !== undefined && entry.group === group, () => `task ${view.id} missing from its group`);
     const before = this.srvMask(group);
-    if (Array.isArray(group.members)) {
-      const list = group.members;
-      list[at] = list[list.length - 1]!;
-      list.pop();
+    const list = group.members;
+    if (Array.isArray(list)) {
+      assert(list[entry.at] === entry, () => `task ${view.id} not at its index ${entry.at} in its group`);
+      const last = list.pop()!;
+      if (last !== entry) {
+        list[entry.at] = last;
+        last.at = entry.at;
+      }
       this.countSlots(group, this.slotsOf(group, entry), -1);
       if (list.length === 1) {
         group.members = list[0];
@@ -444,20 +514,10 @@ export class DnsRecords implements IpamListener, DerivedSource {
     }
     this.touch(group);
     this.srvNamesChanged(group, before, group.members === undefined ? 0 : this.srvMask(group));
-    for (const ip of [entry.ip, entry.ip6]) {
-      const holders = ip === undefined ? undefined : this.ptr.get(ip);
-      if (ip === undefined || holders === undefined) continue;
-      const left = Array.isArray(holders) ? holders.filter((e) => e !== entry) : holders === entry ? [] : [holders];
-      if (left.length === 0) {
-        this.ptr.delete(ip);
-        this.zone.removeDerivedName(reverseName(ip)!);
-      } else {
-        this.ptr.set(ip, left.length === 1 ? left[0]! : left);
-      }
-      this.ptrStamp.version++;
-    }
+    this.removePtr(entry, entry.ip);
+    this.removePtr(entry, entry.ip6);
     if (group.members !== undefined) return;
-    for (const kind of hostKinds) this.zone.removeDerivedName(this.hostName(group, kind));
+    this.hostNamesChanged(group, -1);
     group.version = -1;
     this.groups.delete(key);
   }
@@ -516,7 +576,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
     const cached = this.frameworks.get(text);
     if (cached !== undefined) return cached;
     const labels = mangleFramework(text);
-    const f = labels.length === 0 ? null : { text: labels.join('.'), wire: labels.map(label).join('') };
+    const joined = labels.join('.');
+    const f = labels.length === 0 ? null : { text: joined, wire: labels.map(label).join(''), suffixes: hostKinds.map((k) => `.${joined}.${k}.${this.zoneText}`) };
     if (this.frameworks.size >= limits.frameworksCachedMax) this.frameworks.clear();
     this.frameworks.set(text, f);
     return f;
@@ -537,13 +598,22 @@ export class DnsRecords implements IpamListener, DerivedSource {
   }
 
   /** `<task>.<framework>.<kind>.<zone>.` */
-  private hostName(group: Group, kind: HostKind): string {
-    return `${group.task}.${group.framework.text}.${kind}.${this.zoneText}`;
+  private hostName(group: Group, kind: number): string {
+    return group.task + group.framework.suffixes[kind]!;
+  }
+
+  /** Tells the zone a group's three host names appeared (1) or went (-1). */
+  private hostNamesChanged(group: Group, change: 1 | -1): void {
+    const task = group.task;
+    for (const suffix of group.framework.suffixes) {
+      if (change === 1) this.zone.addDerivedName(task + suffix);
+      else this.zone.removeDerivedName(task + suffix);
+    }
   }
 
   /** `_<task>._<proto>.<framework>.<kind>.<zone>.` of an SRV slot. */
   private srvName(group: Group, slot: number): string {
-    return `_${group.task}._${protos[slot % 2]!}.${group.framework.text}.${hostKinds[Math.floor(slot / 2)]!}.${this.zoneText}`;
+    return `_${group.task}._${protos[slot % 2]!}${group.framework.suffixes[slot >> 1]!}`;
   }
 
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */

@@ -32,6 +32,17 @@ function trimRightHyphens(s: string): string {
   return s.slice(0, end);
 }
 
+/** Whether `text` is already a mangled label: 1-63 of `[a-z0-9-]`, no `-` at either end (most task names). */
+function isLabel(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || n > limits.labelCharsMax || text.charCodeAt(0) === 0x2d || text.charCodeAt(n - 1) === 0x2d) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d)) return false;
+  }
+  return true;
+}
+
 /**
  * One RFC 1123 label from any text, as Mesos-DNS `labels.RFC1123` makes it: lowercase; `.`, `_`
  * and `-` become `-`; every other character is dropped; leading hyphens trimmed; cut at 63
@@ -39,6 +50,7 @@ function trimRightHyphens(s: string): string {
  * May return '' (nothing usable in the input). Input longer than `nameInputCharsMax` is cut first.
  */
 export function mangleLabel(text: string): string {
+  if (isLabel(text)) return text;
   let mapped = '';
   const n = Math.min(text.length, limits.nameInputCharsMax);
   for (let i = 0; i < n; i++) mapped += mapChar(text.charCodeAt(i));
@@ -123,19 +135,76 @@ export function apexChild(label: string, zone: readonly string[]): string {
 
 /** RFC 1035 §3.5: `d.c.b.a.in-addr.arpa.` for a.b.c.d; undefined for text that is no IPv4. */
 export function reverseName4(ip: string): string | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
-  return `${parts.reverse().join('.')}.in-addr.arpa.`;
+  // By hand, not split/regex: every allocation with records builds one (issue 4's apply cost).
+  const dots = [-1, 0, 0, 0, ip.length];
+  let n = 1;
+  let octet = 0;
+  for (let i = 0; i <= ip.length; i++) {
+    const c = i === ip.length ? 0x2e : ip.charCodeAt(i);
+    if (c === 0x2e) {
+      const start = dots[n - 1]! + 1;
+      // 1-3 digits, no leading zero (which some parsers read as octal), at most 255.
+      if (i === start || i - start > 3 || (i - start > 1 && ip.charCodeAt(start) === 0x30) || octet > 255) return undefined;
+      if (i < ip.length) {
+        if (n === 4) return undefined;
+        dots[n++] = i;
+      }
+      octet = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      octet = octet * 10 + (c - 0x30);
+    } else {
+      return undefined;
+    }
+  }
+  if (n !== 4) return undefined;
+  return `${ip.slice(dots[3]! + 1)}.${ip.slice(dots[2]! + 1, dots[3])}.${ip.slice(dots[1]! + 1, dots[2])}.${ip.slice(0, dots[1])}.in-addr.arpa.`;
 }
 
 /** RFC 3596 §2.5: 32 reversed nibbles under `ip6.arpa.`; undefined for text that is no IPv6. */
 export function reverseName6(ip: string): string | undefined {
-  const value = parseIpv6(ip);
-  if (value === undefined) return undefined;
-  const hex = value.toString(16).padStart(32, '0');
+  const hex = hex32Of(ip);
+  if (hex === undefined) return undefined;
   let out = '';
   for (let i = hex.length - 1; i >= 0; i--) out += hex[i] + '.';
   return out + 'ip6.arpa.';
+}
+
+/**
+ * The 32 hex digits of an IPv6 text: by hand for hex groups with at most one `::` (what IPAM's
+ * formatIpv6 writes for task addresses, without a BigInt), through parseIpv6 for anything else.
+ */
+function hex32Of(ip: string): string | undefined {
+  const gap = ip.indexOf('::');
+  if (ip.includes('.') || (gap >= 0 && ip.indexOf('::', gap + 1) >= 0)) return slowHex32(ip);
+  const head = gap < 0 ? ip : ip.slice(0, gap);
+  const tail = gap < 0 ? '' : ip.slice(gap + 2);
+  const first = hexGroups(head);
+  const last = hexGroups(tail);
+  if (first === undefined || last === undefined) return undefined;
+  const groups = first.length + last.length;
+  if (gap < 0 ? groups !== 8 : groups > 7) return undefined;
+  return (first.join('') + '0000'.repeat(8 - groups) + last.join('')).toLowerCase();
+}
+
+/** Groups of 1-4 hex digits separated by `:`, each padded to 4; [] for ''. */
+function hexGroups(text: string): string[] | undefined {
+  if (text === '') return [];
+  const parts = text.split(':');
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.length === 0 || p.length > 4) return undefined;
+    for (let j = 0; j < p.length; j++) {
+      const c = p.charCodeAt(j);
+      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return undefined;
+    }
+    parts[i] = p.padStart(4, '0');
+  }
+  return parts;
+}
+
+function slowHex32(ip: string): string | undefined {
+  const value = parseIpv6(ip);
+  return value === undefined ? undefined : value.toString(16).padStart(32, '0');
 }
 
 /** The reverse name of an IPv4 or IPv6 address text. */

@@ -14,6 +14,7 @@ import {
   validLabels,
   wireLength,
 } from '../../src/records/naming.js';
+import { formatIpv4, formatIpv6, parseIpv6 } from '../../src/ipam/addr.js';
 
 // Mesos-DNS labels_test.go: testFunc's base cases plus TestRFC1123's special cases.
 const rfc1123Cases: Record<string, string> = {
@@ -136,4 +137,58 @@ t.test('property: every mangled label is a valid RFC 1123 label or empty (seeded
     }),
     { seed, numRuns: 2000 },
   );
+});
+
+// The oracles below are the plain versions the hand-written fast paths replaced (issue 4: one
+// reverse name and one mangled label per allocation): split/regex reverse names, BigInt parsing,
+// and mangling every label character by character. The fast paths must agree on any text.
+function reverseOracle(ip: string): string | undefined {
+  if (!ip.includes(':')) {
+    const parts = ip.split('.');
+    if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) return undefined;
+    return `${parts.reverse().join('.')}.in-addr.arpa.`;
+  }
+  const value = parseIpv6(ip);
+  if (value === undefined) return undefined;
+  return [...value.toString(16).padStart(32, '0')].reverse().join('.') + '.ip6.arpa.';
+}
+
+function mangleOracle(text: string): string {
+  let mapped = '';
+  for (const ch of text.slice(0, 253)) {
+    const c = ch.charCodeAt(0);
+    if (c >= 0x41 && c <= 0x5a) mapped += String.fromCharCode(c + 0x20);
+    else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) mapped += ch;
+    else if (c === 0x2d || c === 0x2e || c === 0x5f) mapped += '-';
+  }
+  const trimmed = mapped.replace(/^-+/, '');
+  const head = trimmed.slice(0, 63).replace(/-+$/, '');
+  if (head.length === Math.min(trimmed.length, 63)) return head;
+  return (head + trimmed.slice(63).replace(/^-+/, '').slice(0, 63 - head.length)).replace(/-+$/, '');
+}
+
+t.test('property: fast reverse names equal the split/BigInt oracle on any text (seeded)', async (t) => {
+  const seed = Number(process.env['RECORDS_SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay with RECORDS_SEED=${seed})`);
+  const v4 = fc.oneof(
+    fc.nat({ max: 0xffffffff }).map(formatIpv4),
+    fc.string({ unit: fc.constantFrom(...'0123456789.'.split('')), maxLength: 20 }),
+    fc.constantFrom('1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.256', '1..2.3', '.1.2.3', '1.2.3.4.', '1.2.3.0004', '0.0.0.0', '255.255.255.255'),
+  );
+  const v6 = fc.oneof(
+    fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }).map(formatIpv6),
+    fc.bigInt({ min: 0n, max: 0xffffn }).map((low) => formatIpv6((0xfd00n << 112n) | low)),
+    fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFg:.\x10'.split('')), maxLength: 45 }),
+    fc.constantFrom('::', '::1', '1::', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:8::', ':::', '1:::2', '::ffff:1.2.3.4', '12345::', 'fd00::1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8'),
+  );
+  fc.assert(fc.property(fc.oneof(v4, v6), (ip) => reverseName(ip) === reverseOracle(ip)), { seed, numRuns: 5000 });
+});
+
+t.test('property: mangleLabel\'s shortcut for ready labels equals the full mangling (seeded)', async (t) => {
+  const seed = Number(process.env['RECORDS_SEED'] ?? Date.now() % 2 ** 31);
+  const text = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...'ab09-._A%'.split('')), maxLength: 80 }),
+    fc.string({ unit: fc.constantFrom(...'abz09-'.split('')), minLength: 60, maxLength: 66 }),
+  );
+  fc.assert(fc.property(text, (s) => mangleLabel(s) === mangleOracle(s)), { seed, numRuns: 5000 });
 });
