@@ -126,19 +126,21 @@ export class Pool6 {
     assert(size >= 8n && (size & (size - 1n)) === 0n, () => `pool size ${size} must be a power of two >= 8`);
     // IPv6 has no broadcast address (RFC 4291): the last offset is usable.
     this.lastOffset = size - 1n > BigInt(pool6OffsetMax) ? pool6OffsetMax : Number(size - 1n);
+    this.capacity = size - 2n;
   }
 
-  /** Usable addresses; above 2^53 only approximately representable (usage figures say so). */
-  get capacity(): bigint {
-    return this.size - 2n;
-  }
+  /**
+   * Usable addresses; above 2^53 only approximately representable (usage figures say so). A field,
+   * not a getter: every allocation compares `used` (a number: exact against a BigInt) with it.
+   */
+  readonly capacity: bigint;
 
   has(offset: number): boolean {
     return this.taken.has(offset);
   }
 
   allocate(): number | undefined {
-    if (BigInt(this.used) >= this.capacity) return undefined;
+    if (this.used >= this.capacity) return undefined;
     const offset = this.taken.nextClear(this.cursor, firstHostOffset, this.lastOffset);
     assert(offset !== undefined, () => `pool6 of ${this.size} has used ${this.used} < capacity but no free offset`);
     this.take(offset);

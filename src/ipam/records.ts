@@ -3,7 +3,7 @@
 
 import { assert } from '../../raft/core/assert.js';
 import type { Cidr4, Cidr6, Ipv4, Ipv6 } from './addr.js';
-import { ipv4At, ipv6At, size4, size6 } from './addr.js';
+import { formatIpv4, formatIpv6, ipv4At, ipv6At, size4, size6 } from './addr.js';
 import type { Containerizer, PoolKind, PortMapping, Split } from './types.js';
 import { limits } from './limits.js';
 import { LowestFree, Pool4, Pool6 } from './pool.js';
@@ -85,8 +85,9 @@ export interface NetworkRec {
 
 export interface PoolRec {
   readonly kind: PoolKind;
-  readonly v4: { readonly base: Ipv4; readonly len: number; readonly pool: Pool4 } | undefined;
-  readonly v6: { readonly base: Ipv6; readonly len: number; readonly pool: Pool6 } | undefined;
+  /** `gateway`: the bridge address (base + 1) as text, formatted once for every task view. */
+  readonly v4: { readonly base: Ipv4; readonly len: number; readonly pool: Pool4; readonly gateway: string } | undefined;
+  readonly v6: { readonly base: Ipv6; readonly len: number; readonly pool: Pool6; readonly gateway: string } | undefined;
 }
 
 export interface BlockRec {
@@ -247,13 +248,15 @@ export function poolsOf(net: NetworkRec, index4: number | undefined, index6: num
     if (net.v4 !== undefined && index4 !== undefined) {
       const len = net.v4.prefix + halfBits;
       const block = ipv4At(net.v4.subnet.addr, index4 * size4(net.v4.prefix));
-      v4 = { base: ipv4At(block, i * size4(len)), len, pool: new Pool4(size4(len)) };
+      const base = ipv4At(block, i * size4(len));
+      v4 = { base, len, pool: new Pool4(size4(len)), gateway: formatIpv4(ipv4At(base, 1)) };
     }
     let v6: PoolRec['v6'];
     if (net.v6 !== undefined && index6 !== undefined) {
       const len = net.v6.prefix + halfBits;
       const block = ipv6At(net.v6.subnet.addr, BigInt(index6) * size6(net.v6.prefix));
-      v6 = { base: ipv6At(block, BigInt(i) * size6(len)), len, pool: new Pool6(size6(len)) };
+      const base = ipv6At(block, BigInt(i) * size6(len));
+      v6 = { base, len, pool: new Pool6(size6(len)), gateway: formatIpv6(ipv6At(base, 1n)) };
     }
     return { kind, v4, v6 };
   });

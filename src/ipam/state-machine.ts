@@ -516,7 +516,8 @@ function exhaustion(pool: BlockRec['pools'][number]): { capacity: number; used: 
   if (pool.v4 !== undefined && pool.v4.pool.used >= pool.v4.pool.capacity) {
     return { capacity: pool.v4.pool.capacity, used: pool.v4.pool.used };
   }
-  if (pool.v6 !== undefined && BigInt(pool.v6.pool.used) >= pool.v6.pool.capacity) {
+  // A number compares exactly with a BigInt: no BigInt allocated per allocation.
+  if (pool.v6 !== undefined && pool.v6.pool.used >= pool.v6.pool.capacity) {
     return { capacity: Number(pool.v6.pool.capacity), used: pool.v6.pool.used };
   }
   return undefined;

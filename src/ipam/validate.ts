@@ -240,8 +240,62 @@ function labels(x: unknown): Check<Record<string, string>> {
   return ok(Object.fromEntries(pairs));
 }
 
+const allocateFields = ['type', 'id', 'name', 'framework', 'agent', 'network', 'containerizer', 'ports', 'labels'];
+const allocateFieldSet: ReadonlySet<string> = new Set(allocateFields);
+
+function isText(x: unknown, maxChars: number): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= maxChars && !controlPattern.test(x);
+}
+
+/**
+ * The allocation every replica applies for every task (issue 4's apply cost): the same checks as
+ * `allocateTask` below as plain predicates, building the command once, without a result object per
+ * field or object spreads. Undefined when anything fails or is unusual: `allocateTask` then finds
+ * and names the problem, so errors stay exactly what they were.
+ */
+function allocateTaskFast(x: Fields): AllocateTaskCommand | undefined {
+  for (const key of Object.keys(x)) if (!allocateFieldSet.has(key) && x[key] !== undefined) return undefined;
+  const id = x['id'];
+  const name = x['name'];
+  const framework = x['framework'];
+  const agent = x['agent'];
+  const network = x['network'];
+  const containerizer = x['containerizer'];
+  // The id patterns admit visible ASCII only, so they also rule out control characters and empty text.
+  if (typeof id !== 'string' || id.length > limits.idCharsMax || !taskIdPattern.test(id)) return undefined;
+  if (typeof agent !== 'string' || agent.length > limits.idCharsMax || !idPattern.test(agent)) return undefined;
+  if (!isText(name, limits.nameCharsMax) || !isText(framework, limits.nameCharsMax)) return undefined;
+  if (network !== undefined && !checkNetworkName(network, '/network').ok) return undefined;
+  if (containerizer !== undefined && containerizer !== 'mesos' && containerizer !== 'docker') return undefined;
+  let portList: PortMapping[] = [];
+  if (x['ports'] !== undefined) {
+    const p = ports(x['ports']);
+    if (!p.ok) return undefined;
+    portList = p.value;
+  }
+  let labelMap: Record<string, string> = {};
+  if (x['labels'] !== undefined) {
+    const l = labels(x['labels']);
+    if (!l.ok) return undefined;
+    labelMap = l.value;
+  }
+  // Fields in the order the full check writes them.
+  const cmd: { -readonly [K in keyof AllocateTaskCommand]: AllocateTaskCommand[K] } = { type: 'allocateTask', id, name, framework, agent };
+  if (network !== undefined) cmd.network = network as string;
+  if (containerizer !== undefined) cmd.containerizer = containerizer;
+  cmd.ports = portList;
+  cmd.labels = labelMap;
+  return cmd;
+}
+
 function allocateTask(x: Fields): Check<AllocateTaskCommand> {
-  const allowed = ['type', 'id', 'name', 'framework', 'agent', 'network', 'containerizer', 'ports', 'labels'];
+  const fast = allocateTaskFast(x);
+  return fast !== undefined ? ok(fast) : checkAllocateTask(x);
+}
+
+/** Every check of an allocation, naming the first field that fails (exported for the test that holds the fast path to it). */
+export function checkAllocateTask(x: Fields): Check<AllocateTaskCommand> {
+  const allowed = allocateFields;
   const only = onlyFields(x, allowed, '');
   if (!only.ok) return only;
   const task = taskId(x['id'], '/id');

@@ -109,25 +109,44 @@ export function agentView(config: ConfigRec, agent: AgentRec, networks: Readonly
   };
 }
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Built on every task event (the records listener and the allocation's result read it), so
+ * without object spreads and with the pools' gateway texts formatted once (PoolRec): on the
+ * apply path of every replica (issue 4). Keys are set in the same order as always (JSON bodies
+ * keep their field order).
+ */
 export function taskView(task: TaskRec): TaskView {
   const pool = task.pool;
-  const ip = pool?.v4 !== undefined && task.ip4 >= 0 ? formatIpv4(ipv4At(pool.v4.base, task.ip4)) : undefined;
-  const ip6 = pool?.v6 !== undefined && task.ip6 >= 0 ? formatIpv6(ipv6At(pool.v6.base, BigInt(task.ip6))) : undefined;
-  return {
-    id: task.id,
-    name: task.name,
-    framework: task.framework,
-    agent: task.agent.id,
-    agentIp: formatIpv4(task.agent.ip),
-    ...(task.agent.ip6 !== undefined && { agentIp6: formatIpv6(task.agent.ip6) }),
-    ...(task.network !== undefined && { network: task.network.name }),
-    containerizer: task.containerizer,
-    ips: [ip, ip6].filter((x): x is string => x !== undefined),
-    ...(ip !== undefined && pool?.v4 && { ip, gateway: formatIpv4(ipv4At(pool.v4.base, 1)), prefixLength: pool.v4.len }),
-    ...(ip6 !== undefined && pool?.v6 && { ip6, gateway6: formatIpv6(ipv6At(pool.v6.base, 1n)), prefixLength6: pool.v6.len }),
-    ports: unpackPorts(task.ports),
-    labels: { ...task.labels },
-  };
+  const v4 = pool?.v4;
+  const v6 = pool?.v6;
+  const agent = task.agent;
+  const out = {} as Writable<TaskView>;
+  out.id = task.id;
+  out.name = task.name;
+  out.framework = task.framework;
+  out.agent = agent.id;
+  out.agentIp = formatIpv4(agent.ip);
+  if (agent.ip6 !== undefined) out.agentIp6 = formatIpv6(agent.ip6);
+  if (task.network !== undefined) out.network = task.network.name;
+  out.containerizer = task.containerizer;
+  const ip = v4 !== undefined && task.ip4 >= 0 ? formatIpv4(ipv4At(v4.base, task.ip4)) : undefined;
+  const ip6 = v6 !== undefined && task.ip6 >= 0 ? formatIpv6(ipv6At(v6.base, BigInt(task.ip6))) : undefined;
+  out.ips = ip === undefined ? (ip6 === undefined ? [] : [ip6]) : ip6 === undefined ? [ip] : [ip, ip6];
+  if (ip !== undefined && v4 !== undefined) {
+    out.ip = ip;
+    out.gateway = v4.gateway;
+    out.prefixLength = v4.len;
+  }
+  if (ip6 !== undefined && v6 !== undefined) {
+    out.ip6 = ip6;
+    out.gateway6 = v6.gateway;
+    out.prefixLength6 = v6.len;
+  }
+  out.ports = unpackPorts(task.ports);
+  out.labels = { ...task.labels };
+  return out;
 }
 
 function figures(pool: PoolRec): PoolUsage {

@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { Harness, agent, dcos } from './harness.js';
 import { decodeCommand } from '../../src/ipam/index.js';
 import { packr } from '../../src/ipam/codec.js';
+import { checkAllocateTask, validateCommand } from '../../src/ipam/validate.js';
 import type { IpamError } from '../../src/ipam/index.js';
 
 /** Expects `cmd` to fail with `code` (and `field`, and a message matching `message`), changing nothing. */
@@ -211,4 +212,41 @@ t.test('fuzz: apply never throws on random bytes or random msgpack values', asyn
     { seed, numRuns: 3000 },
   );
   t.notOk(result.failed, `seed ${seed}: ${String(result.errorInstance)} ${JSON.stringify(result.counterexample)}`);
+});
+
+// Issue 4: allocations are validated on the fast path (validate.ts allocateTaskFast) and only a
+// failure takes the full checks. Whatever the input, the outcome must be what the full checks
+// give, field for field and in the same key order: every replica must reach the same result.
+t.test('property: the allocation fast path agrees with the full checks (seeded)', async (t) => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay with SEED=${seed})`);
+  const text = fc.oneof(
+    fc.constantFrom('web', 't1', 'agent-7', 'a/b', 'a b', '', 'x'.repeat(300), 'tab\there', 'ünï', 'host', 'dcos', 'Upper', 'ab-', '-ab', 'a'.repeat(14)),
+    fc.string({ maxLength: 20 }),
+  );
+  const value = fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(undefined), fc.constant(null));
+  const port = fc.record(
+    { name: fc.oneof(text, fc.constant(undefined)), protocol: fc.constantFrom('tcp', 'udp', 'sctp'), containerPort: fc.oneof(fc.integer({ min: 0, max: 70000 }), text), hostPort: fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 70000 })) },
+    { requiredKeys: ['protocol', 'containerPort'] },
+  );
+  const cmd = fc.record(
+    {
+      id: value,
+      name: value,
+      framework: value,
+      agent: value,
+      network: fc.oneof(value, fc.constantFrom('dcos', 'n1', 'host')),
+      containerizer: fc.oneof(value, fc.constantFrom('mesos', 'docker')),
+      ports: fc.oneof(fc.array(port, { maxLength: 3 }), value),
+      labels: fc.oneof(fc.dictionary(text, fc.oneof(text, fc.integer()), { maxKeys: 3 }), value),
+      extra: value,
+    },
+    { requiredKeys: [] },
+  );
+  const valid = fc.record({ id: fc.constantFrom('t1', 'a/b:c'), name: fc.constantFrom('web', 'My App'), framework: fc.constant('marathon'), agent: fc.constantFrom('a1', 'agent-7'), network: fc.constantFrom('dcos', undefined), containerizer: fc.constantFrom('mesos', 'docker', undefined) }, { requiredKeys: ['id', 'name', 'framework', 'agent'] });
+  const run = (x: Record<string, unknown>): boolean => {
+    const input = { type: 'allocateTask', ...x };
+    return JSON.stringify(validateCommand(input)) === JSON.stringify(checkAllocateTask(input));
+  };
+  fc.assert(fc.property(fc.oneof(cmd, valid), run), { seed, numRuns: 3000 });
 });
