@@ -162,49 +162,82 @@ export function reverseName4(ip: string): string | undefined {
 
 /** RFC 3596 §2.5: 32 reversed nibbles under `ip6.arpa.`; undefined for text that is no IPv6. */
 export function reverseName6(ip: string): string | undefined {
-  const hex = hex32Of(ip);
-  if (hex === undefined) return undefined;
+  const groups = groups6(ip) ?? slowGroups6(ip);
+  if (groups === undefined) return undefined;
   let out = '';
-  for (let i = hex.length - 1; i >= 0; i--) out += hex[i] + '.';
+  for (let g = 7; g >= 0; g--) {
+    const v = groups[g]!;
+    out += nibbleDot[v & 15]! + nibbleDot[(v >> 4) & 15]! + nibbleDot[(v >> 8) & 15]! + nibbleDot[v >> 12]!;
+  }
   return out + 'ip6.arpa.';
 }
 
+const nibbleDot = Array.from({ length: 16 }, (_, i) => i.toString(16) + '.');
+/** The groups of the address being converted (reverse names are built one at a time, synchronously). */
+const groupScratch = new Uint16Array(8);
+
 /**
- * The 32 hex digits of an IPv6 text: by hand for hex groups with at most one `::` (what IPAM's
- * formatIpv6 writes for task addresses, without a BigInt), through parseIpv6 for anything else.
+ * The eight groups of an IPv6 text in one pass, by hand: hex groups with at most one `::` (what
+ * IPAM's formatIpv6 writes for task addresses; no BigInt, split or regex per allocation). Undefined
+ * for anything else (a dotted tail, a stray character, a long text): parseIpv6 then decides.
  */
-function hex32Of(ip: string): string | undefined {
-  const gap = ip.indexOf('::');
-  if (ip.includes('.') || (gap >= 0 && ip.indexOf('::', gap + 1) >= 0)) return slowHex32(ip);
-  const head = gap < 0 ? ip : ip.slice(0, gap);
-  const tail = gap < 0 ? '' : ip.slice(gap + 2);
-  const first = hexGroups(head);
-  const last = hexGroups(tail);
-  if (first === undefined || last === undefined) return undefined;
-  const groups = first.length + last.length;
-  if (gap < 0 ? groups !== 8 : groups > 7) return undefined;
-  return (first.join('') + '0000'.repeat(8 - groups) + last.join('')).toLowerCase();
-}
-
-/** Groups of 1-4 hex digits separated by `:`, each padded to 4; [] for ''. */
-function hexGroups(text: string): string[] | undefined {
-  if (text === '') return [];
-  const parts = text.split(':');
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (p.length === 0 || p.length > 4) return undefined;
-    for (let j = 0; j < p.length; j++) {
-      const c = p.charCodeAt(j);
-      if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46))) return undefined;
-    }
-    parts[i] = p.padStart(4, '0');
+function groups6(ip: string): Uint16Array | undefined {
+  const n = ip.length;
+  if (n < 2 || n > ipv6TextCharsMax) return undefined;
+  const out = groupScratch;
+  let count = 0;
+  let gap = -1;
+  let value = 0;
+  let digits = 0;
+  let i = 0;
+  if (ip.charCodeAt(0) === 0x3a) {
+    if (ip.charCodeAt(1) !== 0x3a) return undefined;
+    gap = 0;
+    i = 2;
   }
-  return parts;
+  for (; i < n; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x3a) {
+      if (digits === 0 || count === 8) return undefined;
+      out[count++] = value;
+      value = 0;
+      digits = 0;
+      if (ip.charCodeAt(i + 1) === 0x3a) {
+        if (gap >= 0) return undefined;
+        gap = count;
+        i++;
+      }
+      continue;
+    }
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (d < 0 || digits === 4) return undefined;
+    value = value * 16 + d;
+    digits++;
+  }
+  if (digits > 0) {
+    if (count === 8) return undefined;
+    out[count++] = value;
+  } else if (gap !== count) {
+    return undefined; // a trailing single `:`
+  }
+  if (gap < 0) return count === 8 ? out : undefined;
+  if (count > 7) return undefined;
+  // Move the groups after `::` to the end, zeros in between.
+  const tail = count - gap;
+  for (let k = 0; k < tail; k++) out[7 - k] = out[count - 1 - k]!;
+  for (let k = gap; k < 8 - tail; k++) out[k] = 0;
+  return out;
 }
 
-function slowHex32(ip: string): string | undefined {
+/** Full text of eight groups with colons: the longest IPv6 text without a dotted tail. */
+const ipv6TextCharsMax = 39;
+
+function slowGroups6(ip: string): Uint16Array | undefined {
   const value = parseIpv6(ip);
-  return value === undefined ? undefined : value.toString(16).padStart(32, '0');
+  if (value === undefined) return undefined;
+  const hex = value.toString(16).padStart(32, '0');
+  for (let g = 0; g < 8; g++) groupScratch[g] = parseInt(hex.slice(4 * g, 4 * g + 4), 16);
+  return groupScratch;
 }
 
 /** The reverse name of an IPv4 or IPv6 address text. */
