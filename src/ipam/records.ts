@@ -66,6 +66,17 @@ export interface TaskList {
 
 export const newTaskList = (): TaskList => ({ head: null, size: 0 });
 
+export function newAgent(id: string, ip: Ipv4, ip6: Ipv6 | undefined, vtep: number): AgentRec {
+  return { id, ip, ip6, ipText: formatIpv4(ip), ip6Text: ip6 === undefined ? undefined : formatIpv6(ip6), vtep, blocks: new Map(), tasks: newTaskList() };
+}
+
+export function setAgentAddresses(agent: AgentRec, ip: Ipv4, ip6: Ipv6 | undefined): void {
+  agent.ip = ip;
+  agent.ip6 = ip6;
+  agent.ipText = formatIpv4(ip);
+  agent.ip6Text = ip6 === undefined ? undefined : formatIpv6(ip6);
+}
+
 export interface NetworkRec {
   readonly name: string;
   readonly v4: { readonly subnet: Cidr4; readonly prefix: number; readonly blocks: LowestFree } | undefined;
@@ -101,8 +112,12 @@ export interface BlockRec {
 
 export interface AgentRec {
   readonly id: string;
+  /** Set only through setAgentAddresses, which keeps the texts below in step. */
   ip: Ipv4;
   ip6: Ipv6 | undefined;
+  /** `ip`/`ip6` as text, formatted when they are set: every task view shows them (issue 4's apply cost). */
+  ipText: string;
+  ip6Text: string | undefined;
   /** Offset of the VTEP address in the VTEP subnet. */
   readonly vtep: number;
   /** Blocks by network name. */

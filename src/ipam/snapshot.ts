@@ -14,7 +14,7 @@ import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
 import { packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { byId, newTask, newTaskList, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
+import { byId, newAgent, newTask, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
 import type { Containerizer, PortMapping, Split } from './types.js';
 import { newConfig, vtepSubnetText } from './views.js';
 import { KeyedTable } from './task-table.js';
@@ -216,7 +216,7 @@ function restoreAgent(s: IpamState, [id, ip, ip6Text, vtep, blockRows]: AgentRow
   const ip6 = ip6Text === null ? undefined : parseIpv6(ip6Text);
   assert(ip6Text === null || ip6 !== undefined, () => `snapshot agent ${id} ip6 ${ip6Text}`);
   assert(Number.isInteger(ip) && ip >= 0 && ip <= 0xffffffff, () => `snapshot agent ${id} ip ${ip}`);
-  const agent: AgentRec = { id, ip: ip as Ipv4, ip6, vtep, blocks: new Map(), tasks: newTaskList() };
+  const agent: AgentRec = newAgent(id, ip as Ipv4, ip6, vtep);
   assert(!s.agents.has(id), () => `snapshot agent ${id} twice`);
   s.agents.set(id, agent);
   for (const [name, index4, index6, cursors] of blockRows) {

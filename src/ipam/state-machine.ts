@@ -12,7 +12,7 @@ import { decodeCommand } from './codec.js';
 import { limits } from './limits.js';
 import type { AgentRec, BlockRec, NetworkRec, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
-import { agentTasks, byId, frameworkTasks, internFramework, internName, newTask, newTaskList, newTaskOrder, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
+import { agentTasks, byId, frameworkTasks, internFramework, internName, newAgent, newTask, newTaskOrder, setAgentAddresses, labelsOrShared, linkTask, newNetwork, packPorts, unpackPorts, poolFigures, poolFor, poolsOf, sortedKeys, tasksOfNetwork, unlinkTask } from './records.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { KeyedTable } from './task-table.js';
 import type {
@@ -286,12 +286,11 @@ export class IpamStateMachine implements StateMachine<ApplyResult>, IpamQueries 
         const vtepSubnet = views.vtepSubnetText(this.s.config);
         return fail({ code: 'vtep_exhausted', vtepSubnet, agent: cmd.id, message: `no free VTEP address in ${vtepSubnet}` });
       }
-      agent = { id: cmd.id, ip, ip6, vtep, blocks: new Map(), tasks: newTaskList() };
+      agent = newAgent(cmd.id, ip, ip6, vtep);
       this.s.agents.set(agent.id, agent);
     }
     const changed = created || agent.ip !== ip || agent.ip6 !== ip6;
-    agent.ip = ip;
-    agent.ip6 = ip6;
+    if (changed) setAgentAddresses(agent, ip, ip6);
     // Blocks stay; networks that had none free before may have one now.
     for (const name of sortedKeys(this.s.networks)) {
       const net = this.s.networks.get(name);

@@ -127,8 +127,8 @@ export function taskView(task: TaskRec): TaskView {
   out.name = task.name;
   out.framework = task.framework;
   out.agent = agent.id;
-  out.agentIp = formatIpv4(agent.ip);
-  if (agent.ip6 !== undefined) out.agentIp6 = formatIpv6(agent.ip6);
+  out.agentIp = agent.ipText;
+  if (agent.ip6Text !== undefined) out.agentIp6 = agent.ip6Text;
   if (task.network !== undefined) out.network = task.network.name;
   out.containerizer = task.containerizer;
   const ip = v4 !== undefined && task.ip4 >= 0 ? formatIpv4(ipv4At(v4.base, task.ip4)) : undefined;
