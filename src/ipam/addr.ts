@@ -129,10 +129,19 @@ export function formatIpv6(addr: Ipv6 | bigint): string {
   assert(addr >= 0n && addr <= ipv6Max, () => `not an IPv6 value: ${addr}`);
   // One BigInt-to-hex conversion, then plain string work: BigInt shifts per group are slow.
   const hex32 = addr.toString(16).padStart(32, '0');
+  for (let i = 0; i < 8; i++) groupScratch[i] = parseInt(hex32.slice(4 * i, 4 * i + 4), 16);
+  return formatGroups6(groupScratch);
+}
+
+/** The groups being formatted (formatting runs to completion synchronously). */
+const groupScratch = new Uint16Array(8);
+
+/** formatIpv6's text of eight 16-bit groups. */
+function formatGroups6(groups: Uint16Array): string {
   // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (hex32.startsWith('00000000000000000000ffff')) return `::ffff:${formatIpv4(parseInt(hex32.slice(24), 16))}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(parseInt(hex32.slice(4 * i, 4 * i + 4), 16));
+  if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 && groups[5] === 0xffff) {
+    return `::ffff:${formatIpv4(groups[6]! * 0x10000 + groups[7]!)}`;
+  }
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -142,12 +151,61 @@ export function formatIpv6(addr: Ipv6 | bigint): string {
     }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [bestStart, bestLen] = [i, j - i];
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += '::';
+      i += bestLen - 1;
+      continue;
+    }
+    if (out !== '' && !out.endsWith(':')) out += ':';
+    out += groups[i]!.toString(16);
+  }
+  return out;
+}
+
+const two32 = 2 ** 32;
+
+/**
+ * Texts of `base + offset` for offsets below 2^53 (pool offsets, pool.ts pool6OffsetMax) without
+ * BigInt arithmetic per address: the base's groups are split once, the offset is added to its low
+ * 64 bits as two 32-bit halves. A carry into the high 64 bits (a pool straddling a /64 boundary
+ * near its end) takes formatIpv6. Every task view of a dual-stack task formats one (issue 4).
+ */
+export class Ipv6Texts {
+  private readonly high: Uint16Array;
+  private readonly lowHigh32: number;
+  private readonly lowLow32: number;
+
+  constructor(private readonly base: Ipv6) {
+    const hex32 = base.toString(16).padStart(32, '0');
+    this.high = new Uint16Array(4);
+    for (let i = 0; i < 4; i++) this.high[i] = parseInt(hex32.slice(4 * i, 4 * i + 4), 16);
+    this.lowHigh32 = parseInt(hex32.slice(16, 24), 16);
+    this.lowLow32 = parseInt(hex32.slice(24, 32), 16);
+  }
+
+  at(offset: number): string {
+    assert(Number.isSafeInteger(offset) && offset >= 0, () => `IPv6 offset ${offset} is not a safe non-negative integer`);
+    const sumLow = this.lowLow32 + (offset % two32);
+    const carry = sumLow >= two32 ? 1 : 0;
+    const high32 = this.lowHigh32 + Math.floor(offset / two32) + carry;
+    if (high32 >= two32) return formatIpv6(ipv6At(this.base, BigInt(offset)));
+    const low32 = sumLow - carry * two32;
+    const g = groupScratch;
+    g.set(this.high);
+    g[4] = Math.floor(high32 / 0x10000);
+    g[5] = high32 % 0x10000;
+    g[6] = Math.floor(low32 / 0x10000);
+    g[7] = low32 % 0x10000;
+    return formatGroups6(g);
+  }
 }
 
 export function size6(len: number): bigint {

@@ -3,7 +3,7 @@
 
 import { assert } from '../../raft/core/assert.js';
 import type { Cidr4, Cidr6, Ipv4, Ipv6 } from './addr.js';
-import { formatIpv4, formatIpv6, ipv4At, ipv6At, size4, size6 } from './addr.js';
+import { formatIpv4, formatIpv6, ipv4At, ipv6At, Ipv6Texts, size4, size6 } from './addr.js';
 import type { Containerizer, PoolKind, PortMapping, Split } from './types.js';
 import { limits } from './limits.js';
 import { LowestFree, Pool4, Pool6 } from './pool.js';
@@ -98,7 +98,7 @@ export interface PoolRec {
   readonly kind: PoolKind;
   /** `gateway`: the bridge address (base + 1) as text, formatted once for every task view. */
   readonly v4: { readonly base: Ipv4; readonly len: number; readonly pool: Pool4; readonly gateway: string } | undefined;
-  readonly v6: { readonly base: Ipv6; readonly len: number; readonly pool: Pool6; readonly gateway: string } | undefined;
+  readonly v6: { readonly base: Ipv6; readonly len: number; readonly pool: Pool6; readonly gateway: string; readonly texts: Ipv6Texts } | undefined;
 }
 
 export interface BlockRec {
@@ -271,7 +271,7 @@ export function poolsOf(net: NetworkRec, index4: number | undefined, index6: num
       const len = net.v6.prefix + halfBits;
       const block = ipv6At(net.v6.subnet.addr, BigInt(index6) * size6(net.v6.prefix));
       const base = ipv6At(block, BigInt(i) * size6(len));
-      v6 = { base, len, pool: new Pool6(size6(len)), gateway: formatIpv6(ipv6At(base, 1n)) };
+      v6 = { base, len, pool: new Pool6(size6(len)), gateway: formatIpv6(ipv6At(base, 1n)), texts: new Ipv6Texts(base) };
     }
     return { kind, v4, v6 };
   });

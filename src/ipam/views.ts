@@ -132,7 +132,7 @@ export function taskView(task: TaskRec): TaskView {
   if (task.network !== undefined) out.network = task.network.name;
   out.containerizer = task.containerizer;
   const ip = v4 !== undefined && task.ip4 >= 0 ? formatIpv4(ipv4At(v4.base, task.ip4)) : undefined;
-  const ip6 = v6 !== undefined && task.ip6 >= 0 ? formatIpv6(ipv6At(v6.base, BigInt(task.ip6))) : undefined;
+  const ip6 = v6 !== undefined && task.ip6 >= 0 ? v6.texts.at(task.ip6) : undefined;
   out.ips = ip === undefined ? (ip6 === undefined ? [] : [ip6]) : ip6 === undefined ? [ip] : [ip, ip6];
   if (ip !== undefined && v4 !== undefined) {
     out.ip = ip;

@@ -9,7 +9,7 @@ import {
   parseIpv4,
   parseIpv6,
 } from '../../src/ipam/addr.js';
-import { overlap4, overlap6 } from '../../src/ipam/addr.js';
+import { overlap4, overlap6, Ipv6Texts, type Ipv6 } from '../../src/ipam/addr.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
 
@@ -71,6 +71,25 @@ t.test('IPv6 format/parse round trip agrees with the WHATWG URL serializer', asy
     { seed, numRuns: 2000 },
   );
   t.notOk(result.failed, `seed ${seed}: ${result.counterexample ? JSON.stringify(result.counterexample) : ''}`);
+});
+
+// Issue 4: task views format pool base + offset without BigInt arithmetic (addr.ts Ipv6Texts);
+// it must write what formatIpv6 writes, also across 32-bit and 64-bit carries.
+t.test('property: Ipv6Texts.at(offset) equals formatIpv6(base + offset) (seeded)', async (t) => {
+  const max = (1n << 128n) - 1n;
+  const base = fc.oneof(
+    fc.bigInt({ min: 0n, max }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((high) => high << 64n),
+    fc.bigInt({ min: 0n, max: 0xffffn }).map((low) => (0xfd00n << 112n) | (0xffffffffn << 32n) | (0xffff0000n + low)),
+    fc.bigInt({ min: 0n, max: 0xffffn }).map((low) => ((1n << 64n) - 0x10000n + low) | (0xfd00n << 112n)),
+    fc.constantFrom(0n, 0xffffn << 32n, ((0xffffn << 32n) | 0xffff_fff0n), 1n << 64n),
+  );
+  const offset = fc.oneof(fc.nat({ max: 100_000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.constantFrom(0, 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1));
+  const result = fc.check(
+    fc.property(base, offset, (b, o) => b + BigInt(o) > max || new Ipv6Texts(b as Ipv6).at(o) === formatIpv6(b + BigInt(o))),
+    { seed, numRuns: 5000 },
+  );
+  t.notOk(result.failed, `seed ${seed}: ${result.counterexample ? String(result.counterexample) : ''}`);
 });
 
 t.test('CIDRs: host bits, lengths, overlap', async (t) => {
