@@ -31,6 +31,17 @@ export const apiLimits = {
   requestMsMax: 30_000,
   /** Idle keep-alive connections are closed after this. */
   keepAliveMs: 5_000,
+  /**
+   * A request head (request line, headers, blank line) the lean path reads at most; a longer one
+   * goes to node:http, whose limit (maxHeaderSize, 16 KiB by default) then answers 431.
+   */
+  headBytesMax: 16 * 1024,
+  /** Header lines of one head the lean path reads at most (more: node:http reads them). */
+  headerLinesMax: 64,
+  /** Requests of one lean connection being answered at once (pipelining); more wait unread. */
+  pipelinedRequestsMax: 16,
+  /** How often the lean connections are checked against keepAliveMs, headersMsMax and requestMsMax. */
+  timeoutSweepMs: 1_000,
   /** A learner is promoted only when connected, having acknowledged entries, within this many of the leader. */
   promoteLagEntriesMax: 64,
   /** Graceful stop: in-flight requests get this long before their connections are closed. */
@@ -39,4 +50,6 @@ export const apiLimits = {
 
 assert(apiLimits.bodyBytesMax >= ipamLimits.commandBytesMax, 'a body may carry the largest command');
 assert(apiLimits.leaderPollMs < apiLimits.leaderWaitMs, 'the leader wait polls more than once');
+assert(apiLimits.urlCharsMax < apiLimits.headBytesMax, 'a URL at its limit fits a lean head');
+assert(apiLimits.timeoutSweepMs < apiLimits.keepAliveMs, 'the sweep runs more than once per keep-alive period');
 assert(apiLimits.tasksPerListDefault <= apiLimits.tasksPerListMax, 'default list size within its max');

@@ -1,7 +1,7 @@
 // A small router: routes are `METHOD /v1/tasks/{id}` patterns matched segment by segment, each with
 // the schemas of its path parameters, query and body, so no handler ever sees unchecked input.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { BodySchema, ParamsSchema, QuerySchema } from './schemas.js';
 import { ApiError } from './errors.js';
 
@@ -16,6 +16,13 @@ export interface Reply {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** What the API reads of a request's head: node:http's IncomingMessage, or the lean path's parse. */
+export interface RawRequest {
+  readonly method?: string | undefined;
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
 export interface Request {
   readonly method: Method;
   /** The route pattern matched, e.g. `/v1/tasks/{id}` (the metrics label). */
@@ -27,7 +34,7 @@ export interface Request {
   readonly body: unknown;
   /** The raw body bytes as received (forwarded to the leader unchanged). */
   readonly rawBody: Buffer;
-  readonly raw: IncomingMessage;
+  readonly raw: RawRequest;
 }
 
 export type Access = 'open' | 'read' | 'write';

@@ -1,16 +1,19 @@
-// The HTTP API server on node:http (no framework): URL and query parsing, routing, bearer-token
-// checks, schema checks of path, query and body, the JSON error envelope, metrics per route, and
-// a graceful stop that lets in-flight requests finish.
+// The HTTP API server (no framework): URL and query parsing, routing, bearer-token checks, schema
+// checks of path, query and body, the JSON error envelope, metrics per route, and a graceful stop
+// that lets in-flight requests finish. Plain requests are read and answered by the lean path
+// (lean-connection.ts); node:http takes every connection from its first request that is not plain.
+// Both run the same respond(): only the framing differs.
 
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { ApiContext } from './context.js';
 import { ApiError, toApiError } from './errors.js';
 import { apiLimits } from './limits.js';
 import { Router } from './router.js';
-import type { Method, Reply, Request, Route } from './router.js';
+import type { Method, RawRequest, Reply, Request, Route } from './router.js';
 import { checkBody, checkParams, checkQuery } from './schemas.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { networkRoutes } from './routes/networks.js';
@@ -18,6 +21,9 @@ import { agentRoutes } from './routes/agents.js';
 import { taskRoutes } from './routes/tasks.js';
 import { appliedHeader, readBarrier } from './writes.js';
 import { openApiDocument } from './openapi.js';
+import { LeanConnection } from './lean-connection.js';
+import type { LeanAnswer, LeanHost } from './lean-connection.js';
+import { assert } from '../../raft/core/assert.js';
 
 export interface ApiServer {
   readonly server: http.Server;
@@ -55,7 +61,7 @@ export function buildRouter(ctx: ApiContext): Router {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-function checkToken(ctx: ApiContext, route: Route, raw: IncomingMessage): void {
+function checkToken(ctx: ApiContext, route: Route, raw: RawRequest): void {
   if (ctx.token === null || route.access === 'open' || (route.access === 'read' && !ctx.tokenReads)) return;
   const header = raw.headers['authorization'];
   const m = typeof header === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
@@ -146,8 +152,11 @@ export function splitTarget(url: string): { pathname: string; searchParams: URLS
   return new URL(url, 'http://vnetd.invalid');
 }
 
-/** Turns a raw request into a checked Request for its route (every failure is an ApiError). */
-async function prepare(ctx: ApiContext, router: Router, raw: IncomingMessage, routeOut: { route: string }): Promise<{ route: Route; req: Request }> {
+/**
+ * Turns a raw request into a checked Request for its route (every failure is an ApiError). The
+ * body is node:http's stream, or the bytes the lean path already read.
+ */
+async function prepare(ctx: ApiContext, router: Router, raw: RawRequest, body: IncomingMessage | Buffer, routeOut: { route: string }): Promise<{ route: Route; req: Request }> {
   const url = raw.url ?? '/';
   if (url.length > apiLimits.urlCharsMax) throw new ApiError('invalid', `the URL is longer than ${apiLimits.urlCharsMax} characters`, { field: '' });
   const parsed = splitTarget(url);
@@ -159,43 +168,70 @@ async function prepare(ctx: ApiContext, router: Router, raw: IncomingMessage, ro
   checkParams(route.params, params);
   const query = parsed.searchParams === noQuery ? emptyQuery : parseQuery(parsed.searchParams);
   checkQuery(route.query, query);
-  const rawBody = await readBody(raw);
-  const body = parseBody(route, rawBody);
-  return { route, req: { method: method as Method, route: route.pattern, path: parsed.pathname, params, query, body, rawBody, raw } };
+  const rawBody = Buffer.isBuffer(body) ? body : await readBody(body);
+  const parsedBody = parseBody(route, rawBody);
+  return { route, req: { method: method as Method, route: route.pattern, path: parsed.pathname, params, query, body: parsedBody, rawBody, raw } };
 }
 
-function send(res: ServerResponse, reply: Reply, appliedIndex: number): void {
-  const headers: Record<string, string> = reply.headers === undefined ? { [appliedHeader]: String(appliedIndex) } : { ...reply.headers };
-  if (!(appliedHeader in headers)) headers[appliedHeader] = String(appliedIndex);
+/** The headers (applied index, content type, the reply's own) and body bytes of a reply, for either path. */
+function wireReply(reply: Reply, appliedIndex: number): { headers: Record<string, string>; body: string | Buffer | null } {
+  const headers: Record<string, string> = { [appliedHeader]: String(appliedIndex), ...reply.headers };
   if (reply.raw !== undefined) {
     headers['content-type'] = reply.raw.contentType;
-    res.writeHead(reply.status, headers).end(reply.raw.data);
-  } else if (reply.body === undefined || reply.status === 204) {
-    res.writeHead(reply.status, headers).end();
-  } else {
-    headers['content-type'] = 'application/json';
-    res.writeHead(reply.status, headers).end(JSON.stringify(reply.body) + '\n');
+    return { headers, body: reply.raw.data };
   }
+  if (reply.body === undefined || reply.status === 204) return { headers, body: null };
+  headers['content-type'] = 'application/json';
+  return { headers, body: JSON.stringify(reply.body) + '\n' };
+}
+
+const byteLength = (body: string | Buffer | null): number => (body === null ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+
+function send(res: ServerResponse, reply: Reply, appliedIndex: number): void {
+  const { headers, body } = wireReply(reply, appliedIndex);
+  // A length, as the lean path sends: writeHead before end would otherwise make node:http chunk
+  // the body (RFC 9112 §6.3 allows both; the length is fewer bytes and one parse less).
+  if (reply.status !== 204) headers['content-length'] = String(byteLength(body));
+  res.writeHead(reply.status, headers).end(body ?? undefined);
+}
+
+/** The reply to one request, whatever went wrong, and the route pattern it matched (the metrics label). */
+async function respond(ctx: ApiContext, router: Router, raw: RawRequest, body: IncomingMessage | Buffer): Promise<{ reply: Reply; route: string }> {
+  const label = { route: 'unmatched' };
+  try {
+    const { route, req } = await prepare(ctx, router, raw, body, label);
+    return { reply: await route.handle(req), route: label.route };
+  } catch (err) {
+    const e = toApiError(err);
+    if (e.code === 'internal') ctx.log.error('request failed', { method: raw.method, url: raw.url, err: err instanceof Error ? err.stack ?? err.message : String(err) });
+    return { reply: { status: e.status, body: e.body(), ...(e.code === 'too_large' ? { headers: { connection: 'close' } } : {}) }, route: label.route };
+  }
+}
+
+function record(ctx: ApiContext, rawMethod: string | undefined, route: string, status: number, startedMs: number): void {
+  // Bounded label values: the methods the API knows, anything else is "other".
+  const method = methods.has(rawMethod ?? '') ? (rawMethod as string) : 'other';
+  ctx.metrics.httpRequests.inc([method, route, String(status)]);
+  ctx.metrics.httpSeconds.observe([method, route], (performance.now() - startedMs) / 1000);
 }
 
 async function handle(ctx: ApiContext, router: Router, raw: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
-  const label = { route: 'unmatched' };
-  let reply: Reply;
-  try {
-    const { route, req } = await prepare(ctx, router, raw, label);
-    reply = await route.handle(req);
-  } catch (err) {
-    const e = toApiError(err);
-    if (e.code === 'internal') ctx.log.error('request failed', { method: raw.method, url: raw.url, err: err instanceof Error ? err.stack ?? err.message : String(err) });
-    reply = { status: e.status, body: e.body(), ...(e.code === 'too_large' ? { headers: { connection: 'close' } } : {}) };
-  }
+  const { reply, route } = await respond(ctx, router, raw, raw);
   if (!res.headersSent) send(res, reply, ctx.ipam.appliedIndex);
-  // Bounded label values: the methods the API knows, anything else is "other".
-  const method = methods.has(raw.method ?? '') ? (raw.method as string) : 'other';
-  ctx.metrics.httpRequests.inc([method, label.route, String(reply.status)]);
-  ctx.metrics.httpSeconds.observe([method, label.route], (performance.now() - started) / 1000);
+  record(ctx, raw.method, route, reply.status, started);
 }
+
+/** A reply as the lean path writes it: the headers send() would give node:http, and the body bytes. */
+function leanAnswer(reply: Reply, appliedIndex: number, written: () => void): LeanAnswer {
+  const { headers, body } = wireReply(reply, appliedIndex);
+  // The lean path writes Connection itself; a reply can only ask for close (413).
+  const connection = headers['connection'];
+  if (connection !== undefined) delete headers['connection'];
+  return { status: reply.status, headers, body, close: connection?.toLowerCase() === 'close', written };
+}
+
+const startingBody = (): unknown => new ApiError('unavailable', 'the node is starting').body();
 
 /**
  * The HTTP server. It can listen before the node exists (so a port-0 address is known for the
@@ -205,15 +241,27 @@ export function createApiServer(): ApiServer {
   let state: { ctx: ApiContext; router: Router } | null = null;
   let inFlight = 0;
   let drained: (() => void) | null = null;
+  let stopping = false;
+  const finished = (): void => {
+    inFlight--;
+    if (inFlight === 0 && drained !== null) drained();
+  };
   const server = http.createServer((raw, res) => {
     inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0 && drained !== null) drained();
-    });
+    // A response queued behind one that closed the connection (pipelining) never closes itself:
+    // the socket's close ends it too, or a stop would wait drainMs for it.
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      raw.socket.off('close', finish);
+      finished();
+    };
+    res.once('close', finish);
+    raw.socket.once('close', finish);
     if (state === null) {
       raw.resume();
-      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(new ApiError('unavailable', 'the node is starting').body()) + '\n');
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(startingBody()) + '\n');
       return;
     }
     void handle(state.ctx, state.router, raw, res);
@@ -221,6 +269,20 @@ export function createApiServer(): ApiServer {
   server.keepAliveTimeout = apiLimits.keepAliveMs;
   server.headersTimeout = apiLimits.headersMsMax;
   server.requestTimeout = apiLimits.requestMsMax;
+  const lean = leanPath(server, {
+    serve: async (head, body) => {
+      const started = performance.now();
+      inFlight++;
+      if (state === null) return { status: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify(startingBody()) + '\n', close: false, written: finished };
+      const { ctx } = state;
+      const { reply, route } = await respond(ctx, state.router, head, body);
+      return leanAnswer(reply, ctx.ipam.appliedIndex, () => {
+        finished();
+        record(ctx, head.method, route, reply.status, started);
+      });
+    },
+    isStopping: () => stopping,
+  });
   return {
     server,
     attach: (ctx) => {
@@ -236,13 +298,56 @@ export function createApiServer(): ApiServer {
         });
       }),
     close: async () => {
+      stopping = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      lean.closeIdle();
       if (inFlight > 0) {
         await Promise.race([new Promise<void>((r) => (drained = r)), new Promise((r) => setTimeout(r, apiLimits.drainMs).unref())]);
       }
       server.closeAllConnections();
+      lean.closeAll();
       await closed;
+    },
+  };
+}
+
+/**
+ * Puts the lean path in front of node:http: every accepted connection starts lean, and node:http's
+ * own connection listener (taken off the server here) gets the connections the lean path gives up.
+ */
+function leanPath(server: http.Server, o: { serve: LeanHost['serve']; isStopping: () => boolean }): { closeIdle(): void; closeAll(): void } {
+  const listeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  assert(listeners.length === 1, () => `http.Server has ${listeners.length} connection listeners, expected node:http's one`);
+  const httpConnection = listeners[0]!;
+  server.removeListener('connection', httpConnection);
+  const connections = new Set<LeanConnection>();
+  const host: LeanHost = {
+    serve: o.serve,
+    handOver: (socket) => httpConnection.call(server, socket),
+    get stopping() {
+      return o.isStopping();
+    },
+    released: (c) => connections.delete(c),
+  };
+  let sweep: NodeJS.Timeout | null = null;
+  server.on('connection', (socket: Socket) => {
+    connections.add(new LeanConnection(socket, host));
+    sweep ??= setInterval(() => {
+      const now = Date.now();
+      for (const c of connections) c.sweep(now);
+    }, apiLimits.timeoutSweepMs).unref();
+  });
+  server.on('close', () => {
+    if (sweep !== null) clearInterval(sweep);
+    sweep = null;
+  });
+  return {
+    closeIdle: () => {
+      for (const c of [...connections]) c.closeIdle();
+    },
+    closeAll: () => {
+      for (const c of [...connections]) c.destroy();
     },
   };
 }
