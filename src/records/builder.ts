@@ -8,14 +8,15 @@
 // share — plus an IP-keyed map for PTR. A query for a name parses it into its group and kind, and
 // the zone index builds the answer from the group's tasks (the rules of records.ts), caching it
 // while the group's version stands (dns/zone-index.ts `derivedCacheNamesMax` bounds that cache).
-// Per task that is one compact entry, one group map entry (shared by tasks of the same name) and
-// a PTR map entry per address, a few hundred bytes.
+// Per task that is one compact entry, one group table slot (shared by tasks of the same name) and
+// a PTR table slot per address, a few hundred bytes.
 //
-// The cost rule (issue 5): an event touches only its task's group and addresses: O(tasks of the
-// group) for the removal scan (almost every group has one task), plus O(labels) in the zone for a
-// name that appears or disappears (its empty non-terminals). A changed group's names that the
-// zone has cached (recently asked) are rebuilt and encoded once at the end of the batch (`flush`);
-// any other name is derived and encoded on its next query.
+// The cost rule (issue 5): an event touches only its task's group and addresses, O(1) (a release
+// finds its entry through the PTR table, or by a scan of its group for a task without a reverse
+// address), plus O(labels) in the zone for a name that appears or disappears (its empty
+// non-terminals). A changed group's names that the zone has cached (recently asked) are rebuilt
+// and encoded once at the end of the batch (`flush`); any other name is derived and encoded on its
+// next query.
 //
 // When records become visible: at once (the zone asks the groups on each query). Raft applies a
 // batch synchronously, so no DNS query is answered between an entry's apply and the serial update
@@ -454,9 +455,13 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.countSlots(group, before, 1);
       this.countSlots(group, slots, 1);
     }
-    if (created) group.version++;
-    else this.touch(group);
-    if (created) this.hostNamesChanged(group, 1);
+    if (created) {
+      // Nothing of a new group is cached yet: only its version and its names to report.
+      group.version++;
+      this.hostNamesChanged(group, 1);
+    } else {
+      this.touch(group);
+    }
     this.srvNamesChanged(group, before, before | slots);
     this.addPtr(entry, entry.ip);
     this.addPtr(entry, entry.ip6);

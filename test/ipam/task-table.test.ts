@@ -3,7 +3,7 @@
 // table and are shifted back on delete) and through several doublings.
 import t from 'tap';
 import fc from 'fast-check';
-import { KeyedTable } from '../../src/ipam/task-table.js';
+import { KeyedTable, SeededTable } from '../../src/ipam/task-table.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
 
@@ -61,4 +61,40 @@ t.test('KeyedTable: 100,000 ids in, every other one out, the rest still found', 
   t.equal(found, 100_000, 'odd ids found with their values, even ids gone');
   t.notOk(table.add({ id: 't1', n: -1 }), 'a present id is not added twice');
   t.equal(table.get('t1')?.n, 1);
+});
+
+// SeededTable as src/records' PTR index uses it: one value stored under two keys (a task's IPv4
+// and IPv6 address), `matches` accepting either. Deleting one key must leave the other slot.
+class TwoKeys extends SeededTable<{ readonly a: string; readonly b: string }> {
+  protected matches(v: { readonly a: string; readonly b: string }, key: string): boolean {
+    return v.a === key || v.b === key;
+  }
+  add(key: string, v: { readonly a: string; readonly b: string }): boolean {
+    return this.insert(key, v);
+  }
+}
+
+t.test('SeededTable: a value under two keys against a Map model', async (t) => {
+  const r = fc.check(
+    fc.property(fc.array(fc.record({ del: fc.boolean(), n: fc.nat({ max: 60 }), second: fc.boolean() }), { minLength: 20, maxLength: 400 }), (ops) => {
+      const table = new TwoKeys();
+      const model = new Map<string, { a: string; b: string }>();
+      for (const op of ops) {
+        const v = { a: `a${op.n}`, b: `b${op.n}` };
+        const key = op.second ? v.b : v.a;
+        if (op.del) {
+          if (table.delete(key) !== model.get(key)) return false;
+          model.delete(key);
+        } else if (!model.has(v.a) && !model.has(v.b)) {
+          if (!table.add(v.a, v) || !table.add(v.b, v)) return false;
+          model.set(v.a, v).set(v.b, v);
+        }
+        if (table.size !== model.size) return false;
+      }
+      for (let n = 0; n <= 60; n++) for (const key of [`a${n}`, `b${n}`]) if (table.get(key) !== model.get(key)) return false;
+      return true;
+    }),
+    { seed, numRuns: 300 },
+  );
+  t.notOk(r.failed, `seed ${seed}: ${r.counterexample ? JSON.stringify(r.counterexample) : ''}`);
 });
