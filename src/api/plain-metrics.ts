@@ -1,4 +1,4 @@
-// Counters and histograms for the per-request hot path: counting is a Map lookup and an add on
+// Counters and histograms for the per-request hot path: counting is a Map lookup per label and an add on
 // plain numbers; Prometheus text is produced only when /metrics is scraped. prom-client's own
 // Counter.inc and Histogram.observe hash a labels object (sorting its keys) on every call, which
 // profiled at about 9 us per HTTP write on the leader (issue 4's write-path profile).
@@ -8,9 +8,6 @@
 
 import type { Registry } from 'prom-client';
 import { assert } from '../../raft/core/assert.js';
-
-/** Label values joined by this never collide: no label value the API exports holds it. */
-const keySeparator = '\u0000';
 
 interface MetricValue {
   readonly value: number;
@@ -31,9 +28,14 @@ interface HistogramCell {
   count: number;
 }
 
+/** Cells by label values, one level per label: a lookup hashes each value (cached in the strings the callers keep), never a joined key. */
+type CellTree<C> = Map<string, CellTree<C> | C>;
+
 abstract class PlainMetric<C> {
   readonly aggregator = 'sum';
-  protected readonly cells = new Map<string, C>();
+  /** Every cell, in creation order (what get() prints). */
+  protected readonly cells: C[] = [];
+  private tree: CellTree<C> = new Map();
 
   constructor(
     readonly name: string,
@@ -49,20 +51,35 @@ abstract class PlainMetric<C> {
   protected cell(values: readonly string[], create: (labels: Record<string, string>) => C): C {
     // The message is built only on failure: a template literal per call cost more than the count.
     assert(values.length === this.labelNames.length, () => `${this.name}: ${values.length} label values for ${this.labelNames.length} labels`);
-    let key = values.length === 0 ? '' : (values[0] as string);
-    for (let i = 1; i < values.length; i++) key += keySeparator + (values[i] as string);
-    let c = this.cells.get(key);
-    if (c === undefined) {
-      const labels: Record<string, string> = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
-      c = create(labels);
-      this.cells.set(key, c);
+    if (values.length === 0) return this.cells[0] ?? this.created(values, create);
+    let level = this.tree;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i] as string) as CellTree<C> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(values[i] as string, next);
+      }
+      level = next;
     }
+    const c = level.get(values[last] as string) as C | undefined;
+    if (c !== undefined) return c;
+    const made = this.created(values, create);
+    level.set(values[last] as string, made);
+    return made;
+  }
+
+  private created(values: readonly string[], create: (labels: Record<string, string>) => C): C {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((n, i) => (labels[n] = values[i] as string));
+    const c = create(labels);
+    this.cells.push(c);
     return c;
   }
 
   reset(): void {
-    this.cells.clear();
+    this.cells.length = 0;
+    this.tree = new Map();
   }
 }
 
@@ -75,7 +92,7 @@ export class PlainCounter extends PlainMetric<CounterCell> {
   }
 
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
-    const values = [...this.cells.values()].map((c) => ({ value: c.n, labels: c.labels }));
+    const values = this.cells.map((c) => ({ value: c.n, labels: c.labels }));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
@@ -100,7 +117,7 @@ export class PlainHistogram extends PlainMetric<HistogramCell> {
   /** Prometheus histogram series: cumulative `_bucket{le}`, then `_sum` and `_count`, per label set. */
   get(): { name: string; help: string; type: string; aggregator: string; values: MetricValue[] } {
     const values: MetricValue[] = [];
-    for (const c of this.cells.values()) {
+    for (const c of this.cells) {
       let cumulative = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += c.buckets[i] as number;

@@ -89,19 +89,23 @@ export class Router {
   }
 }
 
+/**
+ * The parameters of `parts` for a route's segments, or undefined when it is another route. Literals
+ * are compared before anything is allocated: most routes fail there (the router tries them all).
+ */
 function matchSegments(segments: Compiled['segments'], parts: readonly string[]): Record<string, string> | undefined {
   if (segments.length !== parts.length) return undefined;
+  for (let i = 0; i < segments.length; i++) {
+    const seg = segments[i]!;
+    if ('literal' in seg && seg.literal !== parts[i]) return undefined;
+  }
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;
-    const part = parts[i]!;
-    if ('literal' in seg) {
-      if (seg.literal !== part) return undefined;
-      continue;
-    }
+    if ('literal' in seg) continue;
     let decoded: string;
     try {
-      decoded = decodeURIComponent(part);
+      decoded = decodeURIComponent(parts[i]!);
     } catch {
       throw new ApiError('invalid', `{${seg.param}} is not valid percent-encoding`, { field: `{${seg.param}}` });
     }

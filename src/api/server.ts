@@ -152,11 +152,16 @@ export function splitTarget(url: string): { pathname: string; searchParams: URLS
   return new URL(url, 'http://vnetd.invalid');
 }
 
+interface Prepared {
+  readonly route: Route;
+  readonly req: Request;
+}
+
 /**
  * Turns a raw request into a checked Request for its route (every failure is an ApiError). The
  * body is node:http's stream, or the bytes the lean path already read.
  */
-async function prepare(ctx: ApiContext, router: Router, raw: RawRequest, body: IncomingMessage | Buffer, routeOut: { route: string }): Promise<{ route: Route; req: Request }> {
+function prepare(ctx: ApiContext, router: Router, raw: RawRequest, body: IncomingMessage | Buffer, routeOut: { route: string }): Prepared | Promise<Prepared> {
   const url = raw.url ?? '/';
   if (url.length > apiLimits.urlCharsMax) throw new ApiError('invalid', `the URL is longer than ${apiLimits.urlCharsMax} characters`, { field: '' });
   const parsed = splitTarget(url);
@@ -168,9 +173,9 @@ async function prepare(ctx: ApiContext, router: Router, raw: RawRequest, body: I
   checkParams(route.params, params);
   const query = parsed.searchParams === noQuery ? emptyQuery : parseQuery(parsed.searchParams);
   checkQuery(route.query, query);
-  const rawBody = Buffer.isBuffer(body) ? body : await readBody(body);
-  const parsedBody = parseBody(route, rawBody);
-  return { route, req: { method: method as Method, route: route.pattern, path: parsed.pathname, params, query, body: parsedBody, rawBody, raw } };
+  const withBody = (rawBody: Buffer): Prepared => ({ route, req: { method: method as Method, route: route.pattern, path: parsed.pathname, params, query, body: parseBody(route, rawBody), rawBody, raw } });
+  // The lean path's body is already read: no promise for it (one fewer per request).
+  return Buffer.isBuffer(body) ? withBody(body) : readBody(body).then(withBody);
 }
 
 /** The headers (applied index, content type, the reply's own) and body bytes of a reply, for either path. */
@@ -199,7 +204,8 @@ function send(res: ServerResponse, reply: Reply, appliedIndex: number): void {
 async function respond(ctx: ApiContext, router: Router, raw: RawRequest, body: IncomingMessage | Buffer): Promise<{ reply: Reply; route: string }> {
   const label = { route: 'unmatched' };
   try {
-    const { route, req } = await prepare(ctx, router, raw, body, label);
+    const prepared = prepare(ctx, router, raw, body, label);
+    const { route, req } = prepared instanceof Promise ? await prepared : prepared;
     return { reply: await route.handle(req), route: label.route };
   } catch (err) {
     const e = toApiError(err);

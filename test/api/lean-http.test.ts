@@ -58,6 +58,59 @@ t.test('parseHead takes plain requests and leaves everything else to node:http',
   for (const [why, text] of Object.entries(others)) t.equal(head(text), other, why);
 });
 
+/**
+ * The first version of parseHead, on regular expressions (slower, simpler to read): the scanner
+ * must take and refuse exactly the heads this takes and refuses, with the same fields.
+ */
+function referenceHead(buf: Buffer): ReturnType<typeof parseHead> {
+  const end = buf.indexOf('\r\n\r\n', 0, 'latin1');
+  if (end < 0) return head(buf.toString('latin1')); // partial heads: the same couldBeLean
+  if (end + 4 > apiLimits.headBytesMax) return other;
+  const lines = buf.toString('latin1', 0, end).split('\r\n');
+  if (lines.length - 1 > apiLimits.headerLinesMax) return other;
+  const m0 = /^(GET|PUT|POST|PATCH|DELETE) (\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*) HTTP\/1\.1$/.exec(lines[0]!);
+  if (m0 === null || m0[2]!.length > apiLimits.urlCharsMax) return other;
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?)[ \t]*$/.exec(line);
+    if (m === null || m[1]!.toLowerCase() in headers) return other;
+    headers[m[1]!.toLowerCase()] = m[2]!;
+  }
+  if (headers['host'] === undefined || 'transfer-encoding' in headers || 'expect' in headers || 'upgrade' in headers) return other;
+  const length = headers['content-length'];
+  if (length !== undefined && (!/^[0-9]{1,9}$/.test(length) || Number(length) > apiLimits.bodyBytesMax)) return other;
+  const connection = headers['connection']?.toLowerCase();
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') return other;
+  return { method: m0[1]!, url: m0[2]!, headers, headBytes: end + 4, bodyBytes: length === undefined ? 0 : Number(length), close: connection === 'close' };
+}
+
+t.test('parseHead agrees with the regular-expression reference on damaged heads', async (t) => {
+  const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed}`);
+  const rand = mulberry32(seed);
+  const bases = [
+    'PUT /v1/tasks/t1 HTTP/1.1\r\nHost: x:1\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n',
+    'GET /v1/tasks?agent=a&limit=3 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer abc\r\nConnection: close\r\n\r\n',
+    'DELETE /v1/tasks/a%2Fb HTTP/1.1\r\nhost:x\r\nX-Vnetd-Forwarded:\t1 \r\n\r\n',
+  ];
+  // Bytes that matter to the grammar: separators, whitespace, controls, obs-text, case.
+  const alphabet = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x22, 0x23, 0x2c, 0x2f, 0x3a, 0x3f, 0x41, 0x48, 0x5c, 0x61, 0x7f, 0x80, 0xe9, 0xff, 0x30, 0x2b];
+  let lean = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const b = Buffer.from(bases[i % bases.length]!, 'latin1');
+    const edits = Math.floor(rand() * 4);
+    for (let e = 0; e < edits; e++) b[Math.floor(rand() * b.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;
+    const got = parseHead(b);
+    const want = referenceHead(b);
+    if (typeof got === 'object') lean++;
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      t.fail(`seed ${seed}, case ${i}: ${JSON.stringify(b.toString('latin1'))}: ${JSON.stringify(got)} but the reference says ${JSON.stringify(want)}`);
+      return;
+    }
+  }
+  t.ok(lean > 5_000, `both took ${lean} heads, so fields were compared`);
+});
+
 interface Answer {
   readonly status: number;
   readonly headers: Record<string, string>;
