@@ -12,9 +12,9 @@
 // a PTR table slot per address, a few hundred bytes.
 //
 // The cost rule (issue 5): an event touches only its task's group and addresses, O(1) (a release
-// finds its entry through the PTR table, or by a scan of its group for a task without a reverse
-// address), plus O(labels) in the zone for a name that appears or disappears (its empty
-// non-terminals). A changed group's names that the zone has cached (recently asked) are rebuilt
+// finds its entry through the PTR table, or for a task without a reverse address through a small
+// table of those by id), plus O(labels) in the zone for a name that appears or disappears (its
+// empty non-terminals). A changed group's names that the zone has cached (recently asked) are rebuilt
 // and encoded once at the end of the batch (`flush`); any other name is derived and encoded on its
 // next query.
 //
@@ -26,7 +26,7 @@ import type { AgentView, IpamListener, IpamQueries, PortMapping, TaskView } from
 import type { DerivedName, DerivedSource, ZoneIndex } from '../../dns/zone.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert } from '../../raft/core/assert.js';
-import { SeededTable } from '../ipam/task-table.js';
+import { KeyedTable, SeededTable } from '../ipam/task-table.js';
 import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseName, zoneLabels } from './naming.js';
 import { hasSrv, hostAddresses, srvRecords, type TaskFacts } from './records.js';
 import { limits } from './limits.js';
@@ -221,6 +221,12 @@ export class DnsRecords implements IpamListener, DerivedSource {
   private readonly agents = new Map<string, AgentAddresses>();
   /** Container address text → the task holding it (PTR). */
   private readonly ptr = new PtrTable();
+  /**
+   * Entries without a PTR slot (host networking, or no address in a reverse zone) by task id, so
+   * that a release finds every entry in O(1): through its PTR slot, else here. Only such tasks pay
+   * for a slot in it.
+   */
+  private readonly unaddressed = new KeyedTable<TaskEntry>();
   /** Version of every PTR answer: any address coming or going (the zone caches by it). */
   private readonly ptrStamp = { version: 0 };
   private readonly reverse4: boolean;
@@ -295,6 +301,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     this.frameworks.clear();
     this.agents.clear();
     this.ptr.clear();
+    this.unaddressed.clear();
     this.taskCount = 0;
     this.unnamed = 0;
     for (const view of this.queries.listTasks()) this.attach(view);
@@ -463,16 +470,17 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.touch(group);
     }
     this.srvNamesChanged(group, before, before | slots);
-    this.addPtr(entry, entry.ip);
-    this.addPtr(entry, entry.ip6);
+    const addressed = this.addPtr(entry, entry.ip);
+    if (!this.addPtr(entry, entry.ip6) && !addressed) assert(this.unaddressed.add(entry), () => `task ${entry.id} attached twice`);
   }
 
-  /** The PTR of one of a new entry's addresses (none outside the reverse zones). */
-  private addPtr(entry: TaskEntry, ip: string | undefined): void {
-    if (ip === undefined || !this.inReverseZone(ip)) return;
+  /** The PTR of one of a new entry's addresses (none outside the reverse zones); whether it has one. */
+  private addPtr(entry: TaskEntry, ip: string | undefined): boolean {
+    if (ip === undefined || !this.inReverseZone(ip)) return false;
     assert(this.ptr.add(ip, entry), () => `address ${ip} of task ${entry.id} already held by task ${this.ptr.get(ip)?.id}`);
     this.zone.addDerivedName(reverseName(ip)!);
     this.ptrStamp.version++;
+    return true;
   }
 
   private removePtr(entry: TaskEntry, ip: string | undefined): void {
@@ -482,12 +490,11 @@ export class DnsRecords implements IpamListener, DerivedSource {
     this.ptrStamp.version++;
   }
 
-  /** A view's entry: through its PTR entry (O(1)), else (no address in a reverse zone) a scan of its group. */
-  private entryOf(view: TaskView, group: Group): TaskEntry | undefined {
+  /** A released view's entry, O(1): through its PTR slot, else taken out of the entries without one. */
+  private takeEntry(view: TaskView): TaskEntry | undefined {
     let held = view.ip === undefined ? undefined : this.ptr.get(view.ip);
     if (held === undefined && view.ip6 !== undefined) held = this.ptr.get(view.ip6);
-    if (held !== undefined && held.id === view.id) return held;
-    return group.list().find((e) => e.id === view.id);
+    return held !== undefined && held.id === view.id ? held : this.unaddressed.delete(view.id);
   }
 
   private detach(view: TaskView): void {
@@ -498,7 +505,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
       return;
     }
     const group = this.groups.get(key);
-    const entry = group === undefined ? undefined : this.entryOf(view, group);
+    const entry = this.takeEntry(view);
     assert(group !== undefined && entry !== undefined && entry.group === group, () => `task ${view.id} missing from its group`);
     const before = this.srvMask(group);
     const list = group.members;

@@ -325,3 +325,21 @@ t.test('an SRV name of a shared task name exists while at least one of its tasks
   t.equal(h.data(srv, 'SRV'), undefined);
   t.equal(h.zone.stats().names, 0, 'every name left with its task');
 });
+
+// Issue 4 (detach O(1)): a release finds its task through the PTR table, and a task without a
+// PTR slot (host networking, or an address outside every reverse zone) through a table by id;
+// the same ids allocated again must find clean slots.
+t.test('releases of tasks without a PTR slot, then the same ids again', async (t) => {
+  const h = harness({ reverseZones: ['10.in-addr.arpa.'] }); // net4 is 9.0.0.0/8: outside
+  h.apply(net4);
+  h.apply(agent('a1', '10.0.0.1'));
+  for (let round = 0; round < 3; round++) {
+    ok(h.apply(task('h1', 'web')));
+    const v = ok<TaskAllocation>(h.apply(task('v1', 'web', { network: 'dcos' })));
+    t.same(h.data('web.marathon.containerip.dcos.', 'A'), [v.task.ip!], `round ${round}: allocated`);
+    ok(h.apply({ type: 'releaseTask', id: 'h1' }));
+    ok(h.apply({ type: 'releaseTask', id: 'v1' }));
+    t.equal(h.data('web.marathon.agentip.dcos.', 'A'), undefined, `round ${round}: released`);
+  }
+  t.equal(h.records.stats().tasks, 0);
+});
