@@ -208,6 +208,18 @@ t.test('pipelined requests are answered in order; node:http takes over at a HEAD
   t.notOk(closed, 'the connection stays open');
 });
 
+t.test('more pipelined requests than pipelinedRequestsMax: reading pauses and resumes, every answer comes in order', async (t) => {
+  const port = await served(t);
+  const n = apiLimits.pipelinedRequestsMax * 6 + 3; // below the 126 addresses of the agent's half
+  const requests = [setup[0]!, setup[1]!];
+  for (let i = 0; i < n; i++) requests.push(json('PUT', `/v1/tasks/p${i}`, task));
+  const { answers, closed } = await exchange(port, [requests.join('')], { expect: n + 2 });
+  t.equal(answers.length, n + 2);
+  t.ok(answers.every((a) => a.status === 201), 'all created');
+  t.same(answers.slice(2).map((a) => JSON.parse(a.body).id), Array.from({ length: n }, (_, i) => `p${i}`), 'in request order');
+  t.notOk(closed);
+});
+
 t.test('heads and bodies split anywhere, then a malformed request: node:http answers 400 after the earlier answers', async (t) => {
   const port = await served(t);
   const text = [...setup, json('PUT', '/v1/tasks/t1', task), json('DELETE', '/v1/tasks/t1')].join('');
