@@ -169,6 +169,7 @@ export class LeanConnection {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    this.sinceMs = Date.now();
     this.socket.end();
   }
 
@@ -221,11 +222,15 @@ export class LeanConnection {
    * being answered is the handler's to bound.
    */
   sweep(nowMs: number): void {
-    if (this.slots.length > 0 || this.handing || this.ended) return;
+    if (this.slots.length > 0 || this.handing) return;
     const waited = nowMs - this.sinceMs;
-    if (this.head !== null || this.buf !== null) {
+    if (this.ended) {
+      // Our side is closed; a client that keeps its side open does not keep the socket.
+      if (waited > apiLimits.keepAliveMs) this.socket.destroy();
+    } else if (this.head !== null || this.buf !== null) {
       if (waited > (this.head === null ? apiLimits.headersMsMax : apiLimits.requestMsMax)) {
         this.ended = true;
+        this.sinceMs = nowMs;
         this.socket.end(requestTimeoutAnswer, 'latin1');
       }
     } else if (waited > (this.served > 0 ? apiLimits.keepAliveMs : apiLimits.headersMsMax)) {

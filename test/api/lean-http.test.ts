@@ -307,25 +307,31 @@ t.test('random damage to requests never crashes the server; every connection is 
 });
 
 /** A LeanConnection on a real socket pair, with a host that answers 200 to everything. */
-async function leanPair(t: Test): Promise<{ conn: LeanConnection; client: net.Socket; received: () => string; closed: Promise<void> }> {
+async function leanPair(t: Test, clientHalfOpen = false): Promise<{ conn: LeanConnection; client: net.Socket; received: () => string; closed: Promise<void>; released: Promise<void>; isReleased: () => boolean }> {
   let conn: LeanConnection | null = null;
+  let onReleased = (): void => undefined;
+  let wasReleased = false;
+  const released = new Promise<void>((r) => (onReleased = r)).then(() => {
+    wasReleased = true;
+  });
   const host: LeanHost = {
     serve: async () => ({ status: 200, headers: {}, body: 'ok', close: false, written: () => undefined }),
     handOver: (s) => s.destroy(),
     stopping: false,
-    released: () => undefined,
+    released: () => onReleased(),
   };
-  const server = net.createServer((s) => (conn = new LeanConnection(s, host)));
+  // Half-open allowed, as http.Server does (a client's end does not end our side).
+  const server = net.createServer({ allowHalfOpen: true }, (s) => (conn = new LeanConnection(s, host)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const client = net.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', allowHalfOpen: clientHalfOpen });
   let got = '';
   client.on('data', (d: Buffer) => (got += d.toString('latin1')));
   const closed = new Promise<void>((r) => client.on('close', () => r()));
   await new Promise((r) => client.on('connect', r));
   while (conn === null) await new Promise((r) => setTimeout(r, 5));
   t.teardown(() => client.destroy());
-  return { conn, client, received: () => got, closed };
+  return { conn, client, received: () => got, closed, released, isReleased: () => wasReleased };
 }
 
 t.test('timeouts as node:http keeps them: idle keep-alive, a slow head, a slow body', async (t) => {
@@ -347,13 +353,22 @@ t.test('timeouts as node:http keeps them: idle keep-alive, a slow head, a slow b
   await slowHead.closed;
   t.match(slowHead.received(), /^HTTP\/1\.1 408 Request Timeout\r\nConnection: close\r\n/);
 
-  const slowBody = await leanPair(t);
+  const slowBody = await leanPair(t, true);
   slowBody.client.write('PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345');
   await new Promise((r) => setTimeout(r, 50));
   slowBody.conn.sweep(Date.now() + apiLimits.headersMsMax + 1_000);
   await new Promise((r) => setTimeout(r, 50));
   t.notOk(slowBody.client.destroyed, 'a body may take up to requestMsMax');
-  slowBody.conn.sweep(Date.now() + apiLimits.requestMsMax + 1_000);
-  await slowBody.closed;
+  const timedOutAt = Date.now() + apiLimits.requestMsMax + 1_000;
+  slowBody.conn.sweep(timedOutAt);
+  await new Promise((r) => setTimeout(r, 50));
   t.match(slowBody.received(), /^HTTP\/1\.1 408 /);
+  // The client keeps its side open after our 408 and end: the socket goes after keepAliveMs.
+  t.notOk(slowBody.client.destroyed, 'half-open: the client has not closed');
+  slowBody.conn.sweep(timedOutAt + apiLimits.keepAliveMs - 500);
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(slowBody.isReleased(), 'kept until keepAliveMs after our end');
+  slowBody.conn.sweep(timedOutAt + apiLimits.keepAliveMs + 1_000);
+  await slowBody.released;
+  t.pass('our socket closed after keepAliveMs half-open');
 });
