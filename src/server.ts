@@ -453,7 +453,13 @@ export const joinLimits = {
   requestTimeoutMs: 15_000,
 } as const;
 
-interface JoinOptions {
+/**
+ * Refusals that pass once the cluster settles: another membership change is still committing
+ * (two nodes joining at once: the second one's request arrives while the first is added).
+ */
+const joinRetryErrors: ReadonlySet<string> = new Set(['change_pending']);
+
+export interface JoinOptions {
   readonly url: string;
   readonly id: string;
   readonly self: MemberContext;
@@ -498,9 +504,10 @@ async function postMember(o: JoinOptions): Promise<{ status: number; body: Recor
  * Joins through any member: asks it (it forwards to the leader) to add this node as a learner;
  * a voter-to-be repeats the request until the leader has promoted it (it does so once this node
  * has caught up). Returns true once the wanted role is reached. A 4xx other than "not yet" is
- * final (a wrong token, an id taken by another address) and is logged as an error.
+ * final (a wrong token, an id taken by another address) and is logged as an error; "not yet" is
+ * a 5xx, no answer, or a refusal in `joinRetryErrors`.
  */
-async function joinCluster(o: JoinOptions): Promise<boolean> {
+export async function joinCluster(o: JoinOptions): Promise<boolean> {
   const started = Date.now();
   let added = o.joined;
   while (!o.stopping()) {
@@ -516,7 +523,7 @@ async function joinCluster(o: JoinOptions): Promise<boolean> {
         if (!added) o.log.info('joined the cluster', { via: o.url, role: body['role'] });
         added = true;
         if (body['role'] === o.role || o.role === 'learner') return true;
-      } else if (status >= 400 && status < 500) {
+      } else if (status >= 400 && status < 500 && !joinRetryErrors.has(String(body['error']))) {
         o.log.error('join refused', { url: o.url, status, error: body['error'], message: body['message'] });
         return false;
       } else {
