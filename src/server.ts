@@ -256,6 +256,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
     electionTicks: config.electionTicks,
     heartbeatTicks: config.heartbeatTicks,
     snapshotEntries: config.snapshotEntries,
+    snapshotIdleMs: config.snapshotIdleMs,
     proposalTimeoutMs: config.proposalTimeoutMs,
     logger: log.child({ component: 'raft' }).lineSink(),
   }).catch(async (err: unknown) => {

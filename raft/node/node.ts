@@ -74,6 +74,8 @@ export class RaftNode implements RaftNodeApi {
   private deferred: Message[] = [];
   /** Commit-only appends held for commitHoldMs, per peer (the newest: it carries the highest commit). */
   private held = new Map<NodeId, Message>();
+  /** When the last entries were applied (Date.now()): a deferred snapshot waits for a quiet moment. */
+  private lastAppliedMs = 0;
   private holdTimer: NodeJS.Timeout | null = null;
 
   private constructor(
@@ -212,7 +214,13 @@ export class RaftNode implements RaftNodeApi {
     this.loopRunning = true;
     try {
       this.flushReads();
-      while (this.state === 'running' && this.core.hasReady()) {
+      while (this.state === 'running') {
+        if (!this.core.hasReady()) {
+          // Nothing to do: the moment a deferred snapshot waits for (snapshotIdleMs). Taking it
+          // may let Readies pile up, so look again after it.
+          if (await this.maybeSnapshot()) continue;
+          break;
+        }
         await this.handleReady(this.core.ready());
         // Let socket input, proposals and timers in between Readies: a storage that settles
         // without I/O (MemoryStorage) must not starve the event loop, and what arrives joins the
@@ -395,6 +403,7 @@ export class RaftNode implements RaftNodeApi {
       this.counters.entriesApplied++;
       this.proposals.applied(e, result);
     }
+    if (entries.length > 0) this.lastAppliedMs = Date.now();
     this.reads.applied(this.appliedIndex);
   }
 
@@ -407,8 +416,15 @@ export class RaftNode implements RaftNodeApi {
     }
   }
 
-  private async maybeSnapshot(): Promise<void> {
-    if (this.appliedIndex - this.snapshotIndex < this.o.snapshotEntries) return;
+  /**
+   * Takes a snapshot when one is due (snapshotEntries applied since the last), and, with
+   * snapshotIdleMs, nothing was applied for that long or twice as many are due. Returns whether it
+   * took one.
+   */
+  private async maybeSnapshot(): Promise<boolean> {
+    const due = this.appliedIndex - this.snapshotIndex;
+    if (due < this.o.snapshotEntries) return false;
+    if (this.o.snapshotIdleMs > 0 && due < 2 * this.o.snapshotEntries && Date.now() - this.lastAppliedMs < this.o.snapshotIdleMs) return false;
     const index = this.appliedIndex;
     const data = this.runStateMachine(() => this.sm.snapshot());
     const snap: Snapshot = { meta: { index, term: this.appliedTerm, membership: this.membership }, data };
@@ -417,6 +433,7 @@ export class RaftNode implements RaftNodeApi {
     this.snapshotIndex = index;
     this.counters.snapshotsTaken++;
     this.o.logger({ level: 'info', msg: 'snapshot taken', node: this.id, index, bytes: data.length });
+    return true;
   }
 
   /** A bug below us (state machine throw, storage failure, broken invariant): stop serving at once. */

@@ -52,7 +52,7 @@ t.test('every metric family is present and moves with writes and DNS queries', a
   const specs = await nodeSpecs(3, 'm');
   const secret = secretFile(t);
   const peers = peersFlag(specs);
-  const nodes = await Promise.all(specs.map((s) => startNode(t, s, tempDir(t), ['--peers', peers, '--cluster-secret-file', secret, '--snapshot-entries', '20'])));
+  const nodes = await Promise.all(specs.map((s) => startNode(t, s, tempDir(t), ['--peers', peers, '--cluster-secret-file', secret, '--snapshot-entries', '20', '--snapshot-idle-ms', '0'])));
   for (const n of nodes) await waitReady(n);
   const leaderId = await waitFor('a leader', async () => (await call(nodes[0]!.url, 'GET', '/v1/cluster')).body?.leader as string | undefined);
   const leader = nodes.find((n) => n.id === leaderId)!;

@@ -198,6 +198,34 @@ t.test('snapshot every N applied entries: saved, then the core compacts', async 
   await node.stop();
 });
 
+t.test('snapshotIdleMs: a due snapshot waits while entries keep being applied, and is taken once they stop', async (t) => {
+  const { node, storage } = await setup({ snapshotEntries: 10, snapshotIdleMs: 500 });
+  // 15 entries, one about every 5 ms: due after 10, never 500 ms quiet, under the 2x bound.
+  for (let i = 0; i < 15; i++) {
+    await node.propose(enc(`s${i}`));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.equal(storage.snapshots.length, 0, 'deferred while busy');
+  const stopped = Date.now();
+  await waitFor(() => storage.snapshots.length === 1, 5_000);
+  t.ok(Date.now() - stopped >= 400, `taken after a quiet moment (${Date.now() - stopped} ms)`);
+  t.equal(storage.snapshots[0]!.meta.index, node.status().appliedIndex, 'at the applied index of the quiet moment');
+  await node.stop();
+});
+
+t.test('snapshotIdleMs: under continuous load the snapshot is taken at 2 x snapshotEntries', async (t) => {
+  const { node, storage } = await setup({ snapshotEntries: 10, snapshotIdleMs: 1_000 });
+  for (let i = 0; i < 25; i++) await node.propose(enc(`s${i}`));
+  t.equal(storage.snapshots.length, 1, 'one snapshot, forced by the bound');
+  // The bootstrap snapshot is at index 0: the first taken one comes when 20 entries are due.
+  t.equal(storage.snapshots[0]!.meta.index, 20, 'when 2 x snapshotEntries were due');
+  await node.stop();
+});
+
+t.test('snapshotIdleMs out of range is a RangeError naming it', async (t) => {
+  await t.rejects(setup({ snapshotIdleMs: -1 }), { name: 'RangeError', message: /^snapshotIdleMs/ });
+});
+
 t.test('restart restores the state machine from the stored snapshot', async (t) => {
   const storage = new RecordingStorage();
   const items = ['p', 'q'];
