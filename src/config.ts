@@ -95,8 +95,8 @@ export const defaults: Config = {
   // ipam bench's p99 at 256 in flight ~0.9 s).
   snapshotEntries: 100_000,
   // A due snapshot waits for a moment without writes (up to 2 × snapshotEntries): taken under
-  // load, its encoding (~0.3 s at 300,000 tasks) stalled every write of the ipam bench (p99 at
-  // 256 in flight 330 ms against 53 ms without snapshots).
+  // load, its encoding (then ~0.3 s at 300,000 tasks, cold; ~0.12 s since) stalled every write of
+  // the ipam bench (p99 at 256 in flight 330 ms against 53 ms without snapshots).
   snapshotIdleMs: 250,
   proposalTimeoutMs: 5_000,
   defaultNetwork: { name: 'dcos', subnet: '9.0.0.0/8', prefix: 24 },

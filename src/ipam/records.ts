@@ -44,6 +44,9 @@ export const newTaskOrder = (): TaskOrder => ({ first: null, last: null });
 export interface SharedName {
   readonly name: string;
   tasks: number;
+  /** Scratch of encodeSnapshot: this name's dictionary code in the snapshot `codeEpoch` names. */
+  codeEpoch: number;
+  code: number;
 }
 
 /** The tasks of one framework; `name` is the one string every task of the framework shares. */
@@ -315,7 +318,7 @@ export function linkTask(s: IpamState, task: TaskRec): void {
   if (task.network !== undefined) task.network.taskCount++;
   if (task.name !== task.id) {
     const shared = s.names.get(task.name);
-    if (shared === undefined) s.names.set(task.name, { name: task.name, tasks: 1 });
+    if (shared === undefined) s.names.set(task.name, { name: task.name, tasks: 1, codeEpoch: 0, code: 0 });
     else shared.tasks++;
   }
   let fw = s.frameworks.get(task.framework);
