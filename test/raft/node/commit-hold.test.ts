@@ -8,7 +8,7 @@ import type { Entry, LogIndex, Member, Message, Ready } from '../../../raft/core
 import { logIndex, nodeId } from '../../../raft/core/types.js';
 import type { StateMachine } from '../../../raft/node/api.js';
 import { RaftNode } from '../../../raft/node/node.js';
-import { FakeCore, RecordingStorage, RecordingTransport } from './fakes.js';
+import { FakeCore, RecordingStorage, RecordingTransport, waitFor } from './fakes.js';
 
 const self = nodeId('n1');
 const peer = nodeId('p2');
@@ -54,14 +54,6 @@ async function setup(t: { teardown: (f: () => unknown) => void }, commitHoldMs: 
   t.teardown(() => node.stop());
   await waitFor(() => node.status().leader === self);
   return { node, transport, core: core! as CommitCore };
-}
-
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('waitFor: condition not met');
-    await new Promise((r) => setTimeout(r, 1));
-  }
 }
 
 t.test('with commitHoldMs 0 (the default) the commit-only append leaves with the Ready that committed', async (t) => {

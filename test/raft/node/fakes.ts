@@ -218,3 +218,12 @@ export class RecordingTransport implements Transport {
     this.storage?.events.push('transport-close');
   }
 }
+
+/** Polls `cond` every millisecond or so until it holds; throws after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('waitFor: condition not met');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

@@ -8,7 +8,7 @@ import { RaftError } from '../../../raft/node/api.js';
 import type { StateMachine } from '../../../raft/node/api.js';
 import { RaftNode } from '../../../raft/node/node.js';
 import type { RaftNodeOptions } from '../../../raft/node/options.js';
-import { FakeCore, RecordingStorage, RecordingTransport } from './fakes.js';
+import { FakeCore, RecordingStorage, RecordingTransport, waitFor } from './fakes.js';
 
 const self = nodeId('n1');
 const members: Member[] = [{ id: self, role: 'voter', context: '{"raft":"127.0.0.1:1"}' }];
@@ -51,14 +51,6 @@ async function setup(over: Partial<RaftNodeOptions> = {}) {
   opened.add(node);
   await waitFor(() => node.status().leader === self);
   return { node, storage, transport, sm, core: core! as FakeCore, fatal };
-}
-
-async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('waitFor: condition not met');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 t.test('bootstrap saves a snapshot at index 0 with the initial voters before anything else', async (t) => {
