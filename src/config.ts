@@ -53,6 +53,7 @@ export interface Config {
   readonly heartbeatTicks: number;
   readonly snapshotEntries: number;
   readonly snapshotIdleMs: number;
+  readonly commitHoldMs: number;
   readonly proposalTimeoutMs: number;
   readonly defaultNetwork: DefaultNetworkSpec | null;
   readonly vtepSubnet: string;
@@ -98,6 +99,10 @@ export const defaults: Config = {
   // load, its encoding (then ~0.3 s at 300,000 tasks, cold; ~0.12 s since) stalled every write of
   // the ipam bench (p99 at 256 in flight 330 ms against 53 ms without snapshots).
   snapshotIdleMs: 250,
+  // A follower (voter) learns a new commit index from the next write's append rather than from a
+  // frame of its own, at most this much later: waking it costs the leader CPU on every write
+  // (raft/node README, commitHoldMs). Learners, the agents' DNS servers, are never held.
+  commitHoldMs: 2,
   proposalTimeoutMs: 5_000,
   defaultNetwork: { name: 'dcos', subnet: '9.0.0.0/8', prefix: 24 },
   vtepSubnet: defaultVtepSubnet,
@@ -180,6 +185,7 @@ export const fields: { readonly [K in ConfigKey]: FieldSpec } = {
   electionTicks: { kind: 'int', schema: { type: 'integer', minimum: 2, maximum: 1000 }, expected: 'an integer 2..1000', help: 'election timeout in ticks', arg: 'N' },
   heartbeatTicks: { kind: 'int', schema: positive(999), expected: 'an integer 1..999, below electionTicks', help: 'heartbeat period in ticks', arg: 'N' },
   snapshotEntries: { kind: 'int', schema: positive(100_000_000), expected: 'a positive integer', help: 'snapshot and compact every N applied entries', arg: 'N' },
+  commitHoldMs: { kind: 'int', schema: { type: 'integer', minimum: 0, maximum: 1000 }, expected: 'an integer 0..1000 (milliseconds)', help: 'the leader holds an append carrying only a new commit index to a voter this long, for the next write\'s append to carry; 0: never (learners never wait)', arg: 'MS' },
   snapshotIdleMs: { kind: 'int', schema: { type: 'integer', minimum: 0, maximum: 1000 }, expected: 'an integer 0..1000 (milliseconds)', help: 'a due snapshot waits until nothing was applied for this long (at most 2 x snapshotEntries); 0: at once', arg: 'MS' },
   proposalTimeoutMs: { kind: 'int', schema: positive(600_000), expected: 'an integer 1..600000 (milliseconds)', help: 'deadline of a write', arg: 'MS' },
   defaultNetwork: {

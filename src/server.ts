@@ -257,6 +257,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
     heartbeatTicks: config.heartbeatTicks,
     snapshotEntries: config.snapshotEntries,
     snapshotIdleMs: config.snapshotIdleMs,
+    commitHoldMs: config.commitHoldMs,
     proposalTimeoutMs: config.proposalTimeoutMs,
     logger: log.child({ component: 'raft' }).lineSink(),
   }).catch(async (err: unknown) => {

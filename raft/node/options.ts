@@ -61,9 +61,9 @@ export interface RaftNodeOptions {
   /** Default deadline for propose(), read() and membership changes. */
   readonly proposalTimeoutMs?: number;
   /**
-   * How long the leader may hold an append that only carries a new commit index (no entries),
+   * How long the leader may hold an append to a voter that only carries a new commit index (no entries),
    * hoping the next write's append carries it instead; 0 (the default) sends every message of a
-   * Ready at once. See RaftNode.splitMessages.
+   * Ready at once. Learners are never held. See RaftNode.splitMessages.
    */
   readonly commitHoldMs?: number;
   readonly limits?: Partial<NodeLimits>;

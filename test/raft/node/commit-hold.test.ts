@@ -1,7 +1,7 @@
 // The driver's handling of entry-less messages in a Ready that applies entries (raft/node/node.ts,
-// splitMessages): by default they leave at once; with commitHoldMs > 0 they leave after the
-// callers' answers, and a commit-only append is held for commitHoldMs and dropped when an append
-// with entries to the same peer supersedes it.
+// splitMessages): by default they leave at once; with commitHoldMs > 0 those to voters leave after
+// the callers' answers, and a commit-only append to a voter is held for commitHoldMs and dropped
+// when an append with entries to the same peer supersedes it. Learners get everything at once.
 
 import t from 'tap';
 import type { Entry, LogIndex, Member, Message, Ready } from '../../../raft/core/types.js';
@@ -12,7 +12,11 @@ import { FakeCore, RecordingStorage, RecordingTransport, waitFor } from './fakes
 
 const self = nodeId('n1');
 const peer = nodeId('p2');
-const members: Member[] = [{ id: self, role: 'voter', context: '{"raft":"127.0.0.1:1"}' }];
+const learner = nodeId('l3');
+const members: Member[] = [
+  { id: self, role: 'voter', context: '{"raft":"127.0.0.1:1"}' },
+  { id: learner, role: 'learner', context: '{"raft":"127.0.0.1:3"}' },
+];
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 class Echo implements StateMachine<number> {
@@ -31,13 +35,13 @@ class CommitCore extends FakeCore {
     const rd = super.ready();
     const extra: Message[] = this.withEntries.splice(0);
     const last = rd.committed.at(-1);
-    if (last !== undefined) extra.push(commitOnly(last.index));
+    if (last !== undefined) extra.push(commitOnly(last.index), commitOnly(last.index, learner));
     return { ...rd, messages: [...rd.messages, ...extra] };
   }
 }
 
-function commitOnly(commit: LogIndex): Message {
-  return { type: 'append', from: self, to: peer, term: 1 as never, prevLogIndex: commit, prevLogTerm: 1 as never, entries: [], commit };
+function commitOnly(commit: LogIndex, to = peer): Message {
+  return { type: 'append', from: self, to, term: 1 as never, prevLogIndex: commit, prevLogTerm: 1 as never, entries: [], commit };
 }
 
 const isCommitOnly = (m: Message): boolean => m.type === 'append' && m.to === peer && m.entries.length === 0;
@@ -88,6 +92,16 @@ t.test('an append with entries to the peer supersedes the held commit-only appen
   // The first proposal's commit-only append was superseded; the second's is sent by stop().
   const sent = transport.sent.filter(isCommitOnly);
   t.equal(sent.length, 1, 'only the newest held append leaves, at stop()');
+});
+
+t.test('a learner\'s commit-only append leaves at once while a voter\'s is held', async (t) => {
+  const { node, transport } = await setup(t, 1_000);
+  const index = await node.propose(enc('a'));
+  const toLearner = transport.sent.filter((m) => m.type === 'append' && m.to === learner && m.entries.length === 0);
+  t.equal(toLearner.length, 1, 'sent to the learner before the caller got its answer');
+  const m = toLearner[0];
+  t.equal(m?.type === 'append' ? m.commit : null, index, 'it carries the commit of the applied entry');
+  t.equal(transport.sent.filter(isCommitOnly).length, 0, 'the voter\'s is still held');
 });
 
 t.test('commitHoldMs out of range is a RangeError naming it', async (t) => {
