@@ -141,7 +141,11 @@ export class RaftNode implements RaftNodeApi {
   private onMessage(msg: Message): void {
     if (this.state !== 'running') return;
     this.core.step(msg);
-    this.schedule();
+    // An acknowledgement may commit the leader's entries: with the loop idle, run it now rather
+    // than after setImmediate, which on a busy leader came 80 µs later (traced at one write in
+    // flight: 8% of a write's latency). Proposals still share a Ready through schedule().
+    if (msg.type === 'appendResp' && !this.loopRunning && !this.loopScheduled && this.core.hasReady()) void this.runLoop();
+    else this.schedule();
   }
 
   private onTick(): void {
@@ -294,7 +298,11 @@ export class RaftNode implements RaftNodeApi {
     if (rd.messages.length === 0 || this.o.commitHoldMs === 0) return rd.messages;
     // An append with entries carries the commit index too: a held commit-only append to that
     // peer is now redundant (and a follower that missed it learns the commit from the next heartbeat).
-    if (this.held.size > 0) for (const m of rd.messages) if (m.type === 'append' && m.entries.length > 0) this.held.delete(m.to);
+    if (this.held.size > 0) {
+      for (const m of rd.messages) if (m.type === 'append' && m.entries.length > 0) this.held.delete(m.to);
+      // The hold is timed from the oldest message still held, not from one already superseded.
+      if (this.held.size === 0) this.clearHoldTimer();
+    }
     if (rd.committed.length === 0) return rd.messages;
     const now: Message[] = [];
     for (const m of rd.messages) {
@@ -323,12 +331,16 @@ export class RaftNode implements RaftNodeApi {
   }
 
   private sendHeld(): void {
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.clearHoldTimer();
     if (this.held.size === 0) return;
     const out = [...this.held.values()];
     this.held.clear();
     for (const m of out) this.transport.send(m);
+  }
+
+  private clearHoldTimer(): void {
+    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
   }
 
   private sendDeferred(): void {
@@ -446,8 +458,7 @@ export class RaftNode implements RaftNodeApi {
     this.state = 'failed';
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.clearHoldTimer();
     this.held.clear();
     const cause = err instanceof StateMachineError ? err.cause : err;
     this.o.logger({ level: 'error', msg: 'node failed', node: this.id, err: String(cause), stack: (cause as Error)?.stack });
@@ -589,8 +600,7 @@ export class RaftNode implements RaftNodeApi {
       this.sendDeferred();
       this.sendHeld();
     }
-    if (this.holdTimer !== null) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.clearHoldTimer();
     if (this.deferredHardState !== null && !failed) {
       await this.storage.save({ hardState: this.deferredHardState, entries: [], snapshot: null });
       this.deferredHardState = null;

@@ -361,3 +361,33 @@ t.test('promote and transferLeadership off the leader fail with not_leader', asy
   await t.rejects(node.transferLeadership(nodeId('n2')), { code: 'not_leader' });
   await t.rejects(node.addLearner(nodeId('n3'), '{}'), { code: 'not_leader' });
 });
+
+/** The fake core, plus: a stepped message leaves work for a Ready (a read state), and ready() calls are counted. */
+class AckCore extends FakeCore {
+  readies = 0;
+  override step(msg: Parameters<FakeCore['step']>[0]): void {
+    super.step(msg);
+    this.readIndex(`after-${msg.type}`);
+  }
+  override ready(): ReturnType<FakeCore['ready']> {
+    this.readies++;
+    return super.ready();
+  }
+}
+
+t.test('an acknowledgement that leaves work runs an idle loop at once; other messages wait for the next turn', async (t) => {
+  let core: AckCore | null = null;
+  const { transport } = await setup({ createCore: (c, r) => (core = new AckCore(c, r)) });
+  const ack = core! as AckCore;
+  await new Promise((r) => setImmediate(r));
+  await waitFor(() => !ack.hasReady());
+  const peer = nodeId('p2');
+  const before = ack.readies;
+  transport.handler!({ type: 'heartbeatResp', from: peer, to: self, term: term(1), context: 'c' });
+  t.equal(ack.readies, before, 'a heartbeat response is handled in a later turn (schedule)');
+  await waitFor(() => ack.readies > before);
+  await waitFor(() => !ack.hasReady());
+  const mid = ack.readies;
+  transport.handler!({ type: 'appendResp', from: peer, to: self, term: term(1), reject: false, index: logIndex(1), hintIndex: logIndex(0), hintTerm: term(0) });
+  t.equal(ack.readies, mid + 1, 'an append response got its Ready before the handler returned');
+});
