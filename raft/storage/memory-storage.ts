@@ -22,7 +22,7 @@ const copySnapshot = (s: Snapshot): Snapshot => ({ meta: structuredClone(s.meta)
 export class MemoryStorage implements RaftStorage {
   private bounds: LogBounds | null = null;
   private closed = false;
-  private readonly counters = { batches: 0, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0 };
+  private readonly counters = { batches: 0, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0, dirSyncs: 0 };
 
   constructor(private readonly durable: Durable = { hardState: null, snapshot: null, entries: new Map(), meta: new Map() }) {}
 

@@ -36,6 +36,8 @@ export interface StorageStats {
   readonly batchMsTotal: number;
   /** Entries deleted by load() because they were corrupt above the commit index. */
   readonly truncatedOnLoad: number;
+  /** fsyncs of the data directory after a synced write that LevelDB made in a new file (0 in memory). */
+  readonly dirSyncs: number;
 }
 
 export interface RaftStorage {

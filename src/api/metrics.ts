@@ -135,6 +135,7 @@ export class ApiMetrics {
       gauge('vnetd_raft_storage_batch_seconds_total', 'Time spent in synced batches', () => storage().batchMsTotal / 1000);
       gauge('vnetd_raft_storage_entries_written_total', 'Log entries written', () => storage().entriesWritten);
       gauge('vnetd_raft_storage_bytes_written_total', 'Bytes written to storage', () => storage().bytesWritten);
+      gauge('vnetd_raft_storage_dir_syncs_total', 'fsyncs of the Raft data directory after a synced write LevelDB made in a new file', () => storage().dirSyncs);
     }
     if (nodeStats !== undefined) {
       gauge('vnetd_raft_saves_total', 'Ready batches persisted (group commit: entries_saved / saves)', () => nodeStats().saves);

@@ -64,7 +64,7 @@ t.test('every registered metric family is documented in src/metrics/README.md', 
   const status = { id: nodeId('a'), role: 'leader' as const, term: term(1), leader: nodeId('a'), commitIndex: logIndex(1), appliedIndex: logIndex(1), members: [] };
   const node = { id: nodeId('a'), status: () => status, on: () => undefined, off: () => undefined } as unknown as RaftNodeApi;
   const ipam = { taskCount: () => 0, listNetworks: () => [] } as unknown as IpamQueries;
-  const stats = { batches: 0, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0 };
+  const stats = { batches: 0, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0, dirSyncs: 0 };
   new ApiMetrics({ node, ipam, registry, storage: () => stats, transport: () => ({ framesSent: 0, framesReceived: 0, dropped: 0, authFailures: 0 }) as never, nodeStats: () => ({ saves: 0, entriesSaved: 0 }) as never });
   const families = (await registry.getMetricsAsJSON()).map((m) => m.name);
   t.ok(families.length > 30, `${families.length} families`);

@@ -186,7 +186,7 @@ export class RecordingStorage implements RaftStorage {
   async getMeta(): Promise<Uint8Array | null> { return null; }
   async putMeta(): Promise<void> {}
   stats(): StorageStats {
-    return { batches: this.saves.length, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0 };
+    return { batches: this.saves.length, entriesWritten: 0, bytesWritten: 0, batchMsTotal: 0, truncatedOnLoad: 0, dirSyncs: 0 };
   }
   async close(): Promise<void> {
     this.events.push('close');
