@@ -369,19 +369,25 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   uv_loop_t *loop;
   napi_get_uv_event_loop(env, &loop);
   int r = uv_poll_init(loop, &u->poll, fd);
-  if (r == 0) {
-    u->poll.data = u;
-    r = uv_poll_start(&u->poll, UV_READABLE, on_readable);
-  }
   if (r != 0) {
     close(fd);
     release(u);
     free(u);
-    return throw_errno(env, "uv_poll", -r);
+    return throw_errno(env, "uv_poll_init", -r);
   }
+  // From here the poll handle belongs to the loop: it is freed only through uv_close (on_closed,
+  // which closes the socket), with `finalized` set because no JavaScript handle will own it.
+  u->poll.data = u;
+  r = uv_poll_start(&u->poll, UV_READABLE, on_readable);
   napi_value external;
-  CHECK(env, napi_create_external(env, u, finalize_external, NULL, &external));
-  return external;
+  if (r == 0 && napi_create_external(env, u, finalize_external, NULL, &external) == napi_ok) return external;
+  u->finalized = 1;
+  u->closing = 1;
+  uv_poll_stop(&u->poll);
+  uv_close((uv_handle_t *)&u->poll, on_closed);
+  if (r != 0) return throw_errno(env, "uv_poll_start", -r);
+  napi_throw_error(env, NULL, "napi_create_external failed");
+  return NULL;
 }
 
 static udp_t *handle_of(napi_env env, napi_value value) {
