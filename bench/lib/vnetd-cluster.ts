@@ -34,6 +34,8 @@ export interface VnetdClusterOptions {
   readonly cpus?: readonly (string | undefined)[];
   /** Node.js flags for every node (e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] to profile a run). */
   readonly nodeArgs?: readonly string[];
+  /** The `vnetd` entry point to run (default: this checkout's dist/src/cli.js); another build's for an A/B run. */
+  readonly cli?: string;
 }
 
 interface ClusterView {
@@ -69,7 +71,7 @@ export class VnetdCluster {
         const roleArgs = p.role === 'voter' ? ['--peers', peers] : ['--join', `http://${voters[0]?.http}`, '--role', 'learner'];
         const args = [...roleArgs, '--cluster-secret-file', secretFile, '--log-level', 'warn', ...(o.extraArgs ?? [])];
         if (p.role === 'learner') await Promise.all(nodes.filter((n) => n.role === 'voter').map((n) => cluster.waitReady(n)));
-        const child = startNode(p.id, vnetdCli, ['start', '--id', p.id, '--data-dir', p.dataDir, '--http', p.http, '--dns', p.dns, '--raft', p.raft, ...args], {
+        const child = startNode(p.id, o.cli ?? vnetdCli, ['start', '--id', p.id, '--data-dir', p.dataDir, '--http', p.http, '--dns', p.dns, '--raft', p.raft, ...args], {
           logFile: path.join(o.workDir, `${p.id}.log`),
           ...(p.cpus === undefined ? {} : { cpus: p.cpus }),
           ...(o.nodeArgs === undefined ? {} : { nodeArgs: o.nodeArgs }),

@@ -38,7 +38,7 @@ export const ipamBench = {
   targets: { writesRatioMin: 2, applyRatioMax: 1.5, memoryMiBMax: 1024 },
 } as const;
 
-type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed' | 'serverCpuUsPerOp' | 'generatorCpuUsPerOp';
+export type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed' | 'serverCpuUsPerOp' | 'generatorCpuUsPerOp';
 
 /** Linux reports process times in USER_HZ ticks, fixed at 100 per second for user space. */
 const clockTicksPerSec = 100;
@@ -56,7 +56,7 @@ function cpuUs(pid: number | undefined): number {
 }
 
 /** Runs `load`, and adds the servers' and this process's CPU per successful write. */
-async function measured(pids: readonly (number | undefined)[], load: () => Promise<HttpLoadResult>): Promise<Record<Fig, number>> {
+export async function measured(pids: readonly (number | undefined)[], load: () => Promise<HttpLoadResult>): Promise<Record<Fig, number>> {
   const serverCpu = (): number => pids.reduce<number>((sum, pid) => sum + cpuUs(pid), 0);
   const server0 = serverCpu();
   const self0 = process.cpuUsage();
@@ -66,7 +66,7 @@ async function measured(pids: readonly (number | undefined)[], load: () => Promi
   return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed, serverCpuUsPerOp: per(serverCpu() - server0), generatorCpuUsPerOp: per(self.user + self.system) };
 }
 
-async function setupVnetd(cluster: VnetdCluster): Promise<void> {
+export async function setupVnetd(cluster: VnetdCluster): Promise<void> {
   const leader = hostPort((await cluster.leader()).http);
   await httpCall(leader.host, leader.port, 'POST', '/v1/networks', ipamBench.network, [201]);
   let next = 0;
@@ -78,7 +78,7 @@ async function setupVnetd(cluster: VnetdCluster): Promise<void> {
   await Promise.all(Array.from({ length: ipamBench.setupConcurrency }, worker));
 }
 
-function vnetdLoad(http: string, concurrency: number, seconds: number): Promise<HttpLoadResult> {
+export function vnetdLoad(http: string, concurrency: number, seconds: number): Promise<HttpLoadResult> {
   const { host, port } = hostPort(http);
   // A run id keeps task ids unique across processes of the same data dir (there is one per run).
   return httpLoad({
