@@ -15,6 +15,8 @@ import { applyConfChange } from '../../../raft/node/membership.js';
  */
 export class FakeCore implements CoreLike {
   leader = true;
+  /** False: persisted entries stay uncommitted (as while a leader waits for its followers). */
+  autoCommit = true;
   leaderId: NodeId | null;
   term: Term = term(1);
   log: Entry[] = [];
@@ -113,7 +115,7 @@ export class FakeCore implements CoreLike {
   }
 
   hasReady(): boolean {
-    return this.unstable().length > 0 || this.commit > this.applied || (this.leader && this.stableIndex > this.commit)
+    return this.unstable().length > 0 || this.commit > this.applied || (this.leader && this.autoCommit && this.stableIndex > this.commit)
       || this.readStates.length > 0 || this.messages.length > 0 || this.soft !== null || this.snapshot !== null;
   }
 
@@ -121,7 +123,7 @@ export class FakeCore implements CoreLike {
     if (this.readyOut) throw new Error('ready() called twice before advance()');
     this.readyOut = true;
     // Entries persisted in an earlier Ready are durable: a single voter commits them now.
-    if (this.leader) this.commit = Math.max(this.commit, this.stableIndex);
+    if (this.leader && this.autoCommit) this.commit = Math.max(this.commit, this.stableIndex);
     const committed = this.log.filter((e) => e.index > this.applied && e.index <= this.commit);
     const hs: HardState = { term: this.term, vote: this.config.id, commit: logIndex(this.commit) };
     const rd: Ready = {

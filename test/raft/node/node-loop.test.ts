@@ -391,3 +391,20 @@ t.test('an acknowledgement that leaves work runs an idle loop at once; other mes
   transport.handler!({ type: 'appendResp', from: peer, to: self, term: term(1), reject: false, index: logIndex(1), hintIndex: logIndex(0), hintTerm: term(0) });
   t.equal(ack.readies, mid + 1, 'an append response got its Ready before the handler returned');
 });
+
+t.test('with more than one write waiting, an acknowledgement waits for the next turn too (proposals read meanwhile share its Ready)', async (t) => {
+  let core: AckCore | null = null;
+  const { node, transport } = await setup({ createCore: (c, r) => (core = new AckCore(c, r)) });
+  const ack = core! as AckCore;
+  ack.autoCommit = false;
+  const writes = [node.propose(enc('a')), node.propose(enc('b'))];
+  await waitFor(() => ack.stableIndex >= ack.lastIndex() && !ack.hasReady());
+  const before = ack.readies;
+  transport.handler!({ type: 'appendResp', from: nodeId('p2'), to: self, term: term(1), reject: false, index: logIndex(1), hintIndex: logIndex(0), hintTerm: term(0) });
+  t.equal(ack.readies, before, 'no Ready before the handler returned');
+  await waitFor(() => ack.readies > before);
+  ack.autoCommit = true;
+  ack.readIndex('commit');
+  const results = await Promise.all(writes);
+  t.equal(results.length, 2, 'both writes were applied once commits resumed');
+});
