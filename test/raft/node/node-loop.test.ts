@@ -375,18 +375,24 @@ class AckCore extends FakeCore {
   }
 }
 
+/** Waits until the core has nothing for a Ready and the loop has had turns to finish and stop. */
+async function settled(core: FakeCore): Promise<void> {
+  await waitFor(() => !core.hasReady());
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
 t.test('an acknowledgement that leaves work runs an idle loop at once; other messages wait for the next turn', async (t) => {
   let core: AckCore | null = null;
-  const { transport } = await setup({ createCore: (c, r) => (core = new AckCore(c, r)) });
+  // No ticks (they schedule the loop too): the loop must be idle when each message arrives.
+  const { transport } = await setup({ tickMs: 60_000, createCore: (c, r) => (core = new AckCore(c, r)) });
   const ack = core! as AckCore;
-  await new Promise((r) => setImmediate(r));
-  await waitFor(() => !ack.hasReady());
+  await settled(ack);
   const peer = nodeId('p2');
   const before = ack.readies;
   transport.handler!({ type: 'heartbeatResp', from: peer, to: self, term: term(1), context: 'c' });
   t.equal(ack.readies, before, 'a heartbeat response is handled in a later turn (schedule)');
   await waitFor(() => ack.readies > before);
-  await waitFor(() => !ack.hasReady());
+  await settled(ack);
   const mid = ack.readies;
   transport.handler!({ type: 'appendResp', from: peer, to: self, term: term(1), reject: false, index: logIndex(1), hintIndex: logIndex(0), hintTerm: term(0) });
   t.equal(ack.readies, mid + 1, 'an append response got its Ready before the handler returned');
@@ -394,17 +400,18 @@ t.test('an acknowledgement that leaves work runs an idle loop at once; other mes
 
 t.test('with more than one write waiting, an acknowledgement waits for the next turn too (proposals read meanwhile share its Ready)', async (t) => {
   let core: AckCore | null = null;
-  const { node, transport } = await setup({ createCore: (c, r) => (core = new AckCore(c, r)) });
+  const { node, transport } = await setup({ tickMs: 60_000, createCore: (c, r) => (core = new AckCore(c, r)) });
   const ack = core! as AckCore;
   ack.autoCommit = false;
   const writes = [node.propose(enc('a')), node.propose(enc('b'))];
-  await waitFor(() => ack.stableIndex >= ack.lastIndex() && !ack.hasReady());
+  await waitFor(() => ack.stableIndex >= ack.lastIndex());
+  await settled(ack);
   const before = ack.readies;
   transport.handler!({ type: 'appendResp', from: nodeId('p2'), to: self, term: term(1), reject: false, index: logIndex(1), hintIndex: logIndex(0), hintTerm: term(0) });
   t.equal(ack.readies, before, 'no Ready before the handler returned');
   await waitFor(() => ack.readies > before);
   ack.autoCommit = true;
-  ack.readIndex('commit');
+  transport.handler!({ type: 'heartbeatResp', from: nodeId('p2'), to: self, term: term(1), context: 'c' });
   const results = await Promise.all(writes);
   t.equal(results.length, 2, 'both writes were applied once commits resumed');
 });
