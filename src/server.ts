@@ -38,7 +38,7 @@ import type { ApiServer } from './api/server.js';
 import { isHostPort, joinHostPort, splitHostPort } from './api/formats.js';
 
 /** What the data directory remembers between runs. */
-interface NodeFile {
+export interface NodeFile {
   readonly version: 1;
   /** The effective settings of the first run, updated by later explicit settings. */
   readonly config: Omit<Config, 'dataDir'>;
@@ -52,6 +52,8 @@ export const serverLimits = {
   /** Between readiness attempts (a ReadIndex round trip each). */
   readyRetryMs: 200,
   readyReadTimeoutMs: 2_000,
+  /** How often readiness looks whether the first-start setup has run (a local check, milliseconds of waiting). */
+  setupPollMs: 10,
   /** node.stop() and listener closes together must finish within this on SIGTERM. */
   stopMs: 8_000,
 } as const;
@@ -285,7 +287,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
 
   let stopping = false;
   const background = new Lifecycle(config, node, ipam, log, () => stopping);
-  void background.waitReady().then(() => {
+  void background.waitReady().then(() => background.waitSetup(stored)).then(() => {
     ready = true;
     zone.setReady(true);
   });
@@ -362,7 +364,10 @@ function mastersOf(node: RaftNode): { leader: string | null; voters: { id: strin
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The background duties of a node's first minutes: readiness, joining, first-start setup. */
-class Lifecycle {
+export class Lifecycle {
+  /** This node ran the first-start setup to the end (whatever the state machine answered). */
+  private setupRan = false;
+
   constructor(
     private readonly config: Config,
     private readonly node: RaftNode,
@@ -420,6 +425,20 @@ class Lifecycle {
     if (!this.stopping()) writeNodeFile(this.config.dataDir, { ...stored, initialized: true });
   }
 
+  /**
+   * Ready waits for this too: on a new cluster's leader, until its first-start setup has run, so
+   * that a client who waits for /v1/ready can use the default network at once (the quick start's
+   * `dcos`). Other nodes do not wait: they cannot tell a setup still coming from one the leader
+   * could not complete (e.g. a default network the state machine refused), and their DNS must not
+   * hang on it.
+   */
+  async waitSetup(stored: NodeFile): Promise<void> {
+    if (stored.initialized || this.config.join !== null) return;
+    while (!this.stopping() && !this.setupRan && !this.setupDone() && this.node.status().leader === this.node.id) {
+      await sleep(serverLimits.setupPollMs);
+    }
+  }
+
   private setupDone(): boolean {
     const network = this.config.defaultNetwork;
     return network === null ? this.ipam.appliedIndex > 0 : this.ipam.getNetwork(network.name) !== undefined;
@@ -435,6 +454,7 @@ class Lifecycle {
         if (created.ok) this.log.info('created the default network', { network: c.defaultNetwork });
         else this.log.warn('default network not created', { error: created.error });
       }
+      this.setupRan = true;
       return true;
     } catch (err) {
       this.log.warn('first-start setup will be retried', { err: (err as Error).message });
