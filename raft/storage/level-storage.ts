@@ -93,8 +93,13 @@ export class LevelStorage implements RaftStorage {
     if (options.unsafeNoFsync === true) storage.log('unsafe_no_fsync', { dataDir: options.dataDir });
     else {
       // LevelDB may just have created the directory and its files: make their names durable too.
-      syncDirectory(path.dirname(path.resolve(options.dataDir)));
-      storage.syncDirIfChanged();
+      try {
+        syncDirectory(path.dirname(path.resolve(options.dataDir)));
+        storage.syncDirIfChanged();
+      } catch (e) {
+        await db.close().catch(() => undefined);
+        throw new StorageError('io', `cannot sync the directory of ${options.dataDir}: ${(e as Error).message}`);
+      }
     }
     return storage;
   }
