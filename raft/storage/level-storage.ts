@@ -2,7 +2,7 @@
 // sync: true, so a Ready's entries, truncation, snapshot and hard state become durable together or
 // not at all (LevelDB's own log makes a batch atomic across crashes). Recovery is in recover.ts.
 
-import { closeSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import { assert } from '../core/assert.js';
@@ -70,6 +70,8 @@ export class LevelStorage implements RaftStorage {
   };
   /** The data directory's mtime (ns) when it was last fsynced: see syncDirIfChanged. */
   private dirMtimeNs: bigint = -1n;
+  /** The data directory, open for fstat and fsync (no path lookup or open per save); -1 with unsafeNoFsync. */
+  private dirFd = -1;
 
   private constructor(
     private readonly db: Db,
@@ -95,8 +97,10 @@ export class LevelStorage implements RaftStorage {
       // LevelDB may just have created the directory and its files: make their names durable too.
       try {
         syncDirectory(path.dirname(path.resolve(options.dataDir)));
+        storage.dirFd = openSync(options.dataDir, 'r');
         storage.syncDirIfChanged();
       } catch (e) {
+        if (storage.dirFd >= 0) closeSync(storage.dirFd);
         await db.close().catch(() => undefined);
         throw new StorageError('io', `cannot sync the directory of ${options.dataDir}: ${(e as Error).message}`);
       }
@@ -192,6 +196,8 @@ export class LevelStorage implements RaftStorage {
     await this.tail.catch(() => undefined);
     await this.clearing;
     await this.db.close();
+    if (this.dirFd >= 0) closeSync(this.dirFd);
+    this.dirFd = -1;
   }
 
   // ---- internals ------------------------------------------------------------------------------
@@ -291,16 +297,16 @@ export class LevelStorage implements RaftStorage {
    * name and every entry acknowledged since: on a file system that does not order the two (ext4
    * without a journal, as on this project's VMs) the file's own fdatasync says nothing about its
    * directory entry. So after a synced write, a directory whose mtime moved since its last fsync
-   * is fsynced before the write counts as durable: one stat per save, an fsync only when LevelDB
+   * is fsynced before the write counts as durable: one fstat per save, an fsync only when LevelDB
    * added or removed a file (a new log every few MB, compactions). Synchronous: it is rare, and it
    * must complete before the save resolves.
    */
   private syncDirIfChanged(): void {
-    const mtime = statSync(this.dataDir, { bigint: true }).mtimeNs;
+    const mtime = fstatSync(this.dirFd, { bigint: true }).mtimeNs;
     if (mtime === this.dirMtimeNs) return;
     // Read before the fsync: a change made while it runs moves the mtime again and is synced next time.
     this.dirMtimeNs = mtime;
-    syncDirectory(this.dataDir);
+    fsyncSync(this.dirFd);
     this.counters.dirSyncs += 1;
   }
 

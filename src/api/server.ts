@@ -237,7 +237,8 @@ function leanAnswer(reply: Reply, appliedIndex: number, written: () => void): Le
   return { status: reply.status, headers, body, close: connection?.toLowerCase() === 'close', written };
 }
 
-const startingBody = (): unknown => new ApiError('unavailable', 'the node is starting').body();
+/** The 503 body both paths send before attach(). */
+const startingJson = (): string => JSON.stringify(new ApiError('unavailable', 'the node is starting').body()) + '\n';
 
 /**
  * The HTTP server. It can listen before the node exists (so a port-0 address is known for the
@@ -267,7 +268,7 @@ export function createApiServer(): ApiServer {
     raw.socket.once('close', finish);
     if (state === null) {
       raw.resume();
-      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify(startingBody()) + '\n');
+      res.writeHead(503, { 'content-type': 'application/json' }).end(startingJson());
       return;
     }
     void handle(state.ctx, state.router, raw, res);
@@ -279,7 +280,7 @@ export function createApiServer(): ApiServer {
     serve: async (head, body) => {
       const started = performance.now();
       inFlight++;
-      if (state === null) return { status: 503, headers: { 'content-type': 'application/json' }, body: JSON.stringify(startingBody()) + '\n', close: false, written: finished };
+      if (state === null) return { status: 503, headers: { 'content-type': 'application/json' }, body: startingJson(), close: false, written: finished };
       const { ctx } = state;
       const { reply, route } = await respond(ctx, state.router, head, body);
       return leanAnswer(reply, ctx.ipam.appliedIndex, () => {
