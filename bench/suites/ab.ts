@@ -1,4 +1,4 @@
-// `npm run bench -- ab --base DIR [--in-flight 64] [--seconds 4] [--repeats 8] [--warmup 2]`
+// `npm run bench -- ab --base DIR [--in-flight 64] [--seconds 4] [--repeats 8] [--warmup 2] [--a-node-args "FLAGS"] [--b-node-args "FLAGS"]`
 //
 // A/B of two builds on the ipam write path, for changes smaller than this shared machine's drift
 // (the same build measured 7-11k writes/s at 64 in flight within an hour). Two 3-voter clusters run
@@ -6,7 +6,8 @@
 // ../base main && cd ../base && npm ci && npm run build`), B from this checkout. Each round runs
 // both, one after the other, in alternating order, with the ipam suite's setup, load and CPU
 // accounting; a round's B/A ratio compares runs seconds apart, so its median is steadier than
-// the ratio of medians. Prints every round and writes bench/work/ab-<time>.json (not a result to
+// the ratio of medians. `--a-node-args` and `--b-node-args` give a side's node processes extra
+// flags (V8 options: with `--base .` they compare flags on the same build). Prints every round and writes bench/work/ab-<time>.json (not a result to
 // commit: it compares two builds, not vnetd with a peer).
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,18 +19,22 @@ import { measured, setupVnetd, vnetdLoad } from './ipam.js';
 import type { Fig } from './ipam.js';
 
 export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
-  const o = parseSuiteArgs(args, { seconds: 4, repeats: 8, warmupSeconds: 2 }, ['base', 'in-flight'] as const);
+  const o = parseSuiteArgs(args, { seconds: 4, repeats: 8, warmupSeconds: 2 }, ['base', 'in-flight', 'a-node-args', 'b-node-args'] as const);
   const base = o.extra['base'];
   const baseCli = base === undefined ? '' : path.resolve(base, 'dist', 'src', 'cli.js');
   if (base === undefined || !existsSync(baseCli)) throw new Error(`--base DIR must be a built checkout (no ${baseCli || 'DIR/dist/src/cli.js'})`);
   const inFlight = Number(o.extra['in-flight'] ?? 64);
   if (!Number.isInteger(inFlight) || inFlight < 1) throw new Error(`--in-flight must be a positive integer, got ${o.extra['in-flight']}`);
+  const nodeArgs = (side: 'a' | 'b'): { nodeArgs?: string[] } => {
+    const flags = (o.extra[`${side}-node-args`] ?? '').split(' ').filter((a) => a !== '');
+    return flags.length === 0 ? {} : { nodeArgs: flags };
+  };
   const workDir = path.join(context.workDir, `ab-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
-  const sides = { a: await VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'a'), cli: baseCli }), b: null as VnetdCluster | null };
+  const sides = { a: await VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'a'), cli: baseCli, ...nodeArgs('a') }), b: null as VnetdCluster | null };
   const rounds: { a: Record<Fig, number>; b: Record<Fig, number> }[] = [];
   try {
-    sides.b = await VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'b') });
+    sides.b = await VnetdCluster.start({ voters: 3, workDir: path.join(workDir, 'b'), ...nodeArgs('b') });
     const both = [sides.a, sides.b] as const;
     for (const c of both) await setupVnetd(c);
     for (const c of both) {
