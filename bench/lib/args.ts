@@ -8,8 +8,10 @@ export interface CommonArgs {
   readonly warmupSeconds: number;
 }
 
-export interface SuiteArgs<E extends string> extends CommonArgs {
+export interface SuiteArgs<E extends string, F extends string = never> extends CommonArgs {
   readonly extra: Record<E, string | undefined>;
+  /** Options that take no value (`--skip-apply`): true when given. */
+  readonly flags: Record<F, boolean>;
 }
 
 function positive(name: string, text: string, integer: boolean): number {
@@ -20,20 +22,25 @@ function positive(name: string, text: string, integer: boolean): number {
   return n;
 }
 
-/** Parses the common options plus `extra` string options (their values are returned unparsed). */
-export function parseSuiteArgs<E extends string>(
+/** Parses the common options, `extra` string options (their values are returned unparsed) and `flags` without a value. */
+export function parseSuiteArgs<E extends string, F extends string = never>(
   args: readonly string[],
   defaults: CommonArgs,
   extra: readonly E[] = [],
-): SuiteArgs<E> {
-  const options: Record<string, { type: 'string' }> = { seconds: { type: 'string' }, repeats: { type: 'string' }, warmup: { type: 'string' } };
+  flags: readonly F[] = [],
+): SuiteArgs<E, F> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { seconds: { type: 'string' }, repeats: { type: 'string' }, warmup: { type: 'string' } };
   for (const e of extra) options[e] = { type: 'string' };
+  for (const f of flags) options[f] = { type: 'boolean' };
   const { values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false });
   const v = values as Record<string, string | undefined>;
+  const given = values as Record<string, string | boolean | undefined>;
   const seconds = v['seconds'] === undefined ? defaults.seconds : positive('seconds', v['seconds'], false);
   const repeats = v['repeats'] === undefined ? defaults.repeats : positive('repeats', v['repeats'], true);
   const warmupSeconds = v['warmup'] === undefined ? Math.min(defaults.warmupSeconds, seconds) : positive('warmup', v['warmup'], false);
   const out = {} as Record<E, string | undefined>;
   for (const e of extra) out[e] = v[e];
-  return { seconds, repeats, warmupSeconds, extra: out };
+  const set = {} as Record<F, boolean>;
+  for (const f of flags) set[f] = given[f] === true;
+  return { seconds, repeats, warmupSeconds, extra: out, flags: set };
 }

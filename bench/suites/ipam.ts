@@ -148,7 +148,7 @@ async function writePath(vnetd: VnetdCluster, etcd: EtcdCluster, o: { seconds: n
 }
 
 export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
-  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['records-size', 'skip-apply'] as const);
+  const o = parseSuiteArgs(args, { seconds: 10, repeats: 3, warmupSeconds: 2 }, ['records-size'] as const, ['skip-apply'] as const);
   const recordsSize = Number(o.extra['records-size'] ?? ipamBench.recordsSizeDefault);
   const workDir = path.join(context.workDir, `ipam-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
@@ -183,7 +183,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
 
   let apply: ApplyCost | null = null;
   let applyRecords: ApplyCost | null = null;
-  if (o.extra['skip-apply'] === undefined) {
+  if (!o.flags['skip-apply']) {
     apply = await applyCost(workDir, ipamBench.applySizes, false);
     applyRecords = await applyCost(workDir, [ipamBench.applySizes[0], recordsSize], true);
   }
