@@ -16,7 +16,7 @@ export interface Suite {
   run(args: readonly string[], context: SuiteContext): Promise<void>;
 }
 
-const suites = ['raft', 'ipam', 'dns', 'propagation', 'failover', 'scale', 'ab'] as const;
+const suites = ['raft', 'ipam', 'dns', 'propagation', 'failover', 'scale', 'fill', 'ab'] as const;
 type SuiteName = (typeof suites)[number];
 
 function isSuite(name: string | undefined): name is SuiteName {

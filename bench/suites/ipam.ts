@@ -234,7 +234,9 @@ function checkTargets(write: Record<string, { vnetd: Side; etcd: Side; ratio: nu
   if (small !== undefined && large !== undefined) {
     const ratio = round(large.cpuMedianUs / small.cpuMedianUs, 2);
     out['applyCost1MWithin1_5xOf1k'] = { value: { cpuUs1k: small.cpuMedianUs, cpuUs1M: large.cpuMedianUs, ratio }, met: ratio <= t.applyRatioMax };
-    out['memoryAt1MUnder1GiB'] = { value: { heapMiB: large.heapMiB, rssMiB: large.rssMiB, note: 'state machine alone; see applyCostWithRecords for the DNS records' }, met: large.rssMiB < t.memoryMiBMax };
+    // The state machine's own share only: a node's memory at 1,000,000 tasks is measured by the
+    // fill suite (a 3-voter cluster filled through HTTP), which is the figure issue 4 asks for.
+    out['stateMachineMemoryAt1MUnder1GiB'] = { value: { heapMiB: large.heapMiB, rssMiB: large.rssMiB, note: 'state machine alone; a whole node: npm run bench -- fill' }, met: large.rssMiB < t.memoryMiBMax };
   }
   return out;
 }
