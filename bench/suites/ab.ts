@@ -1,4 +1,5 @@
-// `npm run bench -- ab --base DIR [--in-flight 64] [--seconds 4] [--repeats 8] [--warmup 2] [--a-node-args "FLAGS"] [--b-node-args "FLAGS"]`
+// `npm run bench -- ab --base DIR [--in-flight 64] [--seconds 4] [--repeats 8] [--warmup 2]
+//                     [--a-node-args=FLAGS] [--b-node-args=FLAGS]`
 //
 // A/B of two builds on the ipam write path, for changes smaller than this shared machine's drift
 // (the same build measured 7-11k writes/s at 64 in flight within an hour). Two 3-voter clusters run
@@ -7,8 +8,9 @@
 // both, one after the other, in alternating order, with the ipam suite's setup, load and CPU
 // accounting; a round's B/A ratio compares runs seconds apart, so its median is steadier than
 // the ratio of medians. `--a-node-args` and `--b-node-args` give a side's node processes extra
-// flags (V8 options: with `--base .` they compare flags on the same build). Prints every round and writes bench/work/ab-<time>.json (not a result to
-// commit: it compares two builds, not vnetd with a peer).
+// flags (V8 options: with `--base .` they compare flags on the same build). Prints every round
+// and writes bench/work/ab-<time>.json (not a result to commit: it compares two builds, not vnetd
+// with a peer).
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { median, round } from '../harness.js';

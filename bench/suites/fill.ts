@@ -8,7 +8,7 @@
 // at about the same index). At the end, per node: resident memory now and at its peak (VmRSS and
 // VmHWM from /proc), and V8's heap used and allocated (from /metrics). Issue 4's target is the
 // memory of a node at 1,000,000 tasks: the peak RSS of the largest node under 1 GiB.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { printTable, round, writeResults } from '../harness.js';
 import type { SuiteContext } from '../run.js';
@@ -51,7 +51,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const tasks = positiveInt('tasks', o.extra.tasks, fillBench.tasksDefault);
   const inFlight = positiveInt('in-flight', o.extra['in-flight'], fillBench.inFlightDefault);
   const loadBefore = hostLoad();
-  const cluster = await VnetdCluster.start({ voters: 3, workDir: path.join(context.workDir, `fill-${process.pid}`) });
+  const workDir = path.join(context.workDir, `fill-${process.pid}`);
+  const cluster = await VnetdCluster.start({ voters: 3, workDir });
   const slices: { second: number; total: number; opsPerSec: number; p50Ms: number; maxMs: number }[] = [];
   const nodes: Record<string, { rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number }> = {};
   const started = performance.now();
@@ -82,6 +83,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
     }
   } finally {
     await cluster.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }
   const total = slices.at(-1)?.total ?? 0;
   const seconds = round((performance.now() - started) / 1000, 1);
