@@ -11,7 +11,7 @@
 import { assert } from '../../raft/core/assert.js';
 import type { Ipv4 } from './addr.js';
 import { parseCidr4, parseCidr6, parseIpv6 } from './addr.js';
-import { packr } from './codec.js';
+import { packLarge, packr } from './codec.js';
 import type { AgentRec, BlockRec, NetworkRec, PoolRec, SharedName, TaskRec } from './records.js';
 import type { IpamState } from './records.js';
 import { byId, newAgent, newTask, newTaskOrder, tasksInOrder, labelsOrShared, linkTask, newNetwork, noLabels, noPorts, packPorts, poolFor, poolsOf, portCount, sortedKeys, unpackPorts } from './records.js';
@@ -66,7 +66,7 @@ export function encodeSnapshot(s: IpamState): Uint8Array {
     agents.map(agentRow),
     taskColumns(s, tasksInOrder(s), agents, networkNames),
   ];
-  return packr.pack(root);
+  return packLarge(root);
 }
 
 function networkRow(net: NetworkRec | undefined): NetworkRow {

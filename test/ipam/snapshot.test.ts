@@ -172,3 +172,20 @@ t.test('snapshot and restore of 100,000 tasks, extrapolated to 1,000,000', async
   t.ok(snapshotS * scale < 30, `snapshot of 1M tasks extrapolates to ${(snapshotS * scale).toFixed(1)} s CPU (< 30)`);
   t.ok(snap.length / count < 64, `${(snap.length / count).toFixed(1)} bytes per task`);
 });
+
+t.test('a snapshot owns its bytes, and commands packed after it do not land in the buffer it grew', async (t) => {
+  // msgpackr packs into one shared buffer, grows it for a large value and keeps it; a snapshot
+  // returned as a view into it pinned all of it, and later commands (log entries) landed in it.
+  const commandBufferMax = 64 * 1024;
+  const h = fresh([dcos, agent('a', '10.0.0.1')]);
+  for (let i = 0; i < 30_000; i++) h.apply(task(`t${i}`, 'a')); // host networking: no pool to run out of
+  const data = h.sm.snapshot();
+  t.ok(data.length > 16 * commandBufferMax, `the snapshot is large (${data.length} bytes)`);
+  t.equal(data.byteOffset, 0, 'the snapshot starts its buffer');
+  t.equal(data.buffer.byteLength, data.length, 'and the buffer is exactly its size');
+  const after = encode(task('after', 'a', 'dcos'));
+  t.ok(after.buffer.byteLength <= commandBufferMax, `a command after the snapshot is packed in a ${after.buffer.byteLength}-byte buffer, not the grown one`);
+  const restored = new Harness();
+  restored.sm.restore(data, logIndex(h.index));
+  t.equal(hex(restored.sm.snapshot()), hex(data), 'the copied bytes restore to the same state');
+});
