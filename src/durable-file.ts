@@ -4,6 +4,9 @@
 // torn one (test/powerloss/data-dir.test.ts cuts power right after a start to check it).
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { syncDirectory } from '../raft/storage/sync-dir.js';
+
+export { syncDirectory };
 
 export function writeFileDurably(path: string, data: string | Uint8Array, mode = 0o600): void {
   const tmp = `${path}.tmp`;
@@ -17,14 +20,4 @@ export function writeFileDurably(path: string, data: string | Uint8Array, mode =
   }
   renameSync(tmp, path);
   syncDirectory(dirname(path));
-}
-
-/** Makes a rename or a new name in `dir` durable (POSIX: the entry lives in the directory). */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

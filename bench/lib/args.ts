@@ -14,7 +14,8 @@ export interface SuiteArgs<E extends string, F extends string = never> extends C
   readonly flags: Record<F, boolean>;
 }
 
-function positive(name: string, text: string, integer: boolean): number {
+/** `--name`'s value as a positive number (an integer if asked), or an error naming the option. */
+export function positive(name: string, text: string, integer: boolean): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
     throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`);

@@ -75,9 +75,14 @@ export class Child {
 }
 
 export function rssKiB(pid: number | undefined): number | null {
+  return statusKiB(pid, 'VmRSS');
+}
+
+/** A memory field of /proc/PID/status in KiB (VmRSS: resident now, VmHWM: its peak), or null once gone. */
+export function statusKiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number | null {
   if (pid === undefined) return null;
   try {
-    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m === null ? null : Number(m[1]);
   } catch {
     return null;

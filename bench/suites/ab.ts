@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { median, round } from '../harness.js';
 import type { SuiteContext } from '../run.js';
-import { parseSuiteArgs } from '../lib/args.js';
+import { parseSuiteArgs, positive } from '../lib/args.js';
 import { VnetdCluster } from '../lib/vnetd-cluster.js';
 import { measured, setupVnetd, vnetdLoad } from './ipam.js';
 import type { Fig } from './ipam.js';
@@ -25,8 +25,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const base = o.extra['base'];
   const baseCli = base === undefined ? '' : path.resolve(base, 'dist', 'src', 'cli.js');
   if (base === undefined || !existsSync(baseCli)) throw new Error(`--base DIR must be a built checkout (no ${baseCli || 'DIR/dist/src/cli.js'})`);
-  const inFlight = Number(o.extra['in-flight'] ?? 64);
-  if (!Number.isInteger(inFlight) || inFlight < 1) throw new Error(`--in-flight must be a positive integer, got ${o.extra['in-flight']}`);
+  const inFlight = positive('in-flight', o.extra['in-flight'] ?? '64', true);
   const nodeArgs = (side: 'a' | 'b'): { nodeArgs?: string[] } => {
     const flags = (o.extra[`${side}-node-args`] ?? '').split(' ').filter((a) => a !== '');
     return flags.length === 0 ? {} : { nodeArgs: flags };

@@ -21,7 +21,6 @@
 // suite's figures. The `cpu µs/q` column is the server process's CPU time (all threads) per
 // answered query: on a shared machine it moves far less with the load than QPS does.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, printTable, round, writeResults } from '../harness.js';
@@ -33,6 +32,7 @@ import { httpCall, httpLoad, hostPort } from '../lib/http-load.js';
 import { ensureTools, tools } from '../lib/install.js';
 import { hostLoad, startNode, stopAll, waitFor } from '../lib/proc.js';
 import type { Child } from '../lib/proc.js';
+import { scrapeMetrics } from '../lib/metrics.js';
 import { VnetdCluster } from '../lib/vnetd-cluster.js';
 import { freePorts } from '../../test/util/ports.js';
 
@@ -139,27 +139,6 @@ function cpuMicros(pid: number): number {
 
 /** sysconf(_SC_CLK_TCK): 100 on every Linux build Node supports. */
 const clockTicksPerSecond = 100;
-
-/** The node's /metrics as name{labels} → value (text format, comments skipped). */
-function scrapeMetrics(address: string): Promise<Map<string, number>> {
-  const { host, port } = hostPort(address);
-  return new Promise((resolve, reject) => {
-    http.get({ host, port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        const out = new Map<string, number>();
-        for (const line of text.split('\n')) {
-          if (line === '' || line.startsWith('#')) continue;
-          const sp = line.lastIndexOf(' ');
-          out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-        }
-        resolve(out);
-      });
-    }).on('error', reject);
-  });
-}
 
 /**
  * What the vnetd process did besides answering during one run, from its own /metrics: event-loop

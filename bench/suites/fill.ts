@@ -8,13 +8,13 @@
 // at about the same index). At the end, per node: resident memory now and at its peak (VmRSS and
 // VmHWM from /proc), and V8's heap used and allocated (from /metrics). Issue 4's target is the
 // memory of a node at 1,000,000 tasks: the peak RSS of the largest node under 1 GiB.
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { printTable, round, writeResults } from '../harness.js';
 import type { SuiteContext } from '../run.js';
-import { parseSuiteArgs } from '../lib/args.js';
-import { hostPort } from '../lib/http-load.js';
-import { hostLoad } from '../lib/proc.js';
+import { parseSuiteArgs, positive } from '../lib/args.js';
+import { scrapeMetrics } from '../lib/metrics.js';
+import { hostLoad, statusKiB } from '../lib/proc.js';
 import { VnetdCluster } from '../lib/vnetd-cluster.js';
 import { setupVnetd, vnetdLoad } from './ipam.js';
 
@@ -26,30 +26,12 @@ export const fillBench = {
   targets: { peakRssMiBMax: 1024 },
 } as const;
 
-/** A /proc/PID/status field in MiB (VmRSS: resident now, VmHWM: the peak). */
-function statusMiB(pid: number | undefined, field: 'VmRSS' | 'VmHWM'): number {
-  if (pid === undefined) return Number.NaN;
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? Number.NaN : round(Number(m[1]) / 1024, 0);
-}
-
-/** The value of a metric series in a Prometheus text page; `absent` when it has none yet (a histogram never observed). */
-function metric(page: string, name: string, absent = Number.NaN): number {
-  const line = page.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? absent : Number(line.slice(name.length + 1));
-}
-
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-}
+const mib = (kib: number | null): number => (kib === null ? Number.NaN : round(kib / 1024, 0));
 
 export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
   const o = parseSuiteArgs(args, { seconds: 1, repeats: 1, warmupSeconds: 0 }, ['tasks', 'in-flight'] as const);
-  const tasks = positiveInt('tasks', o.extra.tasks, fillBench.tasksDefault);
-  const inFlight = positiveInt('in-flight', o.extra['in-flight'], fillBench.inFlightDefault);
+  const tasks = o.extra.tasks === undefined ? fillBench.tasksDefault : positive('tasks', o.extra.tasks, true);
+  const inFlight = o.extra['in-flight'] === undefined ? fillBench.inFlightDefault : positive('in-flight', o.extra['in-flight'], true);
   const loadBefore = hostLoad();
   const workDir = path.join(context.workDir, `fill-${process.pid}`);
   const cluster = await VnetdCluster.start({ voters: 3, workDir });
@@ -68,17 +50,18 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       if (slices.length % 10 === 0) console.log(`  ${total} tasks after ${slices.length} s`);
     }
     for (const n of cluster.nodes) {
-      const { host, port } = hostPort(n.http);
-      const page = await (await fetch(`http://${host}:${port}/metrics`)).text();
+      const m = await scrapeMetrics(n.http);
+      // A histogram never observed (no snapshot yet) has no series: 0.
+      const snapshot = (what: string): number => m.get(`vnetd_raft_snapshot_duration_seconds_${what}`) ?? 0;
       const pid = n.child.child.pid;
       nodes[n.id] = {
-        rssMiB: statusMiB(pid, 'VmRSS'),
-        peakRssMiB: statusMiB(pid, 'VmHWM'),
-        heapUsedMiB: round(metric(page, 'vnetd_process_nodejs_heap_size_used_bytes') / 2 ** 20, 0),
-        heapTotalMiB: round(metric(page, 'vnetd_process_nodejs_heap_size_total_bytes') / 2 ** 20, 0),
-        snapshots: metric(page, 'vnetd_raft_snapshot_duration_seconds_count{phase="encode"}', 0),
-        snapshotEncodeSeconds: round(metric(page, 'vnetd_raft_snapshot_duration_seconds_sum{phase="encode"}', 0), 2),
-        snapshotPersistSeconds: round(metric(page, 'vnetd_raft_snapshot_duration_seconds_sum{phase="persist"}', 0), 2),
+        rssMiB: mib(statusKiB(pid, 'VmRSS')),
+        peakRssMiB: mib(statusKiB(pid, 'VmHWM')),
+        heapUsedMiB: round((m.get('vnetd_process_nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20, 0),
+        heapTotalMiB: round((m.get('vnetd_process_nodejs_heap_size_total_bytes') ?? Number.NaN) / 2 ** 20, 0),
+        snapshots: snapshot('count{phase="encode"}'),
+        snapshotEncodeSeconds: round(snapshot('sum{phase="encode"}'), 2),
+        snapshotPersistSeconds: round(snapshot('sum{phase="persist"}'), 2),
       };
     }
   } finally {

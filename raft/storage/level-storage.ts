@@ -6,6 +6,7 @@ import { closeSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { Level } from 'level';
 import { assert } from '../core/assert.js';
+import { syncDirectory } from './sync-dir.js';
 import type { LogIndex, RestoredState, Snapshot } from '../core/types.js';
 import {
   KEY_HARD_STATE,
@@ -320,15 +321,5 @@ export class LevelStorage implements RaftStorage {
 
   private assertOpen(): void {
     if (this.closed) throw new StorageError('closed', `storage ${this.dataDir} is closed`);
-  }
-}
-
-/** fsync of a directory: makes the names of the files in it durable (POSIX keeps them there). */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
