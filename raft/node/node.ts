@@ -77,6 +77,8 @@ export class RaftNode implements RaftNodeApi {
   /** When the last entries were applied (Date.now()): a deferred snapshot waits for a quiet moment. */
   private lastAppliedMs = 0;
   private holdTimer: NodeJS.Timeout | null = null;
+  /** A local snapshot whose storage write is under way, and whether it is done (maybeSnapshot). */
+  private snapshotting: { readonly snap: Snapshot; saved: boolean } | null = null;
 
   private constructor(
     private readonly o: ResolvedOptions,
@@ -222,9 +224,9 @@ export class RaftNode implements RaftNodeApi {
       this.flushReads();
       while (this.state === 'running') {
         if (!this.core.hasReady()) {
-          // Nothing to do: the moment a deferred snapshot waits for (snapshotIdleMs). Taking it
-          // may let Readies pile up, so look again after it.
-          if (await this.maybeSnapshot()) continue;
+          // Nothing to do: the moment a deferred snapshot waits for (snapshotIdleMs), and for
+          // compacting the log once a saved one is durable. Look again after compacting.
+          if (this.maybeSnapshot()) continue;
           break;
         }
         await this.handleReady(this.core.ready());
@@ -241,6 +243,8 @@ export class RaftNode implements RaftNodeApi {
       this.fail(err);
     } finally {
       this.loopRunning = false;
+      // A snapshot saved while this loop was ending would otherwise wait for the next Ready.
+      if (this.snapshotting?.saved === true) this.schedule();
       const idle = this.loopIdle;
       this.loopIdle = [];
       for (const f of idle) f();
@@ -280,7 +284,7 @@ export class RaftNode implements RaftNodeApi {
     if (rd.snapshot !== null || hasConf(rd.entries) || this.membership !== before) this.syncPeers();
     if (this.membership !== before) this.emit('membership', this.memberStatuses(this.membership.members, null));
     if (rd.committed.length > 0 || rd.snapshot !== null) this.emit('applied', this.appliedIndex);
-    await this.maybeSnapshot();
+    this.maybeSnapshot();
   }
 
   /**
@@ -436,21 +440,42 @@ export class RaftNode implements RaftNodeApi {
 
   /**
    * Takes a snapshot when one is due (snapshotEntries applied since the last), and, with
-   * snapshotIdleMs, nothing was applied for that long or twice as many are due. Returns whether it
-   * took one.
+   * snapshotIdleMs, nothing was applied for that long or twice as many are due. The state machine
+   * encodes it here; storage writes it while the loop goes on (a million tasks are tens of MB:
+   * Readies must not wait for them), and a later turn compacts the log once it is durable.
+   * Returns whether it compacted.
    */
-  private async maybeSnapshot(): Promise<boolean> {
+  private maybeSnapshot(): boolean {
+    if (this.snapshotting !== null) return this.finishSnapshot();
     const due = this.appliedIndex - this.snapshotIndex;
     if (due < this.o.snapshotEntries) return false;
     if (this.o.snapshotIdleMs > 0 && due < 2 * this.o.snapshotEntries && Date.now() - this.lastAppliedMs < this.o.snapshotIdleMs) return false;
     const index = this.appliedIndex;
     const data = this.runStateMachine(() => this.sm.snapshot());
-    const snap: Snapshot = { meta: { index, term: this.appliedTerm, membership: this.membership }, data };
-    await this.storage.saveSnapshot(snap);
-    this.core.compact(index, data);
+    const pending = { snap: { meta: { index, term: this.appliedTerm, membership: this.membership }, data }, saved: false };
+    this.snapshotting = pending;
+    this.storage.saveSnapshot(pending.snap).then(
+      () => {
+        pending.saved = true;
+        this.schedule();
+      },
+      (err: unknown) => this.fail(err),
+    );
+    return false;
+  }
+
+  /** Compacts the core's log up to the snapshot being saved, once storage has it. */
+  private finishSnapshot(): boolean {
+    const pending = this.snapshotting;
+    if (pending === null || !pending.saved) return false;
+    this.snapshotting = null;
+    const { index } = pending.snap.meta;
+    // A leader's snapshot installed while this one was written covers it (storage ignored this one).
+    if (index <= this.snapshotIndex) return false;
+    this.core.compact(index, pending.snap.data);
     this.snapshotIndex = index;
     this.counters.snapshotsTaken++;
-    this.o.logger({ level: 'info', msg: 'snapshot taken', node: this.id, index, bytes: data.length });
+    this.o.logger({ level: 'info', msg: 'snapshot taken', node: this.id, index, bytes: pending.snap.data.length });
     return true;
   }
 

@@ -4,6 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import type { Entry, HardState, LogIndex, NodeId, SnapshotMeta, Term } from '../core/types.js';
+import { isSnapshotFileName, snapshotFileName } from './snapshot-file.js';
 import { isParseError, parseConfChange, parseNodeId, parseSnapshotMeta, parseUint } from '../transport/parse-message.js';
 import { crc32c } from './crc32c.js';
 import { binHeaderBytes, uintBytes, writeBinHeader, writeUint } from '../transport/msgpack-write.js';
@@ -158,17 +159,23 @@ export function decodeHardState(record: Uint8Array): HardState | string {
   return { term: term as Term, vote, commit: commit as LogIndex };
 }
 
-/** The snapshot record: its metadata plus how its data is laid out in chunks. */
+/**
+ * The snapshot record: its metadata plus where its data is. Written now: `file` (a snapshot file
+ * in the data directory, snapshot-file.ts) and `chunks` 0. Stores written before kept the data in
+ * `chunks` records of the key space (no `file`); load() still reads them.
+ */
 export interface StoredSnapshotHeader {
   readonly meta: SnapshotMeta;
   readonly totalBytes: number;
   readonly chunks: number;
-  /** CRC-32C of the whole data, so a chunk from another snapshot cannot pass unnoticed. */
+  readonly file?: string;
+  /** CRC-32C of the whole data, so a chunk or file from another snapshot cannot pass unnoticed. */
   readonly dataCrc: number;
 }
 
 export function encodeSnapshotHeader(h: StoredSnapshotHeader): Uint8Array {
-  return seal(packr.pack({ meta: h.meta, totalBytes: h.totalBytes, chunks: h.chunks, dataCrc: h.dataCrc }));
+  const file = h.file === undefined ? {} : { file: h.file };
+  return seal(packr.pack({ meta: h.meta, totalBytes: h.totalBytes, chunks: h.chunks, dataCrc: h.dataCrc, ...file }));
 }
 
 export function decodeSnapshotHeader(record: Uint8Array): StoredSnapshotHeader | string {
@@ -185,5 +192,10 @@ export function decodeSnapshotHeader(record: Uint8Array): StoredSnapshotHeader |
   if (isParseError(chunks)) return chunks.error;
   const dataCrc = parseUint(o['dataCrc'], 'dataCrc');
   if (isParseError(dataCrc)) return dataCrc.error;
-  return { meta, totalBytes, chunks, dataCrc };
+  const file = o['file'];
+  if (file === undefined) return { meta, totalBytes, chunks, dataCrc };
+  if (typeof file !== 'string' || !isSnapshotFileName(file)) return `file: not a snapshot file name: ${JSON.stringify(file)}`;
+  if (file !== snapshotFileName(meta)) return `file ${file} is not the file of snapshot ${meta.index} (term ${meta.term})`;
+  if (chunks !== 0) return `file ${file} and ${chunks} chunks: the data is in one place`;
+  return { meta, totalBytes, chunks, dataCrc, file };
 }

@@ -1,6 +1,8 @@
 // RaftStorage on LevelDB (`level` / classic-level). Every save is one WriteBatch written with
 // sync: true, so a Ready's entries, truncation, snapshot and hard state become durable together or
-// not at all (LevelDB's own log makes a batch atomic across crashes). Recovery is in recover.ts.
+// not at all (LevelDB's own log makes a batch atomic across crashes). A snapshot's data is a file
+// written and synced before the batch whose header record names it (snapshot-file.ts). Recovery
+// is in recover.ts.
 
 import { closeSync, fstatSync, fsyncSync, openSync } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +25,7 @@ import {
 import { crc32c } from './crc32c.js';
 import { type LogBounds, type LogPlan, planCompact, planSave } from './plan.js';
 import { recover } from './recover.js';
+import { deleteSnapshotFile, deleteSnapshotFiles, snapshotFileName, writeSnapshotFile } from './snapshot-file.js';
 import {
   type LevelStorageOptions,
   type RaftStorage,
@@ -51,8 +54,10 @@ const defaultLog = (event: string, fields: Record<string, unknown>): void => {
 
 export class LevelStorage implements RaftStorage {
   private bounds: LogBounds | null = null;
-  /** Chunks of the stored snapshot, so a smaller new snapshot can delete the surplus. */
+  /** Chunks of a snapshot stored the old way (in LevelDB), deleted by the next snapshot's batch. */
   private snapshotChunks = 0;
+  /** The snapshot file the durable header names, or null. */
+  private snapshotFile: string | null = null;
   /** Writes run one at a time in call order; each sees the bounds the previous one left. */
   private tail: Promise<void> = Promise.resolve();
   /** Range deletes of compacted entries, in order, off the write queue (see dropCompacted). */
@@ -119,9 +124,14 @@ export class LevelStorage implements RaftStorage {
       await this.db.batch(ops, { sync: true });
       this.counters.truncatedOnLoad += result.deletes.length;
     }
+    // Files no header names: a snapshot written before a crash stopped its batch, or one replaced
+    // by a newer snapshot whose delete had not happened yet.
+    const stray = await deleteSnapshotFiles(this.dataDir, result.snapshotFile);
+    if (stray.length > 0) this.log('deleted_stray_snapshot_files', { dataDir: this.dataDir, files: stray });
     if (result.state === null) return null;
     const s = result.state;
     this.snapshotChunks = result.snapshotChunks;
+    this.snapshotFile = result.snapshotFile;
     const last = s.entries.length > 0 ? s.entries[s.entries.length - 1]!.index : s.snapshot.meta.index;
     this.bounds = { snapshotIndex: s.snapshot.meta.index, lastIndex: last };
     return s;
@@ -132,27 +142,37 @@ export class LevelStorage implements RaftStorage {
       const bounds = this.boundsForSave(update);
       const plan = planSave(bounds, update);
       const ops: Op[] = [];
-      if (update.snapshot !== null) this.snapshotOps(update.snapshot, ops);
+      const file = update.snapshot === null ? null : await this.writeSnapshotFile(update.snapshot);
+      if (update.snapshot !== null && file !== null) this.snapshotOps(update.snapshot, file, ops);
       this.planOps(plan, ops);
       if (update.hardState !== null) ops.push(this.put(KEY_HARD_STATE, encodeHardState(update.hardState)));
       if (ops.length === 0) return; // nothing to persist: no fsync
       await this.write(ops);
+      if (file !== null) this.replaceSnapshotFile(file);
       this.counters.entriesWritten += plan.puts.length;
       this.bounds = plan.next;
     });
   }
 
   saveSnapshot(snapshot: Snapshot): Promise<void> {
-    return this.enqueue(async () => {
+    if (this.closed) return Promise.reject(new StorageError('closed', `storage ${this.dataDir} is closed`));
+    // The file is written first, outside the write queue, and only then is its small header batch
+    // queued: saves made meanwhile do not wait for tens of MB to reach the disk.
+    return this.writeSnapshotFile(snapshot).then((file) => this.enqueue(async () => {
       assert(this.bounds !== null, 'saveSnapshot() before load() or before the first save()');
       const plan = planCompact(this.bounds, snapshot.meta.index);
-      if (plan === null) return;
+      if (plan === null) {
+        // Not newer than the stored snapshot (one installed meanwhile): its file is not needed.
+        if (file !== this.snapshotFile) this.deleteLater(file);
+        return;
+      }
       const ops: Op[] = [];
-      this.snapshotOps(snapshot, ops);
+      this.snapshotOps(snapshot, file, ops);
       await this.write(ops);
+      this.replaceSnapshotFile(file);
       this.bounds = plan.next;
       this.dropCompacted(plan.deleteFrom, plan.deleteTo);
-    });
+    }));
   }
 
   firstIndex(): LogIndex {
@@ -235,18 +255,40 @@ export class LevelStorage implements RaftStorage {
     for (const e of plan.puts) ops.push(this.put(entryKey(e.index), encodeEntry(e)));
   }
 
-  private snapshotOps(snapshot: Snapshot, ops: Op[]): void {
+  /**
+   * Writes the snapshot's file (synced, and its name made durable by a directory fsync) and returns
+   * its name: it must be on disk before any header names it.
+   */
+  private async writeSnapshotFile(snapshot: Snapshot): Promise<string> {
+    const file = snapshotFileName(snapshot.meta);
+    await writeSnapshotFile(this.dataDir, file, snapshot.data, this.sync);
+    if (this.sync) this.syncDirIfChanged();
+    this.counters.bytesWritten += snapshot.data.length;
+    return file;
+  }
+
+  /** The header naming `file` (written), and deletes of chunks a store of the old format held. */
+  private snapshotOps(snapshot: Snapshot, file: string, ops: Op[]): void {
     const data = snapshot.data;
-    const chunkBytes = storageLimits.snapshotChunkBytes;
-    const chunks = Math.ceil(data.length / chunkBytes);
-    for (let c = 0; c < chunks; c++) {
-      ops.push(this.put(chunkKey(c), seal(data.subarray(c * chunkBytes, (c + 1) * chunkBytes))));
-    }
-    for (let c = chunks; c < this.snapshotChunks; c++) ops.push({ type: 'del', key: chunkKey(c) });
-    const header = { meta: snapshot.meta, totalBytes: data.length, chunks, dataCrc: crc32c(data) };
+    for (let c = 0; c < this.snapshotChunks; c++) ops.push({ type: 'del', key: chunkKey(c) });
+    const header = { meta: snapshot.meta, totalBytes: data.length, chunks: 0, file, dataCrc: crc32c(data) };
     ops.push(this.put(KEY_SNAPSHOT, encodeSnapshotHeader(header)));
     // Assumes the batch succeeds; if it fails, `failed` stops every later write anyway.
-    this.snapshotChunks = chunks;
+    this.snapshotChunks = 0;
+  }
+
+  /** After the batch naming `file` is durable: the previous file is no longer needed. */
+  private replaceSnapshotFile(file: string): void {
+    const old = this.snapshotFile;
+    this.snapshotFile = file;
+    if (old !== null && old !== file) this.deleteLater(old);
+  }
+
+  /** Deletes a snapshot file behind the queued range deletes (close() waits for both); a failure is logged: load() retries. */
+  private deleteLater(file: string): void {
+    this.clearing = this.clearing
+      .then(() => deleteSnapshotFile(this.dataDir, file))
+      .catch((e: unknown) => this.log('snapshot_file_delete_failed', { dataDir: this.dataDir, file, err: String(e) }));
   }
 
   private put(key: Uint8Array, value: Uint8Array): Op {

@@ -20,6 +20,7 @@ import {
   unseal,
 } from './codec.js';
 import { crc32c } from './crc32c.js';
+import { readSnapshotFile } from './snapshot-file.js';
 import { StorageCorruptionError } from './storage.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -29,6 +30,8 @@ export interface Recovered {
   /** Null for an empty store. */
   readonly state: RestoredState | null;
   readonly snapshotChunks: number;
+  /** The snapshot file the header names (null: none, or the data is in chunks). */
+  readonly snapshotFile: string | null;
   /** Entry indexes to delete (synced) before the state is used: a bad tail, stale leftovers. */
   readonly deletes: readonly number[];
 }
@@ -65,6 +68,7 @@ async function readEntryRecords(db: Db): Promise<Array<[number, Uint8Array]>> {
 }
 
 async function readSnapshot(db: Db, dataDir: string, header: StoredSnapshotHeader): Promise<Snapshot> {
+  if (header.file !== undefined) return readSnapshotFrom(dataDir, header, header.file);
   const data = new Uint8Array(header.totalBytes);
   let offset = 0;
   for (let c = 0; c < header.chunks; c++) {
@@ -78,6 +82,14 @@ async function readSnapshot(db: Db, dataDir: string, header: StoredSnapshotHeade
   }
   if (offset !== header.totalBytes) corrupt(dataDir, `snapshot has ${offset} bytes, header says ${header.totalBytes}`, null);
   if (crc32c(data) !== header.dataCrc) corrupt(dataDir, 'snapshot data checksum mismatch', null);
+  return { meta: header.meta, data };
+}
+
+async function readSnapshotFrom(dataDir: string, header: StoredSnapshotHeader, file: string): Promise<Snapshot> {
+  const data = await readSnapshotFile(dataDir, file);
+  if (data === null) corrupt(dataDir, `snapshot file ${file} is missing`, null);
+  if (data.length !== header.totalBytes) corrupt(dataDir, `snapshot file ${file} has ${data.length} bytes, header says ${header.totalBytes}`, null);
+  if (crc32c(data) !== header.dataCrc) corrupt(dataDir, `snapshot file ${file}: checksum mismatch`, null);
   return { meta: header.meta, data };
 }
 
@@ -137,7 +149,7 @@ export async function recover(db: Db, dataDir: string, log: Log): Promise<Recove
   const snapRecord = await db.get(KEY_SNAPSHOT);
   const records = await readEntryRecords(db);
   if (hardRecord === undefined && snapRecord === undefined && records.length === 0) {
-    return { state: null, snapshotChunks: 0, deletes: [] };
+    return { state: null, snapshotChunks: 0, snapshotFile: null, deletes: [] };
   }
   if (snapRecord === undefined) corrupt(dataDir, 'the snapshot record is missing', null);
   if (hardRecord === undefined) corrupt(dataDir, 'the hard state record is missing', null);
@@ -149,5 +161,5 @@ export async function recover(db: Db, dataDir: string, log: Log): Promise<Recove
   const { entries, deletes } = scanEntries(records, snapshot, hardState, dataDir, log);
   // Everything a snapshot covers is committed; the core requires commit >= the snapshot index.
   const commit = Math.max(hardState.commit, snapshot.meta.index) as HardState['commit'];
-  return { state: { hardState: { ...hardState, commit }, snapshot, entries }, snapshotChunks: header.chunks, deletes };
+  return { state: { hardState: { ...hardState, commit }, snapshot, entries }, snapshotChunks: header.chunks, snapshotFile: header.file ?? null, deletes };
 }

@@ -56,7 +56,8 @@ export interface RaftStorage {
    * The application compacted its state at `snapshot.meta.index` (<= applied): store the snapshot
    * in one synced batch and delete entries <= its index (the deletes need not be atomic with it or
    * synced: load() drops entries at or below the snapshot index); entries above it are kept. A snapshot
-   * not newer than the stored one is ignored (a leader's snapshot may have overtaken it).
+   * not newer than the stored one is ignored (a leader's snapshot may have overtaken it). save()
+   * calls made while it runs need not wait for its data to be written (LevelStorage does not).
    */
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** First stored entry index (snapshot index + 1 when the log is empty). Valid after load(). */
@@ -73,8 +74,6 @@ export interface RaftStorage {
 }
 
 export const storageLimits = {
-  /** Snapshot data is split into values of at most this many bytes (LevelDB likes small values). */
-  snapshotChunkBytes: 4 * 1024 * 1024,
   /** Keys of getMeta/putMeta. */
   metaKeyBytesMax: 200,
   /** Values of putMeta. */

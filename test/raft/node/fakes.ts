@@ -178,10 +178,15 @@ export class RecordingStorage implements RaftStorage {
     this.inFlight--;
     this.events.push('saved');
   }
+  /** saveSnapshot waits for it (null: resolves at once), then fails with snapshotError if set. */
+  snapshotGate: Promise<void> | null = null;
+  snapshotError: Error | null = null;
   async saveSnapshot(s: Snapshot): Promise<void> {
     if (this.inFlight > 0) this.overlapped = true;
     this.snapshots.push(s);
     this.events.push(`snapshot:${s.meta.index}`);
+    if (this.snapshotGate !== null) await this.snapshotGate;
+    if (this.snapshotError !== null) throw this.snapshotError;
   }
   firstIndex(): LogIndex { return logIndex(1); }
   lastIndex(): LogIndex { return logIndex(0); }

@@ -185,9 +185,41 @@ t.test('snapshot every N applied entries: saved, then the core compacts', async 
   const last = storage.snapshots[storage.snapshots.length - 1]!;
   t.same(JSON.parse(dec(last.data)).length, last.meta.index, 'snapshot holds every command up to its index');
   t.same(last.meta.membership.members.map((m) => m.id), ['n1']);
+  await waitFor(() => core.compacted.length === storage.snapshots.length);
   t.same(core.compacted.map((c) => c.index), storage.snapshots.map((s) => s.meta.index), 'compact after each save');
   t.equal(node.stats().snapshotsTaken, storage.snapshots.length);
   await node.stop();
+});
+
+t.test('a snapshot being stored does not hold up the loop: writes commit meanwhile, the log is compacted once it is durable', async (t) => {
+  const { node, storage, core } = await setup({ snapshotEntries: 10 });
+  let release = (): void => undefined;
+  storage.snapshotGate = new Promise<void>((r) => (release = r));
+  for (let i = 0; i < 10; i++) await node.propose(enc(`s${i}`));
+  await waitFor(() => storage.snapshots.length === 1);
+  const savesBefore = storage.saves.length;
+  for (let i = 10; i < 40; i++) await node.propose(enc(`s${i}`));
+  t.ok(storage.saves.length >= savesBefore + 30, 'thirty writes saved and applied while the snapshot was being stored');
+  t.equal(storage.snapshots.length, 1, 'one snapshot at a time, though 30 more entries are due');
+  t.same(core.compacted, [], 'the log is not compacted before the snapshot is durable');
+  t.equal(node.stats().snapshotsTaken, 0);
+  release();
+  await waitFor(() => core.compacted.length >= 1);
+  t.equal(core.compacted[0]!.index, storage.snapshots[0]!.meta.index, 'compacted at the stored snapshot');
+  await waitFor(() => storage.snapshots.length >= 2);
+  t.ok(storage.snapshots[1]!.meta.index >= 40, 'the next snapshot, once the first is done, covers what came meanwhile');
+  await node.stop();
+});
+
+t.test('a snapshot that storage fails to store is fatal', async (t) => {
+  const { node, storage, core, fatal } = await setup({ snapshotEntries: 5 });
+  storage.snapshotError = new Error('disk full');
+  const writes = Array.from({ length: 5 }, (_, i) => node.propose(enc(`s${i}`)));
+  await Promise.all(writes);
+  await waitFor(() => fatal.length === 1);
+  t.match(String(fatal[0]), /disk full/);
+  t.same(core.compacted, []);
+  await t.rejects(node.propose(enc('after')), { code: 'stopped' });
 });
 
 t.test('snapshotIdleMs: a due snapshot waits while entries keep being applied, and is taken once they stop', async (t) => {

@@ -5,11 +5,30 @@ import { Level } from 'level';
 import t from 'tap';
 import { StorageCorruptionError } from '../../../raft/storage/index.js';
 import { LevelStorage } from '../../../raft/storage/level-storage.js';
-import { ENTRY_KEY_END, ENTRY_KEY_START, KEY_HARD_STATE, KEY_SNAPSHOT, chunkKey, encodeEntry, entryKey, entryKeyIndex } from '../../../raft/storage/codec.js';
-import { storageLimits } from '../../../raft/storage/storage.js';
+import { readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Packr, unpack } from 'msgpackr';
+import {
+  ENTRY_KEY_END,
+  ENTRY_KEY_START,
+  KEY_HARD_STATE,
+  KEY_SNAPSHOT,
+  chunkKey,
+  decodeSnapshotHeader,
+  encodeEntry,
+  encodeSnapshotHeader,
+  entryKey,
+  entryKeyIndex,
+  seal,
+  unseal,
+} from '../../../raft/storage/codec.js';
+import { crc32c } from '../../../raft/storage/crc32c.js';
+import { snapshotFileName } from '../../../raft/storage/snapshot-file.js';
 import { bootstrap, entries, hard, plain, tempDir } from './helpers.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
+
+const packr = new Packr({ useRecords: false });
 
 async function withRawDb(dataDir: string, f: (db: Db) => Promise<void>): Promise<void> {
   const db: Db = new Level<Uint8Array, Uint8Array>(dataDir, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -156,11 +175,25 @@ t.test('a term that goes backwards is corruption (log matching, Raft §5.3)', as
   await third.close();
 });
 
+/** The snapshot files in a data directory (LevelDB's own files are not). */
+function snapshotFiles(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.startsWith('snapshot-')).sort();
+}
+
+function flipFileByte(path: string, at: number): void {
+  const bytes = readFileSync(path);
+  bytes[at] = bytes[at]! ^ 0x5a;
+  writeFileSync(path, bytes);
+}
+
 t.test('corrupt hard state or snapshot throws with index null', async (t) => {
-  const cases: Array<[string, (db: Db) => Promise<void>, RegExp]> = [
+  const file = snapshotFileName({ index: 2, term: 1 });
+  const cases: Array<[string, (db: Db, dir: string) => Promise<void> | void, RegExp]> = [
     ['hard state', (db) => flipByte(db, KEY_HARD_STATE), /hard state: checksum mismatch/],
     ['snapshot header', (db) => flipByte(db, KEY_SNAPSHOT, 5), /snapshot header: checksum mismatch/],
-    ['snapshot chunk', (db) => flipByte(db, chunkKey(0)), /snapshot chunk 0: checksum mismatch/],
+    ['snapshot file', (_db, dir) => flipFileByte(join(dir, file), 3), /snapshot file snapshot-0+2-0+1\.snap: checksum mismatch/],
+    ['short snapshot file', (_db, dir) => truncateSync(join(dir, file), 5), /has 5 bytes, header says 14/],
+    ['missing snapshot file', (_db, dir) => unlinkSync(join(dir, file)), /snapshot file snapshot-0+2-0+1\.snap is missing/],
     ['missing hard state', (db) => db.del(KEY_HARD_STATE), /hard state record is missing/],
   ];
   for (const [name, damage, message] of cases) {
@@ -169,37 +202,101 @@ t.test('corrupt hard state or snapshot throws with index null', async (t) => {
     await s.load();
     await s.save({ hardState: hard(1, 2), entries: entries(3, 4, 1), snapshot: bootstrap(2, 1, Buffer.from('snapshot bytes')) });
     await s.close();
-    await withRawDb(dir, damage);
+    t.same(snapshotFiles(dir), [file], `${name}: the data is in the snapshot's file`);
+    await withRawDb(dir, async (db) => damage(db, dir));
     const again = await reopen(dir);
     await t.rejects(again.load(), { name: 'StorageCorruptionError', index: null, message }, name);
     await again.close();
   }
 });
 
-t.test('large snapshots are chunked; a smaller replacement deletes the surplus chunks', async (t) => {
+t.test('a header naming another file, or chunks and a file, is corrupt', async (t) => {
+  const meta = bootstrap(2, 1).meta;
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a path', { file: '../x.snap' }, /file: not a snapshot file name: "\.\.\/x\.snap"/],
+    ['another snapshot\'s file', { file: snapshotFileName({ index: 3, term: 1 }) }, /is not the file of snapshot 2 \(term 1\)/],
+    ['chunks too', { file: snapshotFileName(meta), chunks: 2 }, /the data is in one place/],
+  ];
+  for (const [name, fields, message] of cases) {
+    const header = unseal(encodeSnapshotHeader({ meta, totalBytes: 14, chunks: 0, dataCrc: 0 }));
+    const record = seal(packr.pack({ ...(unpack(header as Uint8Array) as object), ...fields }));
+    t.match(decodeSnapshotHeader(record), message, name);
+  }
+});
+
+t.test('big snapshots are files; a new one replaces the old file, and stray files are deleted on load', async (t) => {
   const dir = tempDir(t, 'recovery');
-  const big = Buffer.alloc(storageLimits.snapshotChunkBytes * 2 + 123);
+  const big = Buffer.alloc(9 * 1024 * 1024 + 123);
   for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
   const s = await LevelStorage.open({ dataDir: dir, log: () => undefined });
   await s.load();
   await s.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
   await s.saveSnapshot(bootstrap(5, 1, big));
   await s.close();
-  const s2 = await reopen(dir);
+  t.same(snapshotFiles(dir), [snapshotFileName({ index: 5, term: 1 })], 'the bootstrap\'s file was deleted once 5 was durable');
+  t.ok(readFileSync(join(dir, snapshotFileName({ index: 5, term: 1 }))).equals(big), 'the file holds the data as is');
+  // A crash between a file's write and its header's batch leaves files nobody names.
+  writeFileSync(join(dir, snapshotFileName({ index: 9, term: 2 })), 'unnamed');
+  writeFileSync(join(dir, `${snapshotFileName({ index: 9, term: 2 })}.7.tmp`), 'half written');
+  writeFileSync(join(dir, 'snapshot-notes.txt'), 'not ours to delete');
+  const events: Array<[string, Record<string, unknown>]> = [];
+  const s2 = await reopen(dir, events);
   const state = await s2.load();
   t.ok(Buffer.from(state!.snapshot.data).equals(big), 'big snapshot round-trips');
+  t.same(snapshotFiles(dir), [snapshotFileName({ index: 5, term: 1 }), 'snapshot-notes.txt']);
+  t.match(events, [['deleted_stray_snapshot_files', { dataDir: dir, files: [snapshotFileName({ index: 9, term: 2 }), `${snapshotFileName({ index: 9, term: 2 })}.7.tmp`].sort() }]]);
   await s2.saveSnapshot(bootstrap(8, 1, Buffer.from('small')));
+  await s2.saveSnapshot(bootstrap(6, 1, Buffer.from('older')));
   await s2.close();
-  await withRawDb(dir, async (db) => {
-    t.not(await db.get(chunkKey(0)), undefined);
-    t.equal(await db.get(chunkKey(1)), undefined);
-    t.equal(await db.get(chunkKey(2)), undefined);
-  });
+  t.same(snapshotFiles(dir), [snapshotFileName({ index: 8, term: 1 }), 'snapshot-notes.txt'], 'the replaced and the ignored older snapshot left no file');
   const s3 = await reopen(dir);
   const state3 = await s3.load();
   t.equal(Buffer.from(state3!.snapshot.data).toString(), 'small');
   t.same(plain(state3!.entries), plain(entries(9, 10, 1)));
   await s3.close();
+});
+
+t.test('a store that kept its snapshot in chunks (before snapshot files) loads; the next snapshot deletes the chunks', async (t) => {
+  const dir = tempDir(t, 'recovery');
+  const s = await LevelStorage.open({ dataDir: dir, log: () => undefined });
+  await s.load();
+  await s.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
+  await s.close();
+  // The old layout, written by hand: 'd' + chunk number records and a header without a file.
+  const data = Buffer.from('0123456789abcdefghij');
+  const chunks = [data.subarray(0, 8), data.subarray(8, 16), data.subarray(16)];
+  await withRawDb(dir, async (db) => {
+    for (const [c, chunk] of chunks.entries()) await db.put(chunkKey(c), seal(chunk));
+    await db.put(KEY_SNAPSHOT, encodeSnapshotHeader({ meta: bootstrap(4, 1).meta, totalBytes: data.length, chunks: 3, dataCrc: crc32c(data) }));
+  });
+  for (const f of snapshotFiles(dir)) unlinkSync(join(dir, f));
+  const s2 = await reopen(dir);
+  const state = await s2.load();
+  t.equal(Buffer.from(state!.snapshot.data).toString(), data.toString(), 'the chunks are read back in order');
+  t.equal(state!.snapshot.meta.index, 4);
+  await s2.saveSnapshot(bootstrap(8, 1, Buffer.from('small')));
+  await s2.close();
+  await withRawDb(dir, async (db) => {
+    for (let c = 0; c < 3; c++) t.equal(await db.get(chunkKey(c)), undefined, `chunk ${c} deleted`);
+  });
+  t.same(snapshotFiles(dir), [snapshotFileName({ index: 8, term: 1 })]);
+  const s3 = await reopen(dir);
+  t.equal(Buffer.from((await s3.load())!.snapshot.data).toString(), 'small');
+  await s3.close();
+  // A damaged chunk of the old layout is still caught.
+  const old = tempDir(t, 'recovery');
+  const s4 = await LevelStorage.open({ dataDir: old, log: () => undefined });
+  await s4.load();
+  await s4.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
+  await s4.close();
+  await withRawDb(old, async (db) => {
+    for (const [c, chunk] of chunks.entries()) await db.put(chunkKey(c), seal(chunk));
+    await db.put(KEY_SNAPSHOT, encodeSnapshotHeader({ meta: bootstrap(4, 1).meta, totalBytes: data.length, chunks: 3, dataCrc: crc32c(data) }));
+    await flipByte(db, chunkKey(1));
+  });
+  const s5 = await reopen(old);
+  await t.rejects(s5.load(), { name: 'StorageCorruptionError', index: null, message: /snapshot chunk 1: checksum mismatch/ });
+  await s5.close();
 });
 
 async function storedEntryIndexes(db: Db): Promise<number[]> {
