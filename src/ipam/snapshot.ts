@@ -53,6 +53,12 @@ interface TaskColumns {
 
 type SnapshotRoot = [string, number, number, [string, string], NetworkRow[], AgentRow[], TaskColumns];
 
+/**
+ * The last snapshot's bytes per task, to presize the next one's buffer (packLarge): snapshots of
+ * one process's state machines grow with their task count. A hint only; nothing depends on it.
+ */
+let bytesPerTask = 0;
+
 export function encodeSnapshot(s: IpamState): Uint8Array {
   const networkNames = sortedKeys(s.networks);
   const networkRows = networkNames.map((name) => networkRow(s.networks.get(name)));
@@ -66,7 +72,10 @@ export function encodeSnapshot(s: IpamState): Uint8Array {
     agents.map(agentRow),
     taskColumns(s, tasksInOrder(s), agents, networkNames),
   ];
-  return packLarge(root);
+  const tasks = root[6].count;
+  const data = packLarge(root, tasks * bytesPerTask * 1.0625 + 64 * 1024);
+  if (tasks > 0) bytesPerTask = data.length / tasks;
+  return data;
 }
 
 function networkRow(net: NetworkRec | undefined): NetworkRow {

@@ -169,6 +169,15 @@ t.test('malformed commands never throw and change nothing', async (t) => {
   t.same(h.sm.apply(new Uint8Array(0), (++h.index) as never), { ok: true, value: null }, 'an empty entry is a no-op');
 });
 
+t.test('decoding leaves the command bytes as they were (they stay in the Raft log until compaction)', async (t) => {
+  const bytes = packr.pack({ type: 'releaseTask', id: 'web.1' });
+  const entry = Buffer.from(bytes); // a log entry's data: a Buffer of its own
+  const keys = Reflect.ownKeys(entry).length;
+  t.equal(decodeCommand(entry).ok, true);
+  t.equal(Reflect.ownKeys(entry).length, keys, 'no property added (msgpackr would cache a DataView on it)');
+  t.notOk('dataView' in entry);
+});
+
 t.test('a label named __proto__ stays a label and pollutes nothing', async (t) => {
   const h = new Harness();
   h.ok(agent('a1', '10.0.0.1'));
