@@ -1,4 +1,4 @@
-// `npm run bench -- fill [--tasks 1000000] [--in-flight 256]`
+// `npm run bench -- fill [--tasks 1000000] [--in-flight 256] [--node-args=FLAGS]`
 //
 // Memory per node, measured on nodes rather than on the state machine alone: a 3-voter cluster of
 // `vnetd start` processes (fsync on) is filled through HTTP with --tasks allocations (the ipam
@@ -8,6 +8,7 @@
 // at about the same index). At the end, per node: resident memory now and at its peak (VmRSS and
 // VmHWM from /proc), and V8's heap used and allocated (from /metrics). Issue 4's target is the
 // memory of a node at 1,000,000 tasks: the peak RSS of the largest node under 1 GiB.
+// `--node-args` gives the node processes extra flags (a V8 setting, say).
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { printTable, round, writeResults } from '../harness.js';
@@ -29,12 +30,13 @@ export const fillBench = {
 const mib = (kib: number | null): number => (kib === null ? Number.NaN : round(kib / 1024, 0));
 
 export async function run(args: readonly string[], context: SuiteContext): Promise<void> {
-  const o = parseSuiteArgs(args, { seconds: 1, repeats: 1, warmupSeconds: 0 }, ['tasks', 'in-flight'] as const);
+  const o = parseSuiteArgs(args, { seconds: 1, repeats: 1, warmupSeconds: 0 }, ['tasks', 'in-flight', 'node-args'] as const);
+  const nodeArgs = (o.extra['node-args'] ?? '').split(' ').filter((a) => a !== '');
   const tasks = o.extra.tasks === undefined ? fillBench.tasksDefault : positive('tasks', o.extra.tasks, true);
   const inFlight = o.extra['in-flight'] === undefined ? fillBench.inFlightDefault : positive('in-flight', o.extra['in-flight'], true);
   const loadBefore = hostLoad();
   const workDir = path.join(context.workDir, `fill-${process.pid}`);
-  const cluster = await VnetdCluster.start({ voters: 3, workDir });
+  const cluster = await VnetdCluster.start({ voters: 3, workDir, ...(nodeArgs.length > 0 && { nodeArgs }) });
   const slices: { second: number; total: number; opsPerSec: number; p50Ms: number; maxMs: number }[] = [];
   const nodes: Record<string, { rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number }> = {};
   const started = performance.now();
@@ -77,7 +79,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const targets = { peakRssPerNodeUnder1GiB: { value: { tasks: total, peakRssMiB: peak }, met: peak < fillBench.targets.peakRssMiBMax } };
   for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
   const file = writeResults('fill', {
-    parameters: { tasks, inFlight, hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
+    parameters: { tasks, inFlight, nodeArgs, hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
     machine: context.machine,
     figures: { tasks: total, seconds, nodes, stalls, worstMaxMs: Math.max(...slices.map((s) => s.maxMs)), slices, targets },
   });
