@@ -38,7 +38,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const workDir = path.join(context.workDir, `fill-${process.pid}`);
   const cluster = await VnetdCluster.start({ voters: 3, workDir, ...(nodeArgs.length > 0 && { nodeArgs }) });
   const slices: { second: number; total: number; opsPerSec: number; p50Ms: number; maxMs: number }[] = [];
-  const nodes: Record<string, { rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number }> = {};
+  const nodes: Record<string, { rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number; snapshotsInstalled: number }> = {};
   const started = performance.now();
   try {
     await setupVnetd(cluster);
@@ -64,6 +64,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
         snapshots: snapshot('count{phase="encode"}'),
         snapshotEncodeSeconds: round(snapshot('sum{phase="encode"}'), 2),
         snapshotPersistSeconds: round(snapshot('sum{phase="persist"}'), 2),
+        // A follower that fell behind the leader's compacted log gets the whole state instead.
+        snapshotsInstalled: m.get('vnetd_raft_snapshots_total{kind="installed"}') ?? 0,
       };
     }
   } finally {

@@ -246,6 +246,16 @@ t.test('snapshotIdleMs: under continuous load the snapshot is taken at 2 x snaps
   await node.stop();
 });
 
+t.test('snapshotIdleMs: the forced bound is staggered by rank in id order, so replicas do not all encode at once', async (t) => {
+  // This node is the second of three ids: 2 - 1/3 of snapshotEntries (30 x 5/3 = 50).
+  const three: Member[] = ['n0', 'n1', 'n2'].map((id) => ({ id: nodeId(id), role: 'voter', context: '{"raft":"127.0.0.1:1"}' }));
+  const { node, storage } = await setup({ snapshotEntries: 30, snapshotIdleMs: 1_000, bootstrap: { members: three } });
+  for (let i = 0; i < 55; i++) await node.propose(enc(`s${i}`));
+  t.equal(storage.snapshots.length, 1, 'one snapshot, forced by the bound');
+  t.equal(storage.snapshots[0]!.meta.index, 50, 'when 5/3 x snapshotEntries were due, not 2 x (the lowest id\'s bound)');
+  await node.stop();
+});
+
 t.test('snapshotIdleMs out of range is a RangeError naming it', async (t) => {
   await t.rejects(setup({ snapshotIdleMs: -1 }), { name: 'RangeError', message: /^snapshotIdleMs/ });
 });
