@@ -252,16 +252,43 @@ export interface TaskDnsNames {
   readonly autoip: string;
 }
 
+/** What the names of one (framework, zone) end in: nearly every write repeats the last pair. */
+interface NameTail {
+  readonly framework: string;
+  readonly zone: string;
+  /** `<framework labels>.` and `.<zone labels>` ('' for the root zone); null when the framework mangles to nothing. */
+  readonly fw: string | null;
+  readonly z: string;
+  readonly zoneValid: boolean;
+}
+let lastTail: NameTail | null = null;
+
+function nameTail(framework: string, zone: string): NameTail {
+  if (lastTail !== null && lastTail.framework === framework && lastTail.zone === zone) return lastTail;
+  const labels = mangleFramework(framework);
+  const z = zoneLabels(zone);
+  lastTail = {
+    framework, zone,
+    fw: labels.length === 0 ? null : labels.join('.') + '.',
+    z: z.length === 0 ? '' : '.' + z.join('.'),
+    zoneValid: z.every((l) => l.length > 0 && l.length <= limits.labelCharsMax),
+  };
+  return lastTail;
+}
+
 /**
  * The `agentip`, `containerip` and `autoip` names of a task under `zone` (e.g. "dcos" or
  * "dcos.thisdcos.directory."), without the trailing dot; undefined when the task has no names
- * (its name or framework mangles to nothing, or a name would exceed 255 bytes).
+ * (its name or framework mangles to nothing, or a name would exceed 255 bytes). Every write's
+ * answer shows them, so they are three concatenations, not label arrays joined (2 KB of garbage
+ * per write on the leader before).
  */
 export function taskDnsNames(task: { readonly name: string; readonly framework: string }, zone: string): TaskDnsNames | undefined {
-  const l = taskLabels(task);
-  if (l === undefined) return undefined;
-  const z = zoneLabels(zone);
-  const [agentip, containerip, autoip] = hostKinds.map((k) => hostName(l, k, z)?.slice(0, -1));
-  if (agentip === undefined || containerip === undefined || autoip === undefined) return undefined;
-  return { agentip, containerip, autoip };
+  const label = mangleLabel(task.name);
+  const tail = nameTail(task.framework, zone);
+  if (label === '' || tail.fw === null || !tail.zoneValid) return undefined;
+  const head = label + '.' + tail.fw;
+  // The text's length + 2 is its wire length (a length byte per label, the root); containerip is the longest.
+  if (head.length + 'containerip'.length + tail.z.length + 2 > limits.nameBytesMax) return undefined;
+  return { agentip: head + 'agentip' + tail.z, containerip: head + 'containerip' + tail.z, autoip: head + 'autoip' + tail.z };
 }

@@ -192,3 +192,27 @@ t.test('property: mangleLabel\'s shortcut for ready labels equals the full mangl
   );
   fc.assert(fc.property(text, (s) => mangleLabel(s) === mangleOracle(s)), { seed, numRuns: 5000 });
 });
+
+t.test('property: the API\'s task names equal hostName over taskLabels for any name, framework and zone (seeded)', async (t) => {
+  const seed = Number(process.env['RECORDS_SEED'] ?? Date.now() % 2 ** 31);
+  t.comment(`seed ${seed} (replay with RECORDS_SEED=${seed})`);
+  // The oracle: the label arrays the zone's own names are built from.
+  const oracle = (task: { name: string; framework: string }, zone: string): Record<string, string> | undefined => {
+    const l = taskLabels(task);
+    if (l === undefined) return undefined;
+    const z = zone.endsWith('.') ? zone.slice(0, -1) : zone;
+    const names = ['agentip', 'containerip', 'autoip'].map((k) => hostName(l, k as 'agentip', z === '' ? [] : z.toLowerCase().split('.'))?.slice(0, -1));
+    if (names.some((n) => n === undefined)) return undefined;
+    return { agentip: names[0]!, containerip: names[1]!, autoip: names[2]! };
+  };
+  const text = fc.string({ unit: fc.constantFrom('a', 'B', '-', '.', '_', 'é', '9', ' '), maxLength: 140 });
+  const zone = fc.constantFrom('dcos', 'dcos.', 'dcos.thisdcos.directory.', 'A.Long-Zone.example', 'x'.repeat(60) + '.' + 'y'.repeat(60) + '.' + 'z'.repeat(60));
+  // Names repeat frameworks and zones, as writes do: the last (framework, zone) is reused.
+  fc.assert(fc.property(fc.array(fc.tuple(text, fc.constantFrom('marathon', 'kafka.prod', '..', 'a'.repeat(70) + '.b'), zone)), (cases) => {
+    for (const [name, framework, z] of cases) {
+      const got = taskDnsNames({ name, framework }, z);
+      const want = oracle({ name, framework }, z);
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${JSON.stringify({ name, framework, z })}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+    }
+  }), { seed, numRuns: 500 });
+});
