@@ -256,20 +256,29 @@ t.test('big snapshots are files; a new one replaces the old file, and stray file
   await s3.close();
 });
 
-t.test('a store that kept its snapshot in chunks (before snapshot files) loads; the next snapshot deletes the chunks', async (t) => {
+/**
+ * A store in the layout before snapshot files, written by hand: entries 1..10, and a snapshot at
+ * index 4 whose data is in 'd' + chunk number records and whose header names no file.
+ */
+async function chunkedStore(t: Parameters<typeof tempDir>[0], data: Buffer, damage?: (db: Db) => Promise<void>): Promise<string> {
   const dir = tempDir(t, 'recovery');
   const s = await LevelStorage.open({ dataDir: dir, log: () => undefined });
   await s.load();
   await s.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
   await s.close();
-  // The old layout, written by hand: 'd' + chunk number records and a header without a file.
-  const data = Buffer.from('0123456789abcdefghij');
   const chunks = [data.subarray(0, 8), data.subarray(8, 16), data.subarray(16)];
   await withRawDb(dir, async (db) => {
     for (const [c, chunk] of chunks.entries()) await db.put(chunkKey(c), seal(chunk));
-    await db.put(KEY_SNAPSHOT, encodeSnapshotHeader({ meta: bootstrap(4, 1).meta, totalBytes: data.length, chunks: 3, dataCrc: crc32c(data) }));
+    await db.put(KEY_SNAPSHOT, encodeSnapshotHeader({ meta: bootstrap(4, 1).meta, totalBytes: data.length, chunks: chunks.length, dataCrc: crc32c(data) }));
+    await damage?.(db);
   });
   for (const f of snapshotFiles(dir)) unlinkSync(join(dir, f));
+  return dir;
+}
+
+t.test('a store that kept its snapshot in chunks (before snapshot files) loads; the next snapshot deletes the chunks', async (t) => {
+  const data = Buffer.from('0123456789abcdefghij');
+  const dir = await chunkedStore(t, data);
   const s2 = await reopen(dir);
   const state = await s2.load();
   t.equal(Buffer.from(state!.snapshot.data).toString(), data.toString(), 'the chunks are read back in order');
@@ -284,17 +293,8 @@ t.test('a store that kept its snapshot in chunks (before snapshot files) loads; 
   t.equal(Buffer.from((await s3.load())!.snapshot.data).toString(), 'small');
   await s3.close();
   // A damaged chunk of the old layout is still caught.
-  const old = tempDir(t, 'recovery');
-  const s4 = await LevelStorage.open({ dataDir: old, log: () => undefined });
-  await s4.load();
-  await s4.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
-  await s4.close();
-  await withRawDb(old, async (db) => {
-    for (const [c, chunk] of chunks.entries()) await db.put(chunkKey(c), seal(chunk));
-    await db.put(KEY_SNAPSHOT, encodeSnapshotHeader({ meta: bootstrap(4, 1).meta, totalBytes: data.length, chunks: 3, dataCrc: crc32c(data) }));
-    await flipByte(db, chunkKey(1));
-  });
-  const s5 = await reopen(old);
+  const damaged = await chunkedStore(t, data, (db) => flipByte(db, chunkKey(1)));
+  const s5 = await reopen(damaged);
   await t.rejects(s5.load(), { name: 'StorageCorruptionError', index: null, message: /snapshot chunk 1: checksum mismatch/ });
   await s5.close();
 });
