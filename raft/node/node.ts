@@ -77,8 +77,8 @@ export class RaftNode implements RaftNodeApi {
   /** When the last entries were applied (Date.now()): a deferred snapshot waits for a quiet moment. */
   private lastAppliedMs = 0;
   private holdTimer: NodeJS.Timeout | null = null;
-  /** A local snapshot whose storage write is under way, and whether it is done (maybeSnapshot). */
-  private snapshotting: { readonly snap: Snapshot; saved: boolean } | null = null;
+  /** A local snapshot whose storage write is under way, whether it is done, and its end (maybeSnapshot). */
+  private snapshotting: { readonly snap: Snapshot; saved: boolean; settled: Promise<void> } | null = null;
 
   private constructor(
     private readonly o: ResolvedOptions,
@@ -452,15 +452,20 @@ export class RaftNode implements RaftNodeApi {
     if (this.o.snapshotIdleMs > 0 && due < this.forcedSnapshotEntries() && Date.now() - this.lastAppliedMs < this.o.snapshotIdleMs) return false;
     const index = this.appliedIndex;
     const data = this.runStateMachine(() => this.sm.snapshot());
-    const pending = { snap: { meta: { index, term: this.appliedTerm, membership: this.membership }, data }, saved: false };
-    this.snapshotting = pending;
-    this.storage.saveSnapshot(pending.snap).then(
+    const snap: Snapshot = { meta: { index, term: this.appliedTerm, membership: this.membership }, data };
+    const pending = { snap, saved: false, settled: Promise.resolve() };
+    pending.settled = this.storage.saveSnapshot(snap).then(
       () => {
         pending.saved = true;
         this.schedule();
       },
-      (err: unknown) => this.fail(err),
+      (err: unknown) => {
+        // A failed write is fatal while running; stop() waits for it and logs it.
+        if (this.state === 'running') this.fail(err);
+        else this.o.logger({ level: 'error', msg: 'snapshot write failed while stopping', node: this.id, index, err: String(err) });
+      },
     );
+    this.snapshotting = pending;
     return false;
   }
 
@@ -646,6 +651,8 @@ export class RaftNode implements RaftNodeApi {
       await this.storage.save({ hardState: this.deferredHardState, entries: [], snapshot: null });
       this.deferredHardState = null;
     }
+    // A snapshot being written finishes first: the next start then restores from it.
+    await this.snapshotting?.settled;
     await this.transport.close();
     await this.storage.close();
     this.state = 'stopped';

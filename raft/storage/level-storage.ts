@@ -58,6 +58,9 @@ export class LevelStorage implements RaftStorage {
   private snapshotChunks = 0;
   /** The snapshot file the durable header names, or null. */
   private snapshotFile: string | null = null;
+  /** saveSnapshot() file writes under way (outside the write queue): close() waits for them. */
+  private readonly fileWrites = new Set<Promise<unknown>>();
+  private closing: Promise<void> | null = null;
   /** Writes run one at a time in call order; each sees the bounds the previous one left. */
   private tail: Promise<void> = Promise.resolve();
   /** Range deletes of compacted entries, in order, off the write queue (see dropCompacted). */
@@ -158,7 +161,11 @@ export class LevelStorage implements RaftStorage {
     if (this.closed) return Promise.reject(new StorageError('closed', `storage ${this.dataDir} is closed`));
     // The file is written first, outside the write queue, and only then is its small header batch
     // queued: saves made meanwhile do not wait for tens of MB to reach the disk.
-    return this.writeSnapshotFile(snapshot).then((file) => this.enqueue(async () => {
+    const written = this.writeSnapshotFile(snapshot);
+    const forget = (): void => void this.fileWrites.delete(written);
+    this.fileWrites.add(written);
+    written.then(forget, forget);
+    return written.then((file) => this.enqueue(async () => {
       assert(this.bounds !== null, 'saveSnapshot() before load() or before the first save()');
       const plan = planCompact(this.bounds, snapshot.meta.index);
       if (plan === null) {
@@ -211,8 +218,17 @@ export class LevelStorage implements RaftStorage {
     return { ...this.counters };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.closeNow();
+    return this.closing;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private async closeNow(): Promise<void> {
+    // A snapshot file being written still gets its header batch: close() finishes what was asked.
+    // (Its batch is queued when the write settles, before allSettled's own callbacks run.)
+    while (this.fileWrites.size > 0) await Promise.allSettled([...this.fileWrites]);
     this.closed = true;
     await this.tail.catch(() => undefined);
     await this.clearing;
@@ -220,8 +236,6 @@ export class LevelStorage implements RaftStorage {
     if (this.dirFd >= 0) closeSync(this.dirFd);
     this.dirFd = -1;
   }
-
-  // ---- internals ------------------------------------------------------------------------------
 
   private enqueue(work: () => Promise<void>): Promise<void> {
     if (this.closed) return Promise.reject(new StorageError('closed', `storage ${this.dataDir} is closed`));

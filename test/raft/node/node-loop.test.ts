@@ -222,6 +222,24 @@ t.test('a snapshot that storage fails to store is fatal', async (t) => {
   await t.rejects(node.propose(enc('after')), { code: 'stopped' });
 });
 
+t.test('stop waits for a snapshot being written before closing storage; its failure then is logged, not fatal', async (t) => {
+  const logs: Array<Record<string, unknown>> = [];
+  const { node, storage, fatal } = await setup({ snapshotEntries: 5, logger: (l) => logs.push(l) });
+  let release = (): void => undefined;
+  storage.snapshotGate = new Promise<void>((r) => (release = r));
+  storage.snapshotError = new Error('disk gone');
+  for (let i = 0; i < 5; i++) await node.propose(enc(`s${i}`));
+  await waitFor(() => storage.snapshots.length === 1);
+  const stopping = node.stop();
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setImmediate(r));
+  t.notOk(storage.closed, 'storage stays open while the snapshot is written');
+  release();
+  await stopping;
+  t.ok(storage.closed);
+  t.same(fatal, [], 'not fatal during stop');
+  t.ok(logs.some((l) => l['msg'] === 'snapshot write failed while stopping' && /disk gone/.test(String(l['err']))), 'logged');
+});
+
 t.test('snapshotIdleMs: a due snapshot waits while entries keep being applied, and is taken once they stop', async (t) => {
   const { node, storage } = await setup({ snapshotEntries: 10, snapshotIdleMs: 500 });
   // 15 entries, one about every 5 ms: due after 10, never 500 ms quiet, under the 2x bound.

@@ -256,6 +256,24 @@ t.test('big snapshots are files; a new one replaces the old file, and stray file
   await s3.close();
 });
 
+t.test('close() right after saveSnapshot() waits for its file and stores it', async (t) => {
+  const dir = tempDir(t, 'recovery');
+  const big = Buffer.alloc(8 * 1024 * 1024, 7);
+  const s = await LevelStorage.open({ dataDir: dir, log: () => undefined });
+  await s.load();
+  await s.save({ hardState: hard(1, 5), entries: entries(1, 10, 1), snapshot: bootstrap() });
+  const saved = s.saveSnapshot(bootstrap(5, 1, big));
+  await s.close();
+  await saved;
+  t.same(snapshotFiles(dir), [snapshotFileName({ index: 5, term: 1 })], 'no temporary file left, the old one deleted');
+  const again = await reopen(dir);
+  const state = await again.load();
+  t.equal(state!.snapshot.meta.index, 5);
+  t.ok(Buffer.from(state!.snapshot.data).equals(big));
+  await again.close();
+  await t.rejects(again.saveSnapshot(bootstrap(9, 1, big)), { name: 'StorageError', code: 'closed' }, 'and after close() it refuses');
+});
+
 /**
  * A store in the layout before snapshot files, written by hand: entries 1..10, and a snapshot at
  * index 4 whose data is in 'd' + chunk number records and whose header names no file.
