@@ -5,11 +5,13 @@
 
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { LevelStorage } from '../../raft/storage/level-storage.js';
+import { snapshotFileName } from '../../raft/storage/snapshot-file.js';
+import { snapshotData } from './fixtures/snapshot-data.js';
 import { entries, plain } from '../raft/storage/helpers.js';
 import { mulberry32 } from '../util/prng.js';
 import { type KeepUnsynced, dropUnsynced, randomPrefix } from './journal.js';
@@ -19,11 +21,13 @@ import type { Watched } from './power-cut.js';
 const writer = fileURLToPath(new URL('./fixtures/storage-writer.js', import.meta.url));
 /** Entries acknowledged before the cut (one synced save each: slow on a busy disk). */
 const appendsBeforeCut = 80;
+/** Local snapshots acknowledged before the cut, in the snapshot case (one every 10 entries). */
+const snapshotsBeforeCut = 3;
 
 const { root, shim, cleanup } = shimRoot('vnetd-powerloss-storage-');
 t.teardown(cleanup);
 
-function run(w: Watched, mode: 'sync' | 'nosync', phase: 'bootstrap' | 'append'): ChildProcess {
+function run(w: Watched, mode: 'sync' | 'nosync', phase: 'bootstrap' | 'append' | 'snapshots'): ChildProcess {
   const child = fork(writer, [w.dir, mode, phase], { env: { PATH: process.env['PATH'] ?? '', ...shimEnv(shim, w) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -34,18 +38,33 @@ function run(w: Watched, mode: 'sync' | 'nosync', phase: 'bootstrap' | 'append')
 const exited = (c: ChildProcess): Promise<void> =>
   new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve() : c.once('exit', () => resolve())));
 
-/** Bootstraps, reopens, appends until `appendsBeforeCut` are acknowledged, cuts the power, reloads. */
-async function cutAfterAppends(mode: 'sync' | 'nosync', keep: KeepUnsynced = dropUnsynced, name: string = mode): Promise<{ acknowledged: number; lastIndex: number | null; restored: Awaited<ReturnType<LevelStorage['load']>> }> {
+/**
+ * Bootstraps, reopens, appends until `appendsBeforeCut` are acknowledged (with `snapshots`, also
+ * local snapshots every few entries, until `snapshotsBeforeCut` of them are), cuts the power, reloads.
+ */
+async function cutAfterAppends(
+  mode: 'sync' | 'nosync',
+  keep: KeepUnsynced = dropUnsynced,
+  name: string = mode,
+  phase: 'append' | 'snapshots' = 'append',
+): Promise<{ acknowledged: number; snapshotAcknowledged: number; lastIndex: number | null; restored: Awaited<ReturnType<LevelStorage['load']>>; dir: string }> {
   const dir = join(root, name);
   mkdirSync(dir);
   const w: Watched = { dir: join(dir, 'raft'), journal: join(dir, 'journal') };
   const boot = run(w, mode, 'bootstrap');
   await exited(boot);
   if (boot.exitCode !== 0) throw new Error(`bootstrap writer exited with ${boot.exitCode ?? boot.signalCode}`);
-  const child = run(w, mode, 'append');
+  const child = run(w, mode, phase);
+  let snapshotAcknowledged = 0;
+  let snapshots = 0;
   const acknowledged = await new Promise<number>((resolve, reject) => {
     child.on('message', (m) => {
-      if (typeof m === 'number' && m >= appendsBeforeCut) {
+      if (typeof m === 'object' && m !== null && typeof (m as { snapshot?: unknown }).snapshot === 'number') {
+        snapshotAcknowledged = Math.max(snapshotAcknowledged, (m as { snapshot: number }).snapshot);
+        snapshots++;
+        return;
+      }
+      if (typeof m === 'number' && m >= appendsBeforeCut && (phase === 'append' || snapshots >= snapshotsBeforeCut)) {
         child.kill('SIGKILL'); // in the callback that saw the ack: nothing more is acknowledged
         resolve(m);
       }
@@ -59,7 +78,7 @@ async function cutAfterAppends(mode: 'sync' | 'nosync', keep: KeepUnsynced = dro
   const s = await LevelStorage.open({ dataDir: w.dir, log: () => undefined });
   try {
     const restored = await s.load();
-    return { acknowledged, lastIndex: restored === null ? null : s.lastIndex(), restored };
+    return { acknowledged, snapshotAcknowledged, lastIndex: restored === null ? null : s.lastIndex(), restored, dir: w.dir };
   } finally {
     await s.close();
   }
@@ -92,4 +111,15 @@ t.test('--unsafe-no-fsync, part of the unsynced tail kept (torn records too): wh
   t.ok(last <= r.acknowledged, `seed ${seed}: ${last} of ${r.acknowledged} entries kept`);
   t.same(plain(r.restored!.entries), plain(last === 0 ? [] : entries(1, last, 1)), `seed ${seed}: entries 1..${last}, byte for byte`);
   t.ok(r.restored!.hardState.commit <= last, `seed ${seed}: commit ${r.restored!.hardState.commit} within the log`);
+});
+
+t.test('fsync on: a snapshot saveSnapshot() acknowledged survives a power cut, its file byte for byte, and no other file is left', async (t) => {
+  const r = await cutAfterAppends('sync', dropUnsynced, 'sync-snapshots', 'snapshots');
+  t.ok(r.restored !== null, 'the store is still there');
+  const snap = r.restored!.snapshot;
+  t.ok(snap.meta.index >= r.snapshotAcknowledged, `snapshot ${snap.meta.index} >= acknowledged ${r.snapshotAcknowledged}`);
+  t.ok(Buffer.from(snap.data).equals(snapshotData(snap.meta.index)), 'its data byte for byte');
+  t.ok(r.lastIndex! >= r.acknowledged, `entries: last index ${r.lastIndex} >= acknowledged ${r.acknowledged}`);
+  t.same(plain(r.restored!.entries), plain(entries(snap.meta.index + 1, r.lastIndex!, 1)), 'the entries after it');
+  t.same(readdirSync(r.dir).filter((f) => f.startsWith('snapshot-')), [snapshotFileName(snap.meta)], 'one snapshot file: load() removed the rest');
 });
