@@ -26,8 +26,12 @@ const largeSlack = 1.125;
  */
 export function packLarge(value: unknown, expectedBytes = 0): Uint8Array {
   packr.useBuffer(Buffer.allocUnsafeSlow(Math.max(packBufferBytes, Math.ceil(expectedBytes))));
-  const view = packr.pack(value);
-  packr.useBuffer(Buffer.allocUnsafeSlow(packBufferBytes));
+  let view: Uint8Array;
+  try {
+    view = packr.pack(value);
+  } finally {
+    packr.useBuffer(Buffer.allocUnsafeSlow(packBufferBytes));
+  }
   if (view.byteOffset === 0 && view.buffer.byteLength <= view.length * largeSlack) return view;
   const own = new Uint8Array(view.length);
   own.set(view);
