@@ -471,14 +471,17 @@ export class RaftNode implements RaftNodeApi {
 
   /**
    * Entries due at which a snapshot waiting for a quiet moment (snapshotIdleMs) is taken anyway:
-   * 2 x snapshotEntries for the member with the lowest id, less for each next one, down to just
-   * above 1 x. Under continuous load every replica reaches the same index at the same time; a
+   * 2 x snapshotEntries for the voter (or learner) with the lowest id, less for each next one,
+   * down to just above 1 x. Under continuous load every replica reaches the same index at the same time; a
    * common bound made all of them stop to encode together (1-1.5 s each at a million tasks), and
    * no write could commit until a quorum was done. Staggered, a follower encodes while the leader
    * and the other followers go on committing.
    */
   private forcedSnapshotEntries(): number {
-    const ids = this.membership.members.map((m) => m.id).sort();
+    // Ranked among members of this node's role: the voters' bounds must stay far apart however
+    // many learners (agents) there are.
+    const role = this.membership.members.find((m) => m.id === this.id)?.role;
+    const ids = this.membership.members.filter((m) => m.role === role).map((m) => m.id).sort();
     const rank = Math.max(0, ids.indexOf(this.id));
     return this.o.snapshotEntries * (2 - rank / Math.max(1, ids.length));
   }

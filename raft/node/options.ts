@@ -55,8 +55,8 @@ export interface RaftNodeOptions {
    * every tick), or until a bound is due, whichever comes first. Encoding a snapshot stops the
    * node's event loop (0.12 s at 300,000 IPAM tasks, cold), and every replica reaches the same
    * index at the same time: taken under load, it stalls every write in flight. The bound is
-   * staggered by the member's rank in id order, from 2 × snapshotEntries (lowest id) down towards
-   * 1 ×, so replicas under continuous load do not all encode at once.
+   * staggered by the member's rank in id order among the voters (or the learners), from
+   * 2 × snapshotEntries (lowest id) down towards 1 ×, so replicas under continuous load do not all encode at once.
    * 0 (the default) takes it as soon as it is due.
    */
   readonly snapshotIdleMs?: number;

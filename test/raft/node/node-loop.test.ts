@@ -265,8 +265,11 @@ t.test('snapshotIdleMs: under continuous load the snapshot is taken at 2 x snaps
 });
 
 t.test('snapshotIdleMs: the forced bound is staggered by rank in id order, so replicas do not all encode at once', async (t) => {
-  // This node is the second of three ids: 2 - 1/3 of snapshotEntries (30 x 5/3 = 50).
-  const three: Member[] = ['n0', 'n1', 'n2'].map((id) => ({ id: nodeId(id), role: 'voter', context: '{"raft":"127.0.0.1:1"}' }));
+  // This node is the second of three voters: 2 - 1/3 of snapshotEntries (30 x 5/3 = 50). Learners
+  // are ranked apart: however many there are, the voters' bounds stay a third apart.
+  const voter = (id: string): Member => ({ id: nodeId(id), role: 'voter', context: '{"raft":"127.0.0.1:1"}' });
+  const learner = (id: string): Member => ({ id: nodeId(id), role: 'learner', context: '{"raft":"127.0.0.1:1"}' });
+  const three: Member[] = [voter('n0'), learner('a0'), voter('n1'), learner('a1'), voter('n2'), learner('a2')];
   const { node, storage } = await setup({ snapshotEntries: 30, snapshotIdleMs: 1_000, bootstrap: { members: three } });
   for (let i = 0; i < 55; i++) await node.propose(enc(`s${i}`));
   t.equal(storage.snapshots.length, 1, 'one snapshot, forced by the bound');
