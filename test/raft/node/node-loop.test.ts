@@ -269,8 +269,8 @@ t.test('snapshotIdleMs: the forced bound is staggered by rank in id order, so re
   // are ranked apart: however many there are, the voters' bounds stay a third apart.
   const voter = (id: string): Member => ({ id: nodeId(id), role: 'voter', context: '{"raft":"127.0.0.1:1"}' });
   const learner = (id: string): Member => ({ id: nodeId(id), role: 'learner', context: '{"raft":"127.0.0.1:1"}' });
-  const three: Member[] = [voter('n0'), learner('a0'), voter('n1'), learner('a1'), voter('n2'), learner('a2')];
-  const { node, storage } = await setup({ snapshotEntries: 30, snapshotIdleMs: 1_000, bootstrap: { members: three } });
+  const mixed: Member[] = [voter('n0'), learner('a0'), voter('n1'), learner('a1'), voter('n2'), learner('a2')];
+  const { node, storage } = await setup({ snapshotEntries: 30, snapshotIdleMs: 1_000, bootstrap: { members: mixed } });
   for (let i = 0; i < 55; i++) await node.propose(enc(`s${i}`));
   t.equal(storage.snapshots.length, 1, 'one snapshot, forced by the bound');
   t.equal(storage.snapshots[0]!.meta.index, 50, 'when 5/3 x snapshotEntries were due, not 2 x (the lowest id\'s bound)');
