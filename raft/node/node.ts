@@ -77,6 +77,8 @@ export class RaftNode implements RaftNodeApi {
   /** When the last entries were applied (Date.now()): a deferred snapshot waits for a quiet moment. */
   private lastAppliedMs = 0;
   private holdTimer: NodeJS.Timeout | null = null;
+  /** forcedSnapshotEntries() and the membership it was computed for. */
+  private forcedBound: { readonly of: Membership | null; readonly entries: number } = { of: null, entries: 0 };
   /** A local snapshot whose storage write is under way, whether it is done, and its end (maybeSnapshot). */
   private snapshotting: { readonly snap: Snapshot; saved: boolean; settled: Promise<void> } | null = null;
 
@@ -478,12 +480,17 @@ export class RaftNode implements RaftNodeApi {
    * and the other followers go on committing.
    */
   private forcedSnapshotEntries(): number {
-    // Ranked among members of this node's role: the voters' bounds must stay far apart however
-    // many learners (agents) there are.
-    const role = this.membership.members.find((m) => m.id === this.id)?.role;
-    const ids = this.membership.members.filter((m) => m.role === role).map((m) => m.id).sort();
-    const rank = Math.max(0, ids.indexOf(this.id));
-    return this.o.snapshotEntries * (2 - rank / Math.max(1, ids.length));
+    // Asked on every Ready while a snapshot is due: computed once per membership (replaced, never
+    // changed in place), not a sort of every member each time.
+    if (this.forcedBound.of !== this.membership) {
+      // Ranked among members of this node's role: the voters' bounds must stay far apart however
+      // many learners (agents) there are.
+      const role = this.membership.members.find((m) => m.id === this.id)?.role;
+      const ids = this.membership.members.filter((m) => m.role === role).map((m) => m.id).sort();
+      const rank = Math.max(0, ids.indexOf(this.id));
+      this.forcedBound = { of: this.membership, entries: this.o.snapshotEntries * (2 - rank / Math.max(1, ids.length)) };
+    }
+    return this.forcedBound.entries;
   }
 
   /** Compacts the core's log up to the snapshot being saved, once storage has it. */

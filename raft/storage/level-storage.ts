@@ -148,8 +148,11 @@ export class LevelStorage implements RaftStorage {
       const bounds = this.boundsForSave(update);
       const plan = planSave(bounds, update);
       const ops: Op[] = [];
-      const file = update.snapshot === null ? null : await this.writeSnapshotFile(update.snapshot);
-      if (update.snapshot !== null && file !== null) this.snapshotOps(update.snapshot, file, ops);
+      let file: string | null = null;
+      if (update.snapshot !== null) {
+        file = await this.writeSnapshotFile(update.snapshot);
+        this.snapshotOps(update.snapshot, file, ops);
+      }
       this.planOps(plan, ops);
       if (update.hardState !== null) ops.push(this.put(KEY_HARD_STATE, encodeHardState(update.hardState)));
       if (ops.length === 0) return; // nothing to persist: no fsync

@@ -271,7 +271,7 @@ function nameTail(framework: string, zone: string): NameTail {
     framework, zone,
     fw: labels.length === 0 ? null : labels.join('.') + '.',
     z: z.length === 0 ? '' : '.' + z.join('.'),
-    zoneValid: z.every((l) => l.length > 0 && l.length <= limits.labelCharsMax),
+    zoneValid: validLabels(z),
   };
   return lastTail;
 }
