@@ -74,7 +74,8 @@ t.test('--force-new-cluster: a survivor of a lost quorum becomes a single-member
     const c = (await call(plain.url, 'GET', '/v1/cluster')).body;
     return c.members.find((m: { id: string; role: string }) => m.id === joiner.id)?.role === 'voter' ? true : undefined;
   }, 40_000);
-  t.equal((await call(joiner.url, 'GET', '/v1/tasks/t7?consistent=true')).body?.ip, acknowledged.get('t7'), 'the joiner serves the recovered state');
+  const t7 = await call(joiner.url, 'GET', '/v1/tasks/t7?consistent=true');
+  t.equal(t7.body?.ip, acknowledged.get('t7'), `the joiner serves the recovered state (answered ${t7.status} ${JSON.stringify(t7.body)})`);
   t.equal((await call(joiner.url, 'PUT', '/v1/tasks/via-joiner', task(5))).status, 201, 'and writes go through the 2-voter cluster');
 
   // Misuse is refused before anything changes.
