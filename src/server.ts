@@ -31,7 +31,8 @@ import type { Logger } from './log.js';
 import type { ApiContext, MemberContext } from './api/context.js';
 import { encodeMemberContext } from './api/context.js';
 import { ApiMetrics } from './api/metrics.js';
-import { RaftIoMetrics, registerDnsUdpMetrics } from './metrics/index.js';
+import { RaftIoMetrics, registerDnsUdpMetrics, registerMallocMetrics } from './metrics/index.js';
+import { MallocTrimmer, loadMalloc } from './malloc/malloc.js';
 import { Registry } from 'prom-client';
 import { createApiServer } from './api/server.js';
 import type { ApiServer } from './api/server.js';
@@ -281,6 +282,16 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
   const metrics = new ApiMetrics({ node, ipam, registry, dnsQueries: dns.metrics, storage: () => storage.stats(), transport: () => transport.stats(), nodeStats: () => node.stats() });
   registerDnsUdpMetrics(metrics.registry, dns.udp);
   if (dns.udp.fallback !== undefined) log.info('DNS over UDP uses node:dgram', { reason: dns.udp.fallback });
+  // src/malloc/README.md: free C heap memory goes back to the system after snapshots, not never.
+  const malloc = loadMalloc();
+  let trimmer: MallocTrimmer | null = null;
+  if (malloc instanceof Error) {
+    log.info('free malloc memory is not given back to the system', { reason: malloc.message });
+  } else {
+    const t = (trimmer = new MallocTrimmer(malloc));
+    node.on('snapshot', () => t.trimSoon());
+    registerMallocMetrics(metrics.registry, t);
+  }
   let ready = false;
   const ctx: ApiContext = { node, ipam, log: log.child({ component: 'http' }), metrics, zone: config.zone, token: tokenOf(config), tokenReads: config.apiTokenReads, ready: () => ready };
   api.attach(ctx);
@@ -307,6 +318,7 @@ export async function startServer(loaded: LoadedConfig, log: Logger, extensions:
       // the node, which lets its last storage write finish and closes storage and transport.
       await Promise.all([api.close(), dns.close()]);
       await node.stop();
+      trimmer?.close();
       log.info('stopped', { id: config.id, applied: ipam.appliedIndex });
     },
   };

@@ -65,6 +65,11 @@ export interface RaftNodeEvents {
   leader: (leader: NodeId | null) => void;
   /** Membership as applied changed. */
   membership: (members: readonly PeerStatus[]) => void;
+  /**
+   * A snapshot became this node's base: a local one durable and the log compacted up to it, or a
+   * leader's installed. Large buffers were freed around it (the application may want to know).
+   */
+  snapshot: (s: { readonly index: LogIndex; readonly kind: 'local' | 'installed' }) => void;
 }
 
 export interface RaftNodeApi {

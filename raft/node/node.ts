@@ -55,6 +55,7 @@ export class RaftNode implements RaftNodeApi {
     applied: new Set(),
     leader: new Set(),
     membership: new Set(),
+    snapshot: new Set(),
   };
   private soft: SoftState = { role: 'follower', leader: null };
   private appliedIndex: LogIndex;
@@ -413,6 +414,7 @@ export class RaftNode implements RaftNodeApi {
     this.counters.snapshotsInstalled++;
     this.proposals.coveredBySnapshot(index);
     this.o.logger({ level: 'info', msg: 'snapshot installed', node: this.id, index, term: snap.meta.term });
+    this.emit('snapshot', { index, kind: 'installed' });
   }
 
   private applyCommitted(entries: readonly Entry[]): void {
@@ -505,6 +507,7 @@ export class RaftNode implements RaftNodeApi {
     this.snapshotIndex = index;
     this.counters.snapshotsTaken++;
     this.o.logger({ level: 'info', msg: 'snapshot taken', node: this.id, index, bytes: pending.snap.data.length });
+    this.emit('snapshot', { index, kind: 'local' });
     return true;
   }
 

@@ -7,3 +7,5 @@ export { AnswerableClock, answerableLimits } from './answerable.js';
 export { TimedTransport } from './timed-transport.js';
 export { registerDnsQueryMetrics, registerDnsUdpMetrics, dnsQueryFamilies } from './dns-queries.js';
 export type { DnsQuerySource, DnsUdpSource } from './dns-queries.js';
+export { registerMallocMetrics } from './malloc.js';
+export type { MallocSource } from './malloc.js';

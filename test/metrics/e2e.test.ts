@@ -46,6 +46,7 @@ const families = [
   'vnetd_ipam_agent_capacity', 'vnetd_ipam_agent_used', 'vnetd_ipam_allocation_failures_total',
   'vnetd_dns_queries_total', 'vnetd_dns_query_duration_seconds', 'vnetd_dns_change_to_answerable_seconds',
   'vnetd_http_requests_total', 'vnetd_http_request_duration_seconds',
+  'vnetd_process_malloc_bytes', 'vnetd_process_malloc_trims_total',
 ];
 
 t.test('every metric family is present and moves with writes and DNS queries', async (t) => {
@@ -106,6 +107,10 @@ t.test('every metric family is present and moves with writes and DNS queries', a
   moved('vnetd_raft_snapshot_duration_seconds_count', { phase: 'encode' }, 1);
   moved('vnetd_raft_snapshot_duration_seconds_count', { phase: 'persist' }, 1);
   t.ok(value(after, 'vnetd_raft_snapshot_bytes', { kind: 'local' }) > 100, 'snapshot size');
+  // src/malloc (CI builds the addon; glibc): a trim follows the snapshots, off the event loop.
+  t.ok(value(after, 'vnetd_process_malloc_bytes', { state: 'in_use' }) > 0, 'malloc in use');
+  const trims = (s: Scrape): number => value(s, 'vnetd_process_malloc_trims_total', { released: 'true' }) + value(s, 'vnetd_process_malloc_trims_total', { released: 'false' });
+  t.ok(await waitFor('a trim after the snapshots', async () => (trims(await scrape(leader)) >= 1 ? true : undefined)), 'a trim after the snapshots');
   t.same(series(after, 'vnetd_raft_peer_lag_entries').map((s) => s.labels['peer']).sort(), specs.map((s) => s.id), 'lag of every member, on the leader');
   t.same(series(after, 'vnetd_raft_peer_reachable').map((s) => `${s.labels['peer']}=${s.value}`).sort(), specs.map((s) => `${s.id}=1`), 'every member reachable');
   // IPAM

@@ -180,6 +180,8 @@ t.test('read resolves once applied >= the read index', async (t) => {
 
 t.test('snapshot every N applied entries: saved, then the core compacts', async (t) => {
   const { node, storage, core } = await setup({ snapshotEntries: 10 });
+  const events: { index: number; kind: string }[] = [];
+  node.on('snapshot', (e) => events.push(e));
   for (let i = 0; i < 25; i++) await node.propose(enc(`s${i}`));
   t.ok(storage.snapshots.length >= 2, `snapshots: ${storage.snapshots.length}`);
   const last = storage.snapshots[storage.snapshots.length - 1]!;
@@ -188,6 +190,7 @@ t.test('snapshot every N applied entries: saved, then the core compacts', async 
   await waitFor(() => core.compacted.length === storage.snapshots.length);
   t.same(core.compacted.map((c) => c.index), storage.snapshots.map((s) => s.meta.index), 'compact after each save');
   t.equal(node.stats().snapshotsTaken, storage.snapshots.length);
+  t.same(events, core.compacted.map((c) => ({ index: c.index, kind: 'local' })), "a 'snapshot' event for each, once compacted");
   await node.stop();
 });
 
@@ -203,9 +206,11 @@ t.test('a snapshot being stored does not hold up the loop: writes commit meanwhi
   t.equal(storage.snapshots.length, 1, 'one snapshot at a time, though 30 more entries are due');
   t.same(core.compacted, [], 'the log is not compacted before the snapshot is durable');
   t.equal(node.stats().snapshotsTaken, 0);
+  const event = new Promise((resolve) => node.on('snapshot', resolve));
   release();
   await waitFor(() => core.compacted.length >= 1);
   t.equal(core.compacted[0]!.index, storage.snapshots[0]!.meta.index, 'compacted at the stored snapshot');
+  t.same(await event, { index: storage.snapshots[0]!.meta.index, kind: 'local' }, "'snapshot' once it is durable");
   await waitFor(() => storage.snapshots.length >= 2);
   t.ok(storage.snapshots[1]!.meta.index >= 40, 'the next snapshot, once the first is done, covers what came meanwhile');
   await node.stop();
@@ -307,11 +312,13 @@ t.test('a snapshot from the leader restores the state machine and settles covere
   storage.saveDelayMs = 20;
   const p = node.propose(enc('mine')).catch((e: RaftError) => e.code);
   await waitFor(() => storage.inFlight === 1);
+  const event = new Promise((resolve) => node.on('snapshot', resolve));
   core.leader = false;
   core.installSnapshot({ meta: { index: logIndex(10), term: term(3), membership: { members } }, data: enc('["x","y"]') });
   t.equal(await p, 'timeout', 'outcome unknown');
   await waitFor(() => node.status().appliedIndex === 10);
   t.same(sm.items, ['x', 'y']);
+  t.same(await event, { index: 10, kind: 'installed' }, "a 'snapshot' event");
   await node.stop();
 });
 
