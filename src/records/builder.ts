@@ -63,10 +63,19 @@ class TaskEntry implements TaskFacts {
     readonly id: string,
     readonly group: Group,
     public agent: AgentAddresses,
-    readonly ip: string | undefined,
+    /**
+     * The IPv4 address as a signed 32-bit integer, 0 for none (IPAM never hands out 0.0.0.0, a
+     * network address): a small integer lives in the field, where its text was a ~32-byte string
+     * per task (issue 4, a node's memory at 1,000,000 tasks). Formatted when a query reads it.
+     */
+    private readonly ip4: number,
     readonly ip6: string | undefined,
     private readonly packedPorts: string,
   ) {}
+
+  get ip(): string | undefined {
+    return this.ip4 === 0 ? undefined : formatIpv4(this.ip4 >>> 0);
+  }
 
   get agentIp(): string {
     return this.agent.ip;
@@ -77,7 +86,7 @@ class TaskEntry implements TaskFacts {
   }
 
   get network(): string | undefined {
-    return this.ip === undefined && this.ip6 === undefined ? undefined : 'network';
+    return this.ip4 === 0 && this.ip6 === undefined ? undefined : 'network';
   }
 
   get ports(): readonly PortMapping[] {
@@ -442,7 +451,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.groups.add(group);
     }
     assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
-    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip, view.ip6, view.ports.length === 0 ? '' : packPorts(view.ports));
+    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip === undefined ? 0 : ipv4Int(view.ip), view.ip6, view.ports.length === 0 ? '' : packPorts(view.ports));
     const slots = this.slotsOf(group, entry);
     const m = group.members;
     let before: number;
@@ -470,7 +479,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.touch(group);
     }
     this.srvNamesChanged(group, before, before | slots);
-    const addressed = this.addPtr(entry, entry.ip);
+    const addressed = this.addPtr(entry, view.ip);
     if (!this.addPtr(entry, entry.ip6) && !addressed) assert(this.unaddressed.add(entry), () => `task ${entry.id} attached twice`);
   }
 
@@ -526,8 +535,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
     }
     this.touch(group);
     this.srvNamesChanged(group, before, group.members === undefined ? 0 : this.srvMask(group));
-    this.removePtr(entry, entry.ip);
-    this.removePtr(entry, entry.ip6);
+    this.removePtr(entry, view.ip);
+    this.removePtr(entry, view.ip6);
     if (group.members !== undefined) return;
     this.hostNamesChanged(group, -1);
     group.version = -1;
@@ -641,6 +650,32 @@ export class DnsRecords implements IpamListener, DerivedSource {
     this.zone.setRRset(name, 'A', [...a].sort());
     this.zone.setRRset(name, 'AAAA', [...aaaa].sort());
   }
+}
+
+/**
+ * A dotted quad as IPAM formats it (canonical: four decimal octets) as a signed 32-bit integer:
+ * by hand, once per allocation, where parseIpv4 splits and matches a pattern per octet.
+ */
+function ipv4Int(text: string): number {
+  let value = 0;
+  let octet = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      value = (value << 8) | octet;
+      octet = 0;
+      dots++;
+    } else {
+      assert(c >= 0x30 && c <= 0x39, () => `not an IPv4 address: ${text}`);
+      octet = octet * 10 + (c - 0x30);
+      assert(octet <= 255, () => `not an IPv4 address: ${text}`);
+    }
+  }
+  const v = (value << 8) | octet;
+  // 0 means "none" in a TaskEntry; IPAM never hands out 0.0.0.0 (a network's own address).
+  assert(dots === 3 && v !== 0, () => `not a task's IPv4 address: ${text}`);
+  return v;
 }
 
 const in4 = '\x07in-addr\x04arpa\0';
