@@ -94,6 +94,26 @@ export abstract class SeededTable<V> {
     }
   }
 
+  /**
+   * Stores `value` in place of what is stored under `key` (which must answer to it, as `value`
+   * will); returns whether the key was present. The slot stays: no probe run changes.
+   */
+  replace(key: string, value: V): boolean {
+    const h = hashOf(key);
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const stored = this.hashes[i];
+      if (stored === empty) return false;
+      if (stored === h) {
+        const v = this.slots[i];
+        if (v !== undefined && this.matches(v, key)) {
+          assert(this.matches(value, key), () => `replacement does not answer to the key ${key}`);
+          this.slots[i] = value;
+          return true;
+        }
+      }
+    }
+  }
+
   /** Removes the key; returns what was stored under it, or undefined. */
   delete(key: string): V | undefined {
     const h = hashOf(key);

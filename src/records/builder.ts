@@ -8,11 +8,12 @@
 // share — plus an IP-keyed map for PTR. A query for a name parses it into its group and kind, and
 // the zone index builds the answer from the group's tasks (the rules of records.ts), caching it
 // while the group's version stands (dns/zone-index.ts `derivedCacheNamesMax` bounds that cache).
-// Per task that is one compact entry, one group table slot (shared by tasks of the same name) and
-// a PTR table slot per address, a few hundred bytes.
+// Per task that is one compact holder (the group itself when the name has one task, else an
+// entry of the group), one group table slot (shared by tasks of the same name) and a PTR table slot
+// per address: ~200 bytes (issue 4).
 //
 // The cost rule (issue 5): an event touches only its task's group and addresses, O(1) (a release
-// finds its entry through the PTR table, or for a task without a reverse address through a small
+// finds its holder through the PTR table, or for a task without a reverse address through a small
 // table of those by id), plus O(labels) in the zone for a name that appears or disappears (its
 // empty non-terminals). A changed group's names that the zone has cached (recently asked) are rebuilt
 // and encoded once at the end of the batch (`flush`); any other name is derived and encoded on its
@@ -54,24 +55,25 @@ interface Framework {
  * What builder.ts keeps of a task: the facts the rules read, nothing else. Ports are packed in a
  * latin1 string (`packPorts`, ~24 bytes instead of ~100 for an array of objects); a task on a
  * network always has a container address (IPAM), so "host networking" is "no container address".
+ * Two kinds hold them: a TaskEntry (a member of a group of several tasks) and a Group with one task,
+ * which holds its task itself (below).
  */
-class TaskEntry implements TaskFacts {
-  /** Its index in `group.members` when that is an array (so leaving the group is O(1)). */
-  at = 0;
-
+abstract class TaskHolder implements TaskFacts {
   constructor(
-    readonly id: string,
-    readonly group: Group,
+    public id: string,
     public agent: AgentAddresses,
     /**
      * The IPv4 address as a signed 32-bit integer, 0 for none (IPAM never hands out 0.0.0.0, a
      * network address): a small integer lives in the field, where its text was a ~32-byte string
      * per task (issue 4, a node's memory at 1,000,000 tasks). Formatted when a query reads it.
      */
-    private readonly ip4: number,
-    readonly ip6: string | undefined,
-    private readonly packedPorts: string,
+    protected ip4: number,
+    public ip6: string | undefined,
+    protected packedPorts: string,
   ) {}
+
+  /** The group whose names the task gives records to. */
+  abstract get group(): Group;
 
   get ip(): string | undefined {
     return this.ip4 === 0 ? undefined : formatIpv4(this.ip4 >>> 0);
@@ -95,6 +97,32 @@ class TaskEntry implements TaskFacts {
 
   get hasPorts(): boolean {
     return this.packedPorts.length > 0;
+  }
+}
+
+/** The facts of a new task, as attach() reads them from its view. */
+interface TaskInit {
+  readonly id: string;
+  readonly agent: AgentAddresses;
+  readonly ip4: number;
+  readonly ip6: string | undefined;
+  readonly packedPorts: string;
+}
+
+/** A task of a group of several. */
+class TaskEntry extends TaskHolder {
+  /** Its index in `group.members` (so leaving the group is O(1)). */
+  at = 0;
+
+  constructor(
+    t: TaskInit,
+    private readonly owner: Group,
+  ) {
+    super(t.id, t.agent, t.ip4, t.ip6, t.packedPorts);
+  }
+
+  get group(): Group {
+    return this.owner;
   }
 }
 
@@ -129,15 +157,24 @@ const protos = ['tcp', 'udp'] as const;
 /** SRV slots of a group: kind index * 2 + proto index. */
 const srvSlots = hostKinds.length * protos.length;
 
-/** The tasks of one (task label, framework): every forward name they own derives from it. */
-class Group {
+/** No agent: the holder fields of a group that has members (its first task moved into an entry). */
+const noAgent: AgentAddresses = { ip: '', ip6: undefined };
+
+/**
+ * The tasks of one (task label, framework): every forward name they own derives from it.
+ *
+ * A group of one task holds that task itself (its TaskHolder fields; `members` undefined): most
+ * names have one task (each task of a load named for its id has its own), and an entry object
+ * besides the group cost ~80 bytes per task (issue 4: a node's memory at 1,000,000 tasks). When a
+ * second task comes, the first moves into an entry and the group keeps `members`, an array, until
+ * its last task leaves.
+ */
+class Group extends TaskHolder {
   /** Changes whenever a derived answer of the group may change (the zone caches by it); -1 once gone. */
   version = 0;
-  members: TaskEntry | TaskEntry[] | undefined = undefined;
-  /**
-   * Groups of several tasks: per SRV slot, the members giving that name at least one record
-   * (undefined while none has). A one-task group reads its member instead (no array per task).
-   */
+  /** The tasks of a group that has had several; undefined while it holds its one task itself. */
+  members: TaskEntry[] | undefined = undefined;
+  /** Groups with members: per SRV slot, the members giving that name at least one record. */
   srv: number[] | undefined = undefined;
 
   constructor(
@@ -146,15 +183,44 @@ class Group {
     readonly framework: Framework,
     /** Bit per kind: whether its SRV names fit the name limits (a 63-character task label has none). */
     readonly srvValid: number,
-  ) {}
+    first: TaskInit,
+  ) {
+    super(first.id, first.agent, first.ip4, first.ip6, first.packedPorts);
+  }
+
+  get group(): Group {
+    return this;
+  }
 
   get task(): string {
     return this.key.slice(1, 1 + this.key.charCodeAt(0));
   }
 
-  list(): readonly TaskEntry[] {
-    const m = this.members;
-    return m === undefined ? [] : Array.isArray(m) ? m : [m];
+  /** Whether the group holds its one task itself. */
+  get solo(): boolean {
+    return this.members === undefined;
+  }
+
+  list(): readonly TaskHolder[] {
+    return this.members ?? [this];
+  }
+
+  /** An entry holding the same task as this one-task group (to take its place in the tables). */
+  soloEntry(): TaskEntry {
+    assert(this.members === undefined, () => `group of ${this.id} has members already`);
+    return new TaskEntry({ id: this.id, agent: this.agent, ip4: this.ip4, ip6: this.ip6, packedPorts: this.packedPorts }, this);
+  }
+
+  /** From now on the group's tasks are entries, `first` (from soloEntry) the first of them. */
+  becomeMembers(first: TaskEntry): void {
+    assert(this.members === undefined && first.id === this.id, () => `group of ${this.id} cannot take ${first.id} as its first member`);
+    first.at = 0;
+    this.members = [first];
+    this.id = '';
+    this.agent = noAgent;
+    this.ip4 = 0;
+    this.ip6 = undefined;
+    this.packedPorts = '';
   }
 }
 
@@ -179,13 +245,13 @@ class GroupTable extends SeededTable<Group> {
  * addresses. One task per address: IPAM never hands an address to two live tasks (DESIGN.md §4),
  * and it reports a release before the allocation that may reuse the address.
  */
-class PtrTable extends SeededTable<TaskEntry> {
-  protected matches(entry: TaskEntry, ip: string): boolean {
-    return entry.ip === ip || entry.ip6 === ip;
+class PtrTable extends SeededTable<TaskHolder> {
+  protected matches(holder: TaskHolder, ip: string): boolean {
+    return holder.ip === ip || holder.ip6 === ip;
   }
 
-  add(ip: string, entry: TaskEntry): boolean {
-    return this.insert(ip, entry);
+  add(ip: string, holder: TaskHolder): boolean {
+    return this.insert(ip, holder);
   }
 }
 
@@ -235,7 +301,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
    * that a release finds every entry in O(1): through its PTR slot, else here. Only such tasks pay
    * for a slot in it.
    */
-  private readonly unaddressed = new KeyedTable<TaskEntry>();
+  private readonly unaddressed = new KeyedTable<TaskHolder>();
   /** Version of every PTR answer: any address coming or going (the zone caches by it). */
   private readonly ptrStamp = { version: 0 };
   private readonly reverse4: boolean;
@@ -443,64 +509,72 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.unnamed++;
       return;
     }
+    assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
+    const task: TaskInit = { id: view.id, agent: this.agentOf(view), ip4: view.ip === undefined ? 0 : ipv4Int(view.ip), ip6: view.ip6, packedPorts: view.ports.length === 0 ? '' : packPorts(view.ports) };
     let group = this.groups.get(key);
-    const created = group === undefined;
+    let holder: TaskHolder;
+    let before: number;
+    let slots: number;
     if (group === undefined) {
       const framework = this.frameworkOf(view.framework)!;
-      group = new Group(key, framework, this.srvValidity(key.slice(1, 1 + key.charCodeAt(0)), framework));
+      group = new Group(key, framework, this.srvValidity(key.slice(1, 1 + key.charCodeAt(0)), framework), task);
       this.groups.add(group);
-    }
-    assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
-    const entry = new TaskEntry(view.id, group, this.agentOf(view), view.ip === undefined ? 0 : ipv4Int(view.ip), view.ip6, view.ports.length === 0 ? '' : packPorts(view.ports));
-    const slots = this.slotsOf(group, entry);
-    const m = group.members;
-    let before: number;
-    if (m === undefined) {
+      holder = group;
       before = 0;
-      group.members = entry;
-    } else if (Array.isArray(m)) {
-      before = this.srvMask(group);
-      entry.at = m.length;
-      m.push(entry);
-      this.countSlots(group, slots, 1);
-    } else {
-      before = this.slotsOf(group, m);
-      group.members = [m, entry];
-      m.at = 0;
-      entry.at = 1;
-      this.countSlots(group, before, 1);
-      this.countSlots(group, slots, 1);
-    }
-    if (created) {
+      slots = this.slotsOf(group, group);
       // Nothing of a new group is cached yet: only its version and its names to report.
       group.version++;
       this.hostNamesChanged(group, 1);
     } else {
+      before = this.srvMask(group);
+      const members = group.members ?? this.toMembers(group);
+      const entry = new TaskEntry(task, group);
+      slots = this.slotsOf(group, entry);
+      entry.at = members.length;
+      members.push(entry);
+      this.countSlots(group, slots, 1);
+      holder = entry;
       this.touch(group);
     }
     this.srvNamesChanged(group, before, before | slots);
-    const addressed = this.addPtr(entry, view.ip);
-    if (!this.addPtr(entry, entry.ip6) && !addressed) assert(this.unaddressed.add(entry), () => `task ${entry.id} attached twice`);
+    const addressed = this.addPtr(holder, view.ip);
+    if (!this.addPtr(holder, view.ip6) && !addressed) assert(this.unaddressed.add(holder), () => `task ${holder.id} attached twice`);
   }
 
-  /** The PTR of one of a new entry's addresses (none outside the reverse zones); whether it has one. */
-  private addPtr(entry: TaskEntry, ip: string | undefined): boolean {
+  /**
+   * A one-task group gets a second task: the first moves into an entry, which takes the group's
+   * place in the PTR table (or among the tasks without one) and in the SRV counts. Returns the
+   * group's members.
+   */
+  private toMembers(group: Group): TaskEntry[] {
+    const first = group.soloEntry();
+    const slots = this.slotsOf(group, group);
+    let tabled = false;
+    for (const ip of [first.ip, first.ip6]) if (ip !== undefined && this.ptr.replace(ip, first)) tabled = true;
+    if (!tabled) assert(this.unaddressed.replace(first.id, first), () => `task ${first.id} in no table`);
+    group.becomeMembers(first);
+    this.countSlots(group, slots, 1);
+    return group.members!;
+  }
+
+  /** The PTR of one of a new task's addresses (none outside the reverse zones); whether it has one. */
+  private addPtr(holder: TaskHolder, ip: string | undefined): boolean {
     if (ip === undefined || !this.inReverseZone(ip)) return false;
-    assert(this.ptr.add(ip, entry), () => `address ${ip} of task ${entry.id} already held by task ${this.ptr.get(ip)?.id}`);
+    assert(this.ptr.add(ip, holder), () => `address ${ip} of task ${holder.id} already held by task ${this.ptr.get(ip)?.id}`);
     this.zone.addDerivedName(reverseName(ip)!);
     this.ptrStamp.version++;
     return true;
   }
 
-  private removePtr(entry: TaskEntry, ip: string | undefined): void {
-    if (ip === undefined || this.ptr.get(ip) !== entry) return;
+  private removePtr(holder: TaskHolder, ip: string | undefined): void {
+    if (ip === undefined || this.ptr.get(ip) !== holder) return;
     this.ptr.delete(ip);
     this.zone.removeDerivedName(reverseName(ip)!);
     this.ptrStamp.version++;
   }
 
-  /** A released view's entry, O(1): through its PTR slot, else taken out of the entries without one. */
-  private takeEntry(view: TaskView): TaskEntry | undefined {
+  /** A released view's holder, O(1): through its PTR slot, else taken out of the tasks without one. */
+  private takeHolder(view: TaskView): TaskHolder | undefined {
     let held = view.ip === undefined ? undefined : this.ptr.get(view.ip);
     if (held === undefined && view.ip6 !== undefined) held = this.ptr.get(view.ip6);
     return held !== undefined && held.id === view.id ? held : this.unaddressed.delete(view.id);
@@ -514,30 +588,27 @@ export class DnsRecords implements IpamListener, DerivedSource {
       return;
     }
     const group = this.groups.get(key);
-    const entry = this.takeEntry(view);
-    assert(group !== undefined && entry !== undefined && entry.group === group, () => `task ${view.id} missing from its group`);
+    const holder = this.takeHolder(view);
+    assert(group !== undefined && holder !== undefined && holder.group === group, () => `task ${view.id} missing from its group`);
     const before = this.srvMask(group);
-    const list = group.members;
-    if (Array.isArray(list)) {
-      assert(list[entry.at] === entry, () => `task ${view.id} not at its index ${entry.at} in its group`);
-      const last = list.pop()!;
+    const members = group.members;
+    if (members !== undefined) {
+      // A group with members holds no task itself: the holder is one of its entries.
+      const entry = holder as TaskEntry;
+      assert(holder !== group && members[entry.at] === entry, () => `task ${view.id} not at its index ${entry.at} in its group`);
+      const last = members.pop()!;
       if (last !== entry) {
-        list[entry.at] = last;
+        members[entry.at] = last;
         last.at = entry.at;
       }
       this.countSlots(group, this.slotsOf(group, entry), -1);
-      if (list.length === 1) {
-        group.members = list[0];
-        group.srv = undefined;
-      }
-    } else {
-      group.members = undefined;
     }
+    const gone = members === undefined || members.length === 0;
     this.touch(group);
-    this.srvNamesChanged(group, before, group.members === undefined ? 0 : this.srvMask(group));
-    this.removePtr(entry, view.ip);
-    this.removePtr(entry, view.ip6);
-    if (group.members !== undefined) return;
+    this.srvNamesChanged(group, before, gone ? 0 : this.srvMask(group));
+    this.removePtr(holder, view.ip);
+    this.removePtr(holder, view.ip6);
+    if (!gone) return;
     this.hostNamesChanged(group, -1);
     group.version = -1;
     this.groups.delete(key);
@@ -550,9 +621,9 @@ export class DnsRecords implements IpamListener, DerivedSource {
   }
 
   /** The SRV slots (bit kind * 2 + proto) a task gives records to, where the group's name is valid. */
-  private slotsOf(group: Group, entry: TaskEntry): number {
-    if (!entry.hasPorts) return 0;
-    const facts: TaskFacts = { agentIp: entry.agentIp, agentIp6: entry.agentIp6, ip: entry.ip, ip6: entry.ip6, network: entry.network, ports: entry.ports };
+  private slotsOf(group: Group, task: TaskHolder): number {
+    if (!task.hasPorts) return 0;
+    const facts: TaskFacts = { agentIp: task.agentIp, agentIp6: task.agentIp6, ip: task.ip, ip6: task.ip6, network: task.network, ports: task.ports };
     let slots = 0;
     hostKinds.forEach((kind, k) => {
       if ((group.srvValid & (1 << k)) === 0) return;
@@ -572,9 +643,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
 
   /** The SRV slots with at least one task giving records: the group's SRV names that exist. */
   private srvMask(group: Group): number {
-    const m = group.members;
-    if (m === undefined) return 0;
-    if (!Array.isArray(m)) return this.slotsOf(group, m);
+    if (group.members === undefined) return this.slotsOf(group, group);
     let mask = 0;
     group.srv?.forEach((n, slot) => {
       if (n > 0) mask |= 1 << slot;

@@ -1,5 +1,5 @@
 // KeyedTable (src/ipam/task-table.ts), the id -> task index, against a Map model: random add /
-// delete / get sequences over a small key space (so probe runs collide, wrap around the end of the
+// delete / get / replace sequences over a small key space (so probe runs collide, wrap around the end of the
 // table and are shifted back on delete) and through several doublings.
 import t from 'tap';
 import fc from 'fast-check';
@@ -12,7 +12,7 @@ interface Item {
   readonly n: number;
 }
 
-type Op = { kind: 'add' | 'delete' | 'get'; key: number };
+type Op = { kind: 'add' | 'delete' | 'get' | 'replace'; key: number };
 
 function check(ops: readonly Op[], keySpace: number): string | null {
   const table = new KeyedTable<Item>();
@@ -24,6 +24,11 @@ function check(ops: readonly Op[], keySpace: number): string | null {
       const added = table.add(item);
       if (added !== !model.has(id)) return `op ${i}: add ${id} returned ${added}`;
       if (added) model.set(id, item);
+    } else if (op.kind === 'replace') {
+      const item = { id, n: i };
+      const replaced = table.replace(id, item);
+      if (replaced !== model.has(id)) return `op ${i}: replace ${id} returned ${replaced}`;
+      if (replaced) model.set(id, item);
     } else if (op.kind === 'delete') {
       const removed = table.delete(id);
       if (removed !== model.get(id)) return `op ${i}: delete ${id} returned ${JSON.stringify(removed)}`;
@@ -40,7 +45,7 @@ function check(ops: readonly Op[], keySpace: number): string | null {
   return null;
 }
 
-const op = fc.record({ kind: fc.constantFrom<Op['kind']>('add', 'add', 'delete', 'get'), key: fc.nat() });
+const op = fc.record({ kind: fc.constantFrom<Op['kind']>('add', 'add', 'delete', 'get', 'replace'), key: fc.nat() });
 
 t.test('KeyedTable equals a Map model', async (t) => {
   for (const keySpace of [7, 40, 300]) {
@@ -61,6 +66,10 @@ t.test('KeyedTable: 100,000 ids in, every other one out, the rest still found', 
   t.equal(found, 100_000, 'odd ids found with their values, even ids gone');
   t.notOk(table.add({ id: 't1', n: -1 }), 'a present id is not added twice');
   t.equal(table.get('t1')?.n, 1);
+  t.ok(table.replace('t1', { id: 't1', n: -1 }), 'replace takes a present id');
+  t.equal(table.get('t1')?.n, -1, 'and stores the new value');
+  t.equal(table.size, 50_000, 'in the same slot');
+  t.throws(() => table.replace('t3', { id: 't5', n: 5 }), /does not answer to the key t3/, 'a replacement under another key is a bug');
 });
 
 // SeededTable as src/records' PTR index uses it: one value stored under two keys (a task's IPv4
