@@ -178,8 +178,12 @@ class Group extends TaskHolder {
   srv: number[] | undefined = undefined;
 
   constructor(
-    /** Wire-format labels: task label then framework labels (the zone key of the names, less kind and zone). */
-    readonly key: string,
+    /**
+     * The task label: the task name's own string when it is a label already (shared with IPAM's
+     * task), so a group keeps no key string of its own (~32 bytes per task, issue 4); its key is
+     * `groupKey(task, framework)`.
+     */
+    readonly task: string,
     readonly framework: Framework,
     /** Bit per kind: whether its SRV names fit the name limits (a 63-character task label has none). */
     readonly srvValid: number,
@@ -192,8 +196,9 @@ class Group extends TaskHolder {
     return this;
   }
 
-  get task(): string {
-    return this.key.slice(1, 1 + this.key.charCodeAt(0));
+  /** Wire-format labels: task label then framework labels (the zone key of the names, less kind and zone). */
+  get key(): string {
+    return groupKey(this.task, this.framework);
   }
 
   /** Whether the group holds its one task itself. */
@@ -231,8 +236,10 @@ class Group extends TaskHolder {
  * src/ipam/task-table.ts).
  */
 class GroupTable extends SeededTable<Group> {
+  /** `group.key === key`, without building the group's key. */
   protected matches(group: Group, key: string): boolean {
-    return group.key === key;
+    const { task, framework } = group;
+    return key.length === 1 + task.length + framework.wire.length && key.charCodeAt(0) === task.length && key.startsWith(task, 1) && key.endsWith(framework.wire);
   }
 
   add(group: Group): boolean {
@@ -276,6 +283,8 @@ export interface RecordsStats {
 }
 
 const label = (text: string): string => String.fromCharCode(text.length) + text;
+/** A group's key: its task label and its framework's labels, in wire format. */
+const groupKey = (task: string, framework: Framework): string => label(task) + framework.wire;
 /** Wire bytes of the `containerip` label (the longest kind) and of `_tcp`/`_udp`. */
 const containeripLabelBytes = 'containerip'.length + 1;
 const protoLabelBytes = '_tcp'.length + 1;
@@ -479,16 +488,23 @@ export class DnsRecords implements IpamListener, DerivedSource {
   }
 
   /**
-   * The group key of a task's names, or undefined when it has none: its name or framework mangles
-   * to nothing (naming.ts `taskLabels`), or a name would exceed 255 bytes. Mangled labels are 1-63
-   * characters, so only the length is left to check: containerip, the longest kind, decides.
+   * The task label and framework of a task's names, or undefined when it has none: its name or
+   * framework mangles to nothing (naming.ts `taskLabels`), or a name would exceed 255 bytes.
+   * Mangled labels are 1-63 characters, so only the length is left to check: containerip, the
+   * longest kind, decides.
    */
-  private groupKeyOf(view: { readonly name: string; readonly framework: string }): string | undefined {
+  private namesOf(view: { readonly name: string; readonly framework: string }): { readonly task: string; readonly framework: Framework } | undefined {
     const framework = this.frameworkOf(view.framework);
     const task = framework === null ? '' : mangleLabel(view.name);
     if (framework === null || task === '') return undefined;
     if (task.length + 1 + framework.wire.length + containeripLabelBytes + this.originKey.length > limits.nameBytesMax) return undefined;
-    return label(task) + framework.wire;
+    return { task, framework };
+  }
+
+  /** The group key of a task's names, or undefined when it has none (`namesOf`). */
+  private groupKeyOf(view: { readonly name: string; readonly framework: string }): string | undefined {
+    const names = this.namesOf(view);
+    return names === undefined ? undefined : groupKey(names.task, names.framework);
   }
 
   /** `_<task>._<proto>.<framework>.<kind>.<zone>` fits 255 bytes and `_<task>` 63 (wire lengths). */
@@ -504,11 +520,12 @@ export class DnsRecords implements IpamListener, DerivedSource {
 
   private attach(view: TaskView): void {
     this.taskCount++;
-    const key = this.groupKeyOf(view);
-    if (key === undefined) {
+    const names = this.namesOf(view);
+    if (names === undefined) {
       this.unnamed++;
       return;
     }
+    const key = groupKey(names.task, names.framework);
     assert(view.network === undefined || view.ip !== undefined || view.ip6 !== undefined, () => `task ${view.id} on a network without an address`);
     const task: TaskInit = { id: view.id, agent: this.agentOf(view), ip4: view.ip === undefined ? 0 : ipv4Int(view.ip), ip6: view.ip6, packedPorts: view.ports.length === 0 ? '' : packPorts(view.ports) };
     let group = this.groups.get(key);
@@ -516,8 +533,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     let before: number;
     let slots: number;
     if (group === undefined) {
-      const framework = this.frameworkOf(view.framework)!;
-      group = new Group(key, framework, this.srvValidity(key.slice(1, 1 + key.charCodeAt(0)), framework), task);
+      group = new Group(names.task, names.framework, this.srvValidity(names.task, names.framework), task);
       this.groups.add(group);
       holder = group;
       before = 0;
