@@ -43,11 +43,12 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const workDir = path.join(context.workDir, `fill-${process.pid}`);
   const cluster = await VnetdCluster.start({ voters: 3, workDir, ...(nodeArgs.length > 0 && { nodeArgs }) });
   const slices: { second: number; total: number; opsPerSec: number; p50Ms: number; maxMs: number }[] = [];
-  const nodes: Record<string, { rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number; snapshotsInstalled: number; restRssMiB: number; restHeapTotalMiB: number }> = {};
+  const nodes: Record<string, { leader: boolean; rssMiB: number; peakRssMiB: number; heapUsedMiB: number; heapTotalMiB: number; snapshots: number; snapshotEncodeSeconds: number; snapshotPersistSeconds: number; snapshotsInstalled: number; mallocFreeMiB: number; restRssMiB: number; restHeapTotalMiB: number }> = {};
   const started = performance.now();
   try {
     await setupVnetd(cluster);
-    const leader = (await cluster.leader()).http;
+    const leaderNode = await cluster.leader();
+    const leader = leaderNode.http;
     let total = 0;
     while (total < tasks) {
       const r = await vnetdLoad(leader, inFlight, 1);
@@ -62,6 +63,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       const snapshot = (what: string): number => m.get(`vnetd_raft_snapshot_duration_seconds_${what}`) ?? 0;
       const pid = n.child.child.pid;
       nodes[n.id] = {
+        // The leader allocates ~3x more per write than a follower, so its heap may grow further.
+        leader: n.id === leaderNode.id,
         rssMiB: mib(statusKiB(pid, 'VmRSS')),
         peakRssMiB: mib(statusKiB(pid, 'VmHWM')),
         heapUsedMiB: round((m.get('vnetd_process_nodejs_heap_size_used_bytes') ?? Number.NaN) / 2 ** 20, 0),
@@ -71,6 +74,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
         snapshotPersistSeconds: round(snapshot('sum{phase="persist"}'), 2),
         // A follower that fell behind the leader's compacted log gets the whole state instead.
         snapshotsInstalled: m.get('vnetd_raft_snapshots_total{kind="installed"}') ?? 0,
+        // Free in glibc's heap and arenas (src/malloc gives it back after snapshots); NaN without the addon.
+        mallocFreeMiB: round((m.get('vnetd_process_malloc_bytes{state="free"}') ?? Number.NaN) / 2 ** 20, 0),
         restRssMiB: Number.NaN,
         restHeapTotalMiB: Number.NaN,
       };
@@ -90,7 +95,7 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   const total = slices.at(-1)?.total ?? 0;
   const seconds = round((performance.now() - started) / 1000, 1);
   const stalls = slices.filter((s) => s.maxMs > fillBench.stallMs);
-  printTable(Object.entries(nodes).map(([id, n]) => ({ node: id, ...n })));
+  printTable(Object.entries(nodes).map(([id, n]) => ({ node: id, ...n, leader: n.leader ? 'yes' : '' })));
   console.log(`${total} tasks in ${slices.length} one-second slices; slices with a write slower than ${fillBench.stallMs} ms: ${stalls.map((s) => `${s.second}s (at ${s.total} tasks, max ${Math.round(s.maxMs)} ms)`).join(', ') || 'none'}`);
   const peak = Math.max(...Object.values(nodes).map((n) => n.peakRssMiB));
   const rest = Math.max(...Object.values(nodes).map((n) => n.restRssMiB));

@@ -4,9 +4,11 @@
 //   supported: boolean              false where the C library is not glibc >= 2.33
 //   info(): {heapBytes, inUseBytes, freeBytes, mmappedBytes}
 //   trim(done: (released: boolean) => void): boolean   false if a trim is already running
+//   fixMmapThreshold(bytes): boolean   blocks of at least `bytes` are mmapped on their own, always
 #include <node_api.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
@@ -110,12 +112,34 @@ static napi_value trim(napi_env env, napi_callback_info ci) {
   return result;
 }
 
+static napi_value fix_mmap_threshold(napi_env env, napi_callback_info ci) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(napi_get_cb_info(env, ci, &argc, argv, NULL, NULL));
+  int64_t bytes = 0;
+  if (argc < 1 || napi_get_value_int64(env, argv[0], &bytes) != napi_ok || bytes <= 0 || bytes > (int64_t)1 << 30) {
+    napi_throw_range_error(env, NULL, "fixMmapThreshold(bytes): bytes must be in 1..2^30");
+    return NULL;
+  }
+#if HAVE_GLIBC_MALLOC
+  // Setting it turns off glibc's dynamic threshold, which rises (up to 32 MiB) each time an
+  // mmapped block is freed, after which blocks that size come from the heap and stay there.
+  bool ok = mallopt(M_MMAP_THRESHOLD, (int)bytes) == 1;
+#else
+  bool ok = false;
+#endif
+  CHECK(napi_get_boolean(env, ok, &result));
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f, supported;
   CHECK(napi_create_function(env, "info", NAPI_AUTO_LENGTH, info, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "info", f));
   CHECK(napi_create_function(env, "trim", NAPI_AUTO_LENGTH, trim, NULL, &f));
   CHECK(napi_set_named_property(env, exports, "trim", f));
+  CHECK(napi_create_function(env, "fixMmapThreshold", NAPI_AUTO_LENGTH, fix_mmap_threshold, NULL, &f));
+  CHECK(napi_set_named_property(env, exports, "fixMmapThreshold", f));
   CHECK(napi_get_boolean(env, HAVE_GLIBC_MALLOC, &supported));
   CHECK(napi_set_named_property(env, exports, "supported", supported));
   return exports;

@@ -22,6 +22,8 @@ export interface MallocAddon {
   info(): MallocInfo;
   /** Runs malloc_trim(0) on a libuv pool thread; false (and no call of `done`) while one runs. */
   trim(done: (released: boolean) => void): boolean;
+  /** mallopt(M_MMAP_THRESHOLD): blocks of at least `bytes` always get an mmap of their own. */
+  fixMmapThreshold(bytes: number): boolean;
 }
 
 export const addonFile = new URL('./malloc.node', import.meta.url);
@@ -48,6 +50,12 @@ export const mallocLimits = {
   freeBytesMin: 32 * 2 ** 20,
   /** At most one trim per this interval, whoever asks (each one walks every arena under its lock). */
   trimIntervalMinMs: 5_000,
+  /**
+   * Blocks this large or larger are mmapped on their own and unmapped when freed (glibc's initial
+   * threshold, kept fixed: glibc raises it each time such a block is freed, up to 32 MiB, and
+   * blocks under it then come from the heap and stay resident after they are freed).
+   */
+  mmapThresholdBytes: 128 * 1024,
 } as const;
 
 export interface TrimStats {
@@ -74,6 +82,7 @@ export class MallocTrimmer {
     private readonly limits: { readonly [K in keyof typeof mallocLimits]: number } = mallocLimits,
   ) {
     assert(addon.supported, 'MallocTrimmer needs a supported addon');
+    addon.fixMmapThreshold(limits.mmapThresholdBytes);
     this.timer = setInterval(() => this.check(), limits.checkIntervalMs).unref();
   }
 

@@ -1,5 +1,6 @@
 // src/malloc: the addon gives free C heap memory back to the system (RSS falls after a trim of a
-// fragmented heap, and not before), and MallocTrimmer trims after events and when a check finds
+// fragmented heap, and not before; large blocks are unmapped when freed once the mmap threshold is
+// fixed), and MallocTrimmer trims after events and when a check finds
 // much free, one at a time and at most once per interval.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,30 @@ t.test('a trim gives a fragmented heap back to the system', { skip: addon instan
   t.throws(() => (a.trim as (x: unknown) => boolean)(42), /done must be a function/, 'a bad argument is refused');
 });
 
+t.test('with the mmap threshold fixed, blocks over it are mapped on their own and unmapped when freed', { skip: addon instanceof Error ? 'no addon' : false }, async (t) => {
+  const a = addon as MallocAddon;
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Freeing an mmapped 8 MiB block raises glibc's dynamic threshold to 8 MiB: unfixed, the 256 KiB
+  // blocks below would then come from the heap.
+  let big: Buffer | null = Buffer.allocUnsafeSlow(8 * 2 ** 20).fill(1);
+  t.equal(big[0], 1);
+  big = null;
+  gc();
+  t.ok(a.fixMmapThreshold(mallocLimits.mmapThresholdBytes), 'mallopt accepts it');
+  const blockBytes = 256 * 1024;
+  const before = a.info().mmappedBytes;
+  let held: Buffer[] | null = Array.from({ length: 64 }, () => Buffer.allocUnsafeSlow(blockBytes));
+  const mapped = a.info().mmappedBytes - before;
+  t.ok(mapped >= 64 * blockBytes, `64 blocks of 256 KiB: ${mib(mapped)} mmapped for them`);
+  t.equal(held.length, 64);
+  held = null;
+  gc();
+  gc();
+  t.ok(a.info().mmappedBytes - before < 8 * blockBytes, 'freed, they are unmapped (not kept in the heap)');
+  t.throws(() => a.fixMmapThreshold(0), /bytes must be in/, 'a nonsense size is refused');
+});
+
 /** An addon that counts trims and lets the test finish each one. */
 class FakeAddon implements MallocAddon {
   readonly supported = true;
@@ -69,6 +94,10 @@ class FakeAddon implements MallocAddon {
   looks(n: number): Promise<void> {
     let left = n;
     return new Promise((resolve) => (this.onInfo = () => { if (--left === 0) { this.onInfo = null; resolve(); } }));
+  }
+
+  fixMmapThreshold(): boolean {
+    return true;
   }
 
   trim(done: (released: boolean) => void): boolean {
