@@ -201,10 +201,6 @@ class Group extends TaskHolder {
     return groupKey(this.task, this.framework);
   }
 
-  /** Whether the group holds its one task itself. */
-  get solo(): boolean {
-    return this.members === undefined;
-  }
 
   list(): readonly TaskHolder[] {
     return this.members ?? [this];
