@@ -72,7 +72,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
   };
   console.log(`with records at ${scaleBench.projectTo} tasks (${measuredAt1M ? 'measured' : 'projected'}): ${JSON.stringify(projected)}`);
   for (const [name, v] of Object.entries(targets)) console.log(`target ${name}: ${JSON.stringify(v.value)} ${v.met ? 'MET' : 'MISSED'}`);
-  const file = writeResults('scale', {
+  // One file per shape, so a dual run does not replace the IPv4 figures the README quotes.
+  const file = writeResults(dual ? 'scale-dual' : 'scale', {
     parameters: { sizes: plain, recordsSizes: withRecords, rounds, shape, timing: 'batches of 100 allocations (then released untimed); median per apply', hostLoadBefore: loadBefore, hostLoadAfter: hostLoad() },
     machine: context.machine,
     figures: { stateMachine: ipam, withRecords: node, withRecordsAt1M: { ...projected, measured: measuredAt1M }, targets },
