@@ -10,9 +10,17 @@ import { listLimit } from '../schemas.js';
 import { leaderWrite, proposeIpam } from '../writes.js';
 import { read } from './read.js';
 
+/**
+ * The view and its `dns`, copied property by property: `{ ...task, dns }` made a new hidden class
+ * and descriptor array on every answer in this V8 (Node 20), long-lived garbage on a busy leader
+ * (issue 4; raft/transport/parse-message.ts has the figures).
+ */
 function taskBody(ctx: ApiContext, task: TaskView): Record<string, unknown> {
   const dns = taskDnsNames(task, ctx.zone);
-  return dns === undefined ? { ...task } : { ...task, dns };
+  const out: Record<string, unknown> = {};
+  for (const key in task) out[key] = task[key as keyof TaskView];
+  if (dns !== undefined) out['dns'] = dns;
+  return out;
 }
 
 function listTasks(ctx: ApiContext, q: Readonly<Record<string, string>>): Record<string, unknown> {
@@ -31,8 +39,11 @@ export function taskRoutes(ctx: ApiContext): Route[] {
     {
       method: 'PUT', pattern: '/v1/tasks/{id}', access: 'write', params: 'taskId', query: 'none', body: 'allocateTask',
       handle: (req) => leaderWrite(ctx, req, async () => {
-        const body = req.body as Omit<AllocateTaskCommand, 'type' | 'id'>;
-        const alloc = await proposeIpam(ctx, { ...body, type: 'allocateTask', id: req.params['id']! });
+        // The parsed body is this request's own: it becomes the command (no spread, see taskBody).
+        const cmd = req.body as Record<string, unknown>;
+        cmd['type'] = 'allocateTask';
+        cmd['id'] = req.params['id']!;
+        const alloc = await proposeIpam(ctx, cmd as unknown as AllocateTaskCommand);
         return { status: alloc.created ? 201 : 200, body: taskBody(ctx, alloc.task) };
       }, { proposesFirst: true }),
     },

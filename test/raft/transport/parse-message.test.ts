@@ -3,6 +3,7 @@
 // names the field. Nothing a peer sends may throw.
 import fc from 'fast-check';
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import type { Message } from '../../../raft/core/types.js';
 import { isParseError, parseMessage } from '../../../raft/transport/parse-message.js';
 import { packr } from '../../../raft/transport/wire.js';
@@ -149,4 +150,30 @@ t.test('arbitrary decoded values never throw (fast-check; replay with the printe
     { seed, numRuns: 2000 },
   );
   t.pass('no throw');
+});
+
+// Issue 4: `{ ...base, type, ... }` made a new hidden class (and descriptor array, in the old
+// generation) for every parsed message in Node 20's V8: a busy leader's heap filled with them.
+// Messages of one type must share one hidden class; V8's %HaveSameMap says so, in a child process
+// started with --allow-natives-syntax.
+t.test('parsed messages of one type share a hidden class', async (t) => {
+  const module = new URL('../../../raft/transport/parse-message.js', import.meta.url).href;
+  const script = `
+    const { parseMessage } = await import(${JSON.stringify(module)});
+    const base = (i) => ({ from: 'n2', to: 'n1', term: 3 });
+    const appendResp = (i) => parseMessage({ ...base(i), type: 'appendResp', reject: false, index: 100 + i, hintIndex: 0, hintTerm: 0 });
+    const append = (i) => parseMessage({ ...base(i), type: 'append', prevLogIndex: i, prevLogTerm: 3, entries: [], commit: i });
+    const heartbeat = (i) => parseMessage({ ...base(i), type: 'heartbeat', commit: i, context: '' });
+    // Many rounds, so the parser runs optimized as it does on a busy node.
+    const same = (make) => {
+      const first = make(0);
+      if ('error' in first) throw new Error(first.error);
+      let last = first;
+      for (let i = 1; i < 20000; i++) last = make(i);
+      return %HaveSameMap(first, last) && %HaveSameMap(last, make(20000));
+    };
+    console.log(JSON.stringify({ appendResp: same(appendResp), append: same(append), heartbeat: same(heartbeat) }));`;
+  const r = spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.same(JSON.parse(r.stdout), { appendResp: true, append: true, heartbeat: true });
 });
