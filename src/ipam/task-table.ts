@@ -59,16 +59,22 @@ export abstract class SeededTable<V> {
     return this.count;
   }
 
-  get(key: string): V | undefined {
+  /** The slot holding what is stored under `key`, or -1. */
+  private slotOf(key: string): number {
     const h = hashOf(key);
     for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
       const stored = this.hashes[i];
-      if (stored === empty) return undefined;
+      if (stored === empty) return -1;
       if (stored === h) {
         const v = this.slots[i];
-        if (v !== undefined && this.matches(v, key)) return v;
+        if (v !== undefined && this.matches(v, key)) return i;
       }
     }
+  }
+
+  get(key: string): V | undefined {
+    const i = this.slotOf(key);
+    return i < 0 ? undefined : this.slots[i];
   }
 
   has(key: string): boolean {
@@ -99,33 +105,17 @@ export abstract class SeededTable<V> {
    * will); returns whether the key was present. The slot stays: no probe run changes.
    */
   replace(key: string, value: V): boolean {
-    const h = hashOf(key);
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
-      const stored = this.hashes[i];
-      if (stored === empty) return false;
-      if (stored === h) {
-        const v = this.slots[i];
-        if (v !== undefined && this.matches(v, key)) {
-          assert(this.matches(value, key), () => `replacement does not answer to the key ${key}`);
-          this.slots[i] = value;
-          return true;
-        }
-      }
-    }
+    const i = this.slotOf(key);
+    if (i < 0) return false;
+    assert(this.matches(value, key), () => `replacement does not answer to the key ${key}`);
+    this.slots[i] = value;
+    return true;
   }
 
   /** Removes the key; returns what was stored under it, or undefined. */
   delete(key: string): V | undefined {
-    const h = hashOf(key);
-    let i = h & this.mask;
-    for (; ; i = (i + 1) & this.mask) {
-      const stored = this.hashes[i];
-      if (stored === empty) return undefined;
-      if (stored === h) {
-        const v = this.slots[i];
-        if (v !== undefined && this.matches(v, key)) break;
-      }
-    }
+    let i = this.slotOf(key);
+    if (i < 0) return undefined;
     const removed = this.slots[i];
     // Backward shift: pull later entries of the probe run into the hole, so no tombstones.
     const mask = this.mask;

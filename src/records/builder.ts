@@ -196,12 +196,6 @@ class Group extends TaskHolder {
     return this;
   }
 
-  /** Wire-format labels: task label then framework labels (the zone key of the names, less kind and zone). */
-  get key(): string {
-    return groupKey(this.task, this.framework);
-  }
-
-
   list(): readonly TaskHolder[] {
     return this.members ?? [this];
   }
@@ -232,14 +226,15 @@ class Group extends TaskHolder {
  * src/ipam/task-table.ts).
  */
 class GroupTable extends SeededTable<Group> {
-  /** `group.key === key`, without building the group's key. */
+  /** Whether `key` is `groupKey(group.task, group.framework)`, without building that string. */
   protected matches(group: Group, key: string): boolean {
     const { task, framework } = group;
     return key.length === 1 + task.length + framework.wire.length && key.charCodeAt(0) === task.length && key.startsWith(task, 1) && key.endsWith(framework.wire);
   }
 
-  add(group: Group): boolean {
-    return this.insert(group.key, group);
+  /** Adds `group` under `key`, its key (the caller has just built it to look the group up). */
+  add(key: string, group: Group): boolean {
+    return this.insert(key, group);
   }
 }
 
@@ -530,7 +525,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
     let slots: number;
     if (group === undefined) {
       group = new Group(names.task, names.framework, this.srvValidity(names.task, names.framework), task);
-      this.groups.add(group);
+      this.groups.add(key, group);
       holder = group;
       before = 0;
       slots = this.slotsOf(group, group);
