@@ -76,9 +76,23 @@ function taskId(x: unknown, field: string): Check<string> {
   return t;
 }
 
+/**
+ * A decoded value as error text, without throwing: msgpack decodes 64-bit integers as bigints,
+ * which JSON.stringify refuses, and an apply that throws stops the node (a log entry with a
+ * 64-bit `type` or `prefix` did).
+ */
+function shown(x: unknown): string {
+  if (typeof x === 'bigint') return `${x}n`;
+  try {
+    return JSON.stringify(x) ?? String(x);
+  } catch {
+    return Object.prototype.toString.call(x);
+  }
+}
+
 function int(x: unknown, field: string, min: number, max: number): Check<number> {
   if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
-    return invalid(field, `must be an integer ${min}..${max}, got ${JSON.stringify(x) ?? String(x)}`);
+    return invalid(field, `must be an integer ${min}..${max}, got ${shown(x)}`);
   }
   return ok(x);
 }
@@ -372,6 +386,6 @@ export function validateCommand(x: unknown): Check<IpamCommand> {
       return task.ok ? ok({ type, id: task.value }) : task;
     }
     default:
-      return invalid('/type', `unknown command type ${JSON.stringify(type) ?? String(type)}`);
+      return invalid('/type', `unknown command type ${shown(type)}`);
   }
 }

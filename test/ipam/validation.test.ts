@@ -156,6 +156,9 @@ t.test('malformed commands never throw and change nothing', async (t) => {
     packr.pack({ type: 'noSuchCommand' }),
     packr.pack({ type: 'createNetwork', name: 'x', subnet: 12, prefix: 8 }),
     packr.pack({ type: 'releaseTask', id: { nested: true } }),
+    // 64-bit integers decode as bigints, which JSON.stringify refuses: the error text must not throw.
+    packr.pack({ type: 2n ** 32n, id: 'a' }),
+    packr.pack({ type: 'createNetwork', name: 'x', subnet: '10.0.0.0/16', prefix: 2n ** 60n }),
     new Uint8Array(70 * 1024),
   ];
   for (const bytes of garbage) {
@@ -211,9 +214,11 @@ t.test('fuzz: apply never throws on random bytes or random msgpack values', asyn
   h.ok(agent('a1', '10.0.0.1'));
   const types = ['configure', 'createNetwork', 'patchNetwork', 'deleteNetwork', 'registerAgent', 'deleteAgent', 'allocateTask', 'releaseTask'];
   // Values shaped like commands (a valid type, random fields) reach the field validators.
-  const shaped = fc.record({ type: fc.constantFrom(...types), rest: fc.dictionary(fc.constantFrom('id', 'name', 'subnet', 'prefix', 'ip', 'agent', 'framework', 'ports', 'labels', 'force', 'enabled', 'network', 'x'), fc.anything()) }).map(({ type, rest }) => ({ ...rest, type }));
+  // With bigints: msgpack carries 64-bit integers, and decodes them as bigints.
+  const anything = fc.oneof(fc.anything(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }));
+  const shaped = fc.record({ type: fc.oneof(fc.constantFrom(...types), anything), rest: fc.dictionary(fc.constantFrom('id', 'name', 'subnet', 'prefix', 'ip', 'agent', 'framework', 'ports', 'labels', 'force', 'enabled', 'network', 'x'), anything) }).map(({ type, rest }) => ({ ...rest, type }));
   const result = fc.check(
-    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.anything().map((v) => packr.pack(v)), shaped.map((v) => packr.pack(v))), (bytes) => {
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), anything.map((v) => packr.pack(v)), shaped.map((v) => packr.pack(v))), (bytes) => {
       const r = h.sm.apply(bytes, (++h.index) as never);
       // Shaped values may be valid commands; anything that fails must fail cleanly.
       return r.ok || typeof r.error.message === 'string';
