@@ -43,8 +43,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       await vnetdLoad((await c.leader()).http, inFlight, o.warmupSeconds);
     }
     const once = async (c: VnetdCluster): Promise<Record<Fig, number>> => {
-      const http = (await c.leader()).http;
-      return measured(c.nodes.map((n) => n.child.child.pid), () => vnetdLoad(http, inFlight, o.seconds));
+      const leader = await c.leader();
+      return measured(c.nodes.map((n) => n.child.child.pid), leader.child.child.pid, () => vnetdLoad(leader.http, inFlight, o.seconds));
     };
     for (let r = 0; r < o.repeats; r++) {
       const [first, second] = r % 2 === 0 ? [sides.a, sides.b] : [sides.b, sides.a];

@@ -11,8 +11,11 @@
 // same with the DNS records builder attached (a node's real apply path) at --records-size tasks.
 //
 // Besides writes/s and latency, every run records the CPU time per write of the servers (all three
-// processes together) and of the load generator, read from /proc: on a shared 2-core machine
-// wall-clock rates swing with the neighbours' load, CPU per write much less.
+// processes together, and the leader's alone) and of the load generator, read from /proc: on a
+// shared 2-core machine wall-clock rates swing with the neighbours' load, CPU per write much less.
+// For vnetd it also records what its leader's main thread did (MainThreadFig): measured here, at
+// 64 and 256 in flight that thread is always runnable and on a CPU only ~60-70% of the time, so it
+// is the limit, while etcd's leader spreads its work over both cores.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { medianOf, printTable, round, writeResults } from '../harness.js';
@@ -40,7 +43,15 @@ export const ipamBench = {
   targets: { writesRatioMin: 2, applyRatioMax: 1.5, memoryMiBMax: 1024 },
 } as const;
 
-export type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed' | 'serverCpuUsPerOp' | 'generatorCpuUsPerOp';
+export type Fig = 'opsPerSec' | 'p50Ms' | 'p99Ms' | 'failed' | 'serverCpuUsPerOp' | 'generatorCpuUsPerOp' | 'leaderCpuUsPerOp';
+
+/**
+ * What a vnetd leader's main thread did during a run, in percent of the wall time: ran on a CPU,
+ * or was runnable and waited for one (/proc's schedstat). Their sum near 100 means that one
+ * thread is what limits the cluster (every write passes through it), and what it waits for is
+ * the CPU the other processes on this machine take.
+ */
+export type MainThreadFig = 'leaderMainOnCpuPercent' | 'leaderMainRunqueuePercent';
 
 /** Linux reports process times in USER_HZ ticks, fixed at 100 per second for user space. */
 const clockTicksPerSec = 100;
@@ -57,20 +68,47 @@ function cpuUs(pid: number | undefined): number {
   }
 }
 
+/** Nanoseconds a thread has run on a CPU and waited runnable for one, so far ([0, 0] once it is gone). */
+function schedNs(pid: number | undefined): [number, number] {
+  if (pid === undefined) return [0, 0];
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return [run ?? 0, wait ?? 0];
+  } catch {
+    return [0, 0];
+  }
+}
+
 /**
- * Runs `load`, and adds the servers' and this process's CPU per successful write. A run with a
- * failed write is not a measurement of the write path (an exhausted pool answers 409 fast, a
- * stalled server times out): it stops the suite, naming the first failure.
+ * Runs `load`, and adds the servers' and this process's CPU per successful write, and the
+ * leader's own (`leaderPid`). A run with a failed write is not a measurement of the write path (an
+ * exhausted pool answers 409 fast, a stalled server times out): it stops the suite, naming the
+ * first failure. `mainThread`: also what the leader's main thread did (MainThreadFig).
  */
-export async function measured(pids: readonly (number | undefined)[], load: () => Promise<HttpLoadResult>): Promise<Record<Fig, number>> {
+export async function measured(pids: readonly (number | undefined)[], leaderPid: number | undefined, load: () => Promise<HttpLoadResult>): Promise<Record<Fig, number>>;
+export async function measured(pids: readonly (number | undefined)[], leaderPid: number | undefined, load: () => Promise<HttpLoadResult>, mainThread: true): Promise<Record<Fig | MainThreadFig, number>>;
+export async function measured(pids: readonly (number | undefined)[], leaderPid: number | undefined, load: () => Promise<HttpLoadResult>, mainThread = false): Promise<Record<string, number>> {
   const serverCpu = (): number => pids.reduce<number>((sum, pid) => sum + cpuUs(pid), 0);
   const server0 = serverCpu();
+  const leader0 = cpuUs(leaderPid);
+  const sched0 = schedNs(leaderPid);
   const self0 = process.cpuUsage();
+  const started = performance.now();
   const r = await load();
+  const wallNs = (performance.now() - started) * 1e6;
   if (r.failed > 0) throw new Error(`${r.failed} of ${r.ok + r.failed} writes failed; the first: ${r.firstFailure ?? 'unknown'}`);
   const self = process.cpuUsage(self0);
+  const sched = schedNs(leaderPid);
   const per = (us: number): number => (r.ok === 0 ? 0 : Math.round(us / r.ok));
-  return { opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed, serverCpuUsPerOp: per(serverCpu() - server0), generatorCpuUsPerOp: per(self.user + self.system) };
+  const figures: Record<string, number> = {
+    opsPerSec: r.opsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failed: r.failed,
+    serverCpuUsPerOp: per(serverCpu() - server0), generatorCpuUsPerOp: per(self.user + self.system), leaderCpuUsPerOp: per(cpuUs(leaderPid) - leader0),
+  };
+  if (mainThread) {
+    figures['leaderMainOnCpuPercent'] = round((100 * (sched[0] - sched0[0])) / wallNs, 1);
+    figures['leaderMainRunqueuePercent'] = round((100 * (sched[1] - sched0[1])) / wallNs, 1);
+  }
+  return figures;
 }
 
 export async function setupVnetd(cluster: VnetdCluster): Promise<void> {
@@ -112,9 +150,11 @@ function etcdLoad(port: number, concurrency: number, seconds: number): Promise<H
   });
 }
 
+type SideFigures = Record<Fig, number> & Partial<Record<MainThreadFig, number>>;
+
 interface Side {
-  median: Record<Fig, number>;
-  runs: Record<Fig, number>[];
+  median: SideFigures;
+  runs: SideFigures[];
 }
 
 async function writePath(vnetd: VnetdCluster, etcd: EtcdCluster, o: { seconds: number; repeats: number; warmupSeconds: number }): Promise<Record<string, { vnetd: Side; etcd: Side; ratio: number }>> {
@@ -129,18 +169,18 @@ async function writePath(vnetd: VnetdCluster, etcd: EtcdCluster, o: { seconds: n
   for (const c of ipamBench.concurrencies) {
     await vnetdLoad((await vnetd.leader()).http, c, o.warmupSeconds);
     await etcdLoad((await etcd.leader()).clientPort, c, o.warmupSeconds);
-    const vRuns: Record<Fig, number>[] = [];
+    const vRuns: Record<Fig | MainThreadFig, number>[] = [];
     const eRuns: Record<Fig, number>[] = [];
     const vPids = vnetd.nodes.map((n) => n.child.child.pid);
     const ePids = etcd.members.map((m) => m.child.child.pid);
     for (let r = 0; r < o.repeats; r++) {
-      const vLeader = (await vnetd.leader()).http;
-      vRuns.push(await measured(vPids, () => vnetdLoad(vLeader, c, o.seconds)));
-      const eLeader = (await etcd.leader()).clientPort;
-      eRuns.push(await measured(ePids, () => etcdLoad(eLeader, c, o.seconds)));
+      const vLeader = await vnetd.leader();
+      vRuns.push(await measured(vPids, vLeader.child.child.pid, () => vnetdLoad(vLeader.http, c, o.seconds), true));
+      const eLeader = await etcd.leader();
+      eRuns.push(await measured(ePids, eLeader.child.child.pid, () => etcdLoad(eLeader.clientPort, c, o.seconds)));
       console.log(`  ${c} in flight, run ${r + 1}: vnetd ${JSON.stringify(vRuns.at(-1))} etcd ${JSON.stringify(eRuns.at(-1))}`);
     }
-    const v = await medianOf(vRuns.length, async (i) => vRuns[i] as Record<Fig, number>);
+    const v = await medianOf(vRuns.length, async (i) => vRuns[i] as Record<Fig | MainThreadFig, number>);
     const e = await medianOf(eRuns.length, async (i) => eRuns[i] as Record<Fig, number>);
     out[`inFlight${c}`] = { vnetd: v, etcd: e, ratio: e.median.opsPerSec === 0 ? 0 : round(v.median.opsPerSec / e.median.opsPerSec, 2) };
   }
@@ -201,6 +241,8 @@ export async function run(args: readonly string[], context: SuiteContext): Promi
       ratio: w?.ratio ?? '',
       'vnetd cpu us/op': w?.vnetd.median.serverCpuUsPerOp ?? '',
       'etcd cpu us/op': w?.etcd.median.serverCpuUsPerOp ?? '',
+      'leader cpu us/op': `${w?.vnetd.median.leaderCpuUsPerOp ?? ''} vs ${w?.etcd.median.leaderCpuUsPerOp ?? ''}`,
+      'vnetd leader main on cpu / waiting %': `${w?.vnetd.median.leaderMainOnCpuPercent ?? ''} / ${w?.vnetd.median.leaderMainRunqueuePercent ?? ''}`,
     };
   });
   printTable(rows);
