@@ -14,8 +14,10 @@
 // processes together, and the leader's alone) and of the load generator, read from /proc: on a
 // shared 2-core machine wall-clock rates swing with the neighbours' load, CPU per write much less.
 // For vnetd it also records what its leader's main thread did (MainThreadFig): measured here, at
-// 64 and 256 in flight that thread is always runnable and on a CPU only ~60-70% of the time, so it
-// is the limit, while etcd's leader spreads its work over both cores.
+// 64 and 256 in flight that thread is always runnable and on a CPU ~60-70% of the time (etcd's
+// leader spreads its work over both cores). Giving it priority (nice -10) did not raise writes/s:
+// the followers and the load generator then waited for the CPU instead, so on this machine it is
+// the CPU per write of all the processes together that decides.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { medianOf, printTable, round, writeResults } from '../harness.js';
