@@ -17,7 +17,7 @@ import { DnsError } from './errors.js';
 import { limits } from './limits.js';
 import { qclass, qtype as T } from './wire/constants.js';
 import { parseIpv4, parseIpv6 } from './wire/ip.js';
-import { flat, isUnder, nameToKey, type NameKey } from './wire/name.js';
+import { flat, isUnder, keyToName, nameToKey, type NameKey } from './wire/name.js';
 import { WireWriter } from './wire/writer.js';
 import type { DerivedName, DerivedSource, DerivedStamp, RecordDataByType, RecordType, ResolvedZoneConfig, ZoneConfig, ZoneIndex } from './zone.js';
 
@@ -634,7 +634,15 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   addDerivedName(name: string): void {
     const key = nameToKey(name);
-    const apex = this.storedApexOf(key, name);
+    this.addDerived(key, this.storedApexOf(key, name));
+  }
+
+  addDerivedKey(key: NameKey): void {
+    assert(key.length <= limits.nameBytesMax && key.charCodeAt(key.length - 1) === 0, () => `derived key ${JSON.stringify(key)} is not a name key`);
+    this.addDerived(key, this.storedApexOf(key, undefined));
+  }
+
+  private addDerived(key: NameKey, apex: NameKey): void {
     this.counts.names++;
     this.derivedCache.delete(key);
     if (key.length <= apex.length) return;
@@ -651,7 +659,14 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   removeDerivedName(name: string): void {
     const key = nameToKey(name);
-    const apex = this.storedApexOf(key, name);
+    this.removeDerived(key, this.storedApexOf(key, name));
+  }
+
+  removeDerivedKey(key: NameKey): void {
+    this.removeDerived(key, this.storedApexOf(key, undefined));
+  }
+
+  private removeDerived(key: NameKey, apex: NameKey): void {
     this.counts.names--;
     this.derivedCache.delete(key);
     if (key.length <= apex.length) return;
@@ -679,11 +694,12 @@ export class MemoryZoneIndex implements ZoneIndex {
     this.recentParentNext = 0;
   }
 
-  private storedApexOf(key: NameKey, name: string): NameKey {
+  /** The stored apex `key` is under; `name` is the name as given, for the error (undefined: a key was given). */
+  private storedApexOf(key: NameKey, name: string | undefined): NameKey {
     const apex = this.findApex(key);
     if (apex === undefined || apex.variant !== 0) {
       const zones = [this.config.origin, ...this.config.reverseZones].join(', ');
-      throw new DnsError('outside-zone', `name ${JSON.stringify(name)} is not under ${zones} (aliases hold no data of their own)`);
+      throw new DnsError('outside-zone', `name ${JSON.stringify(name ?? keyToName(key))} is not under ${zones} (aliases hold no data of their own)`);
     }
     return apex.storedApex;
   }

@@ -10,6 +10,8 @@
 // can be derived on demand instead of stored (`setDerivedSource`): that is what keeps a node with
 // 1,000,000 tasks under 1 GB.
 
+import type { NameKey } from './wire/name.js';
+
 /** The record types src/records may set. SOA and NS are synthesised from `ZoneConfig` + serial. */
 export const recordTypes = ['A', 'AAAA', 'SRV', 'PTR'] as const;
 export type RecordType = (typeof recordTypes)[number];
@@ -143,6 +145,15 @@ export interface ZoneIndex {
   addDerivedName(name: string): void;
   /** A derived name that no longer exists (the inverse of addDerivedName). */
   removeDerivedName(name: string): void;
+  /**
+   * addDerivedName for a name given as its key (wire/name.ts: wire format, ASCII lowercased), for
+   * a source that holds its names as parts (src/records builds a task's host-name keys from its
+   * label and its framework's suffix): no presentation name to parse per name, ~0.2 µs each.
+   * The caller guarantees the key's form; `outside-zone` is still checked.
+   */
+  addDerivedKey(key: NameKey): void;
+  /** removeDerivedName for a name given as its key. */
+  removeDerivedKey(key: NameKey): void;
   /** Whether answers built from `stamp` are cached (so that refreshDerived has work to do). */
   derivedCached(stamp: DerivedStamp): boolean;
   /**

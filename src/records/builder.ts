@@ -25,6 +25,7 @@
 // i reflect the state at i.
 import type { AgentView, IpamListener, IpamQueries, PortMapping, TaskView } from '../ipam/types.js';
 import type { DerivedName, DerivedSource, ZoneIndex } from '../../dns/zone.js';
+import { flat, type NameKey } from '../../dns/wire/name.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert } from '../../raft/core/assert.js';
 import { KeyedTable, SeededTable } from '../ipam/task-table.js';
@@ -49,6 +50,8 @@ interface Framework {
    * one, so a new group's names cost one concatenation each instead of a template of five parts.
    */
   readonly suffixes: readonly string[];
+  /** The same suffixes as name keys (dns/wire/name.ts), for the zone's per-name bookkeeping. */
+  readonly suffixKeys: readonly NameKey[];
 }
 
 /**
@@ -674,7 +677,13 @@ export class DnsRecords implements IpamListener, DerivedSource {
     if (cached !== undefined) return cached;
     const labels = mangleFramework(text);
     const joined = labels.join('.');
-    const f = labels.length === 0 ? null : { text: joined, wire: labels.map(label).join(''), suffixes: hostKinds.map((k) => `.${joined}.${k}.${this.zoneText}`) };
+    const wire = labels.map(label).join('');
+    const f = labels.length === 0 ? null : {
+      text: joined,
+      wire,
+      suffixes: hostKinds.map((k) => `.${joined}.${k}.${this.zoneText}`),
+      suffixKeys: hostKinds.map((k) => flat(wire + label(k) + this.originKey) as NameKey),
+    };
     if (this.frameworks.size >= limits.frameworksCachedMax) this.frameworks.clear();
     this.frameworks.set(text, f);
     return f;
@@ -699,12 +708,17 @@ export class DnsRecords implements IpamListener, DerivedSource {
     return group.task + group.framework.suffixes[kind]!;
   }
 
-  /** Tells the zone a group's three host names appeared (1) or went (-1). */
+  /**
+   * Tells the zone a group's three host names appeared (1) or went (-1), as keys: a new group's
+   * names are the hottest zone writes (every task of its own name makes one), and a key from the
+   * label and the framework's suffix key skips parsing three presentation names.
+   */
   private hostNamesChanged(group: Group, change: 1 | -1): void {
-    const task = group.task;
-    for (const suffix of group.framework.suffixes) {
-      if (change === 1) this.zone.addDerivedName(task + suffix);
-      else this.zone.removeDerivedName(task + suffix);
+    const taskKey = label(group.task);
+    for (const suffixKey of group.framework.suffixKeys) {
+      const key = (taskKey + suffixKey) as NameKey;
+      if (change === 1) this.zone.addDerivedKey(key);
+      else this.zone.removeDerivedKey(key);
     }
   }
 

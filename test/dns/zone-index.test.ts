@@ -287,6 +287,31 @@ t.test('derived names: answered from the source, with the SOA/NODATA/NXDOMAIN ru
   throwsDns(t, () => z.addDerivedName('web.example.'), 'outside-zone', /not under/, 'derived names lie in our zones too');
 });
 
+t.test('derived names given as keys count and create empty non-terminals exactly as names do', async (t) => {
+  const byName = zone();
+  const byKey = zone();
+  const names = ['web.marathon.agentip.dcos.', 'api.marathon.agentip.dcos.', 'web.marathon.autoip.dcos.', 'db.group.marathon.agentip.dcos.', '2.0.0.10.in-addr.arpa.'];
+  const ancestors = ['marathon.agentip.dcos.', 'group.marathon.agentip.dcos.', 'marathon.autoip.dcos.', '0.0.10.in-addr.arpa.', 'agentip.dcos.'];
+  const same = (what: string): void => {
+    t.equal(byKey.stats().names, byName.stats().names, `${what}: same count`);
+    for (const n of [...names, ...ancestors]) t.equal(byKey.exists(n), byName.exists(n), `${what}: ${n} exists in both or neither`);
+  };
+  for (const n of names) {
+    byName.addDerivedName(n);
+    byKey.addDerivedKey(nameToKey(n));
+  }
+  same('after adding');
+  t.ok(byKey.exists('group.marathon.agentip.dcos.'), 'an empty non-terminal two labels up');
+  for (const n of names.slice(0, 3)) {
+    byName.removeDerivedName(n);
+    byKey.removeDerivedKey(nameToKey(n));
+  }
+  same('after removing some');
+  t.notOk(byKey.exists('marathon.autoip.dcos.'), 'the last name below it went');
+  throwsDns(t, () => byKey.addDerivedKey(nameToKey('web.example.')), 'outside-zone', /"web\.example\."/, 'a key outside the zone: the error names it as a name');
+  t.equal(byKey.stats().names, 2, 'the refused key changed nothing');
+});
+
 t.test('derived names: built once per source version, rebuilt after it moves, stored names win', async (t) => {
   const z = zone();
   const src = tableSource();
