@@ -29,7 +29,7 @@ import { flat, type NameKey } from '../../dns/wire/name.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../ipam/addr.js';
 import { assert } from '../../raft/core/assert.js';
 import { KeyedTable, SeededTable } from '../ipam/task-table.js';
-import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseName, zoneLabels } from './naming.js';
+import { apexChild, hostKinds, mangleFramework, mangleLabel, reverseKey, reverseName, zoneLabels } from './naming.js';
 import { hasSrv, hostAddresses, srvRecords, type TaskFacts } from './records.js';
 import { limits } from './limits.js';
 
@@ -369,7 +369,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
       this.hostNamesChanged(group, -1);
       this.srvNamesChanged(group, this.srvMask(group), 0);
       for (const entry of group.list()) {
-        for (const ip of [entry.ip, entry.ip6]) if (ip !== undefined && this.ptr.get(ip) === entry) this.zone.removeDerivedName(reverseName(ip)!);
+        for (const ip of [entry.ip, entry.ip6]) if (ip !== undefined && this.ptr.get(ip) === entry) this.zone.removeDerivedKey(reverseKey(ip)!);
       }
       group.version = -1;
     }
@@ -571,7 +571,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
   private addPtr(holder: TaskHolder, ip: string | undefined): boolean {
     if (ip === undefined || !this.inReverseZone(ip)) return false;
     assert(this.ptr.add(ip, holder), () => `address ${ip} of task ${holder.id} already held by task ${this.ptr.get(ip)?.id}`);
-    this.zone.addDerivedName(reverseName(ip)!);
+    this.zone.addDerivedKey(reverseKey(ip)!);
     this.ptrStamp.version++;
     return true;
   }
@@ -579,7 +579,7 @@ export class DnsRecords implements IpamListener, DerivedSource {
   private removePtr(holder: TaskHolder, ip: string | undefined): void {
     if (ip === undefined || this.ptr.get(ip) !== holder) return;
     this.ptr.delete(ip);
-    this.zone.removeDerivedName(reverseName(ip)!);
+    this.zone.removeDerivedKey(reverseKey(ip)!);
     this.ptrStamp.version++;
   }
 

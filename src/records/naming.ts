@@ -5,6 +5,7 @@
 // byte for byte, with one deliberate difference: Mesos-DNS refills a label that lost trailing
 // hyphens at the 63-character cut from the characters after the cut, and that refill can itself end
 // in a hyphen (an invalid RFC 1123 label); we trim that hyphen too.
+import type { NameKey } from '../../dns/wire/name.js';
 import { parseIpv6 } from '../ipam/addr.js';
 import { limits } from './limits.js';
 
@@ -135,7 +136,17 @@ export function apexChild(label: string, zone: readonly string[]): string {
 
 /** RFC 1035 §3.5: `d.c.b.a.in-addr.arpa.` for a.b.c.d; undefined for text that is no IPv4. */
 export function reverseName4(ip: string): string | undefined {
-  // By hand, not split/regex: every allocation with records builds one (issue 4's apply cost).
+  const dots = dots4(ip);
+  if (dots === undefined) return undefined;
+  return `${ip.slice(dots[3]! + 1)}.${ip.slice(dots[2]! + 1, dots[3])}.${ip.slice(dots[1]! + 1, dots[2])}.${ip.slice(0, dots[1])}.in-addr.arpa.`;
+}
+
+/**
+ * Where the dots of an IPv4 text are (-1, three dots, length), or undefined for text that is no
+ * IPv4. By hand, not split/regex: every allocation with records builds a reverse name (issue 4's
+ * apply cost).
+ */
+function dots4(ip: string): readonly number[] | undefined {
   const dots = [-1, 0, 0, 0, ip.length];
   let n = 1;
   let octet = 0;
@@ -156,8 +167,7 @@ export function reverseName4(ip: string): string | undefined {
       return undefined;
     }
   }
-  if (n !== 4) return undefined;
-  return `${ip.slice(dots[3]! + 1)}.${ip.slice(dots[2]! + 1, dots[3])}.${ip.slice(dots[1]! + 1, dots[2])}.${ip.slice(0, dots[1])}.in-addr.arpa.`;
+  return n === 4 ? dots : undefined;
 }
 
 /** RFC 3596 §2.5: 32 reversed nibbles under `ip6.arpa.`; undefined for text that is no IPv6. */
@@ -244,6 +254,32 @@ function slowGroups6(ip: string): Uint16Array | undefined {
 export function reverseName(ip: string): string | undefined {
   return ip.includes(':') ? reverseName6(ip) : reverseName4(ip);
 }
+
+/**
+ * `reverseName(ip)` as a name key (dns/wire/name.ts), built directly: the records builder hands
+ * every task address's PTR name to the zone, which would otherwise parse the text it was just
+ * given. Equal to `nameToKey(reverseName(ip))` (naming.test.ts holds it to that).
+ */
+export function reverseKey(ip: string): NameKey | undefined {
+  if (ip.includes(':')) {
+    const groups = groups6(ip) ?? slowGroups6(ip);
+    if (groups === undefined) return undefined;
+    let out = '';
+    for (let g = 7; g >= 0; g--) {
+      const v = groups[g]!;
+      out += nibbleKey[v & 15]! + nibbleKey[(v >> 4) & 15]! + nibbleKey[(v >> 8) & 15]! + nibbleKey[v >> 12]!;
+    }
+    return (out + ip6ArpaKey) as NameKey;
+  }
+  const dots = dots4(ip);
+  if (dots === undefined) return undefined;
+  const octet = (from: number, to: number): string => String.fromCharCode(to - from) + ip.slice(from, to);
+  return (octet(dots[3]! + 1, ip.length) + octet(dots[2]! + 1, dots[3]!) + octet(dots[1]! + 1, dots[2]!) + octet(0, dots[1]!) + inAddrArpaKey) as NameKey;
+}
+
+const nibbleKey = Array.from({ length: 16 }, (_, i) => '\x01' + i.toString(16));
+const inAddrArpaKey = '\x07in-addr\x04arpa\x00';
+const ip6ArpaKey = '\x03ip6\x04arpa\x00';
 
 /** A task's A/AAAA names, as the HTTP API shows them (no trailing dot). */
 export interface TaskDnsNames {

@@ -5,7 +5,7 @@
 // cached answers of every other name must survive the change (src/records builder.ts: answers
 // derive from (task, framework) groups, cached by the group's version).
 import t from 'tap';
-import { harness, net4, ok } from './helpers.js';
+import { harness, net4, ok, writtenName, zoneWriteMethods } from './helpers.js';
 import type { TaskAllocation } from '../../src/ipam/types.js';
 import type { RecordsZoneIndex } from '../../src/records/index.js';
 import { hostKinds, reverseName, taskDnsNames } from '../../src/records/naming.js';
@@ -22,10 +22,10 @@ function spy(zone: RecordsZoneIndex): Spy {
   // Only calls from src/records count, not the index's calls to itself (setRRset with no
   // records deletes through deleteRRset).
   let depth = 0;
-  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists', 'addDerivedName', 'removeDerivedName']) {
+  for (const m of zoneWriteMethods) {
     const original = z[m]!.bind(zone);
     z[m] = (name: string, ...rest: unknown[]) => {
-      if (depth === 0) writes.push(name.toLowerCase().replace(/\.?$/, '.'));
+      if (depth === 0) writes.push(writtenName(m, name));
       depth++;
       try {
         return original(name, ...rest);

@@ -8,8 +8,17 @@ import { respond } from '../../dns/respond.js';
 import type { ZoneConfig } from '../../dns/zone.js';
 import type { LogIndex } from '../../raft/core/types.js';
 import { buildQuery, decodeReply, type Reply } from '../dns/helpers.js';
-import { nameToKey } from '../../dns/wire/name.js';
+import { keyToName, nameToKey, type NameKey } from '../../dns/wire/name.js';
 import type { MemoryZoneIndex } from '../../dns/zone-index.js';
+
+/** The zone's write methods src/records calls: a spy on them sees every name it changes. */
+export const zoneWriteMethods = ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists', 'addDerivedName', 'removeDerivedName', 'addDerivedKey', 'removeDerivedKey'] as const;
+
+/** The absolute, lowercased name a write method was called for (derived names also come as keys). */
+export function writtenName(method: (typeof zoneWriteMethods)[number], nameOrKey: string): string {
+  const name = method.endsWith('Key') ? keyToName(nameOrKey as NameKey) : nameOrKey;
+  return name.toLowerCase().replace(/\.?$/, '.');
+}
 
 /** Whether `name` was made to exist without data (ZoneIndex.setNameExists). */
 export function isMarked(zone: MemoryZoneIndex, name: string): boolean {

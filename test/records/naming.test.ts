@@ -7,6 +7,7 @@ import {
   hostName,
   mangleFramework,
   mangleLabel,
+  reverseKey,
   reverseName,
   srvName,
   taskDnsNames,
@@ -15,6 +16,7 @@ import {
   wireLength,
 } from '../../src/records/naming.js';
 import { formatIpv4, formatIpv6, parseIpv6 } from '../../src/ipam/addr.js';
+import { nameToKey } from '../../dns/wire/name.js';
 
 // Mesos-DNS labels_test.go: testFunc's base cases plus TestRFC1123's special cases.
 const rfc1123Cases: Record<string, string> = {
@@ -182,6 +184,11 @@ t.test('property: fast reverse names equal the split/BigInt oracle on any text (
     fc.constantFrom('::', '::1', '1::', '1:2:3:4:5:6:7::', '1:2:3:4:5:6:7:8::', ':::', '1:::2', '::ffff:1.2.3.4', '12345::', 'fd00::1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8'),
   );
   fc.assert(fc.property(fc.oneof(v4, v6), (ip) => reverseName(ip) === reverseOracle(ip)), { seed, numRuns: 5000 });
+  // The key the builder hands the zone is the key of that name.
+  fc.assert(fc.property(fc.oneof(v4, v6), (ip) => {
+    const name = reverseOracle(ip);
+    return reverseKey(ip) === (name === undefined ? undefined : nameToKey(name));
+  }), { seed, numRuns: 5000 });
 });
 
 t.test('property: mangleLabel\'s shortcut for ready labels equals the full mangling (seeded)', async (t) => {

@@ -11,7 +11,7 @@ import { createRecordsZone, DnsRecords, type RecordsZoneIndex } from '../../src/
 import { hostKinds, hostName, reverseName, srvName, taskLabels } from '../../src/records/naming.js';
 import type { RecordType } from '../../dns/zone.js';
 import type { LogIndex } from '../../raft/core/types.js';
-import { isMarked } from './helpers.js';
+import { isMarked, writtenName, zoneWriteMethods } from './helpers.js';
 
 const agents = ['a0', 'a1', 'a2', 'a3'];
 const taskIds = Array.from({ length: 14 }, (_, i) => `t${i}`);
@@ -65,10 +65,10 @@ const stepsArb = fc.array(fc.record({ cmd: commandArb, flush: fc.boolean() }), {
 /** Records every name a zone was asked to change, to compare zones without enumerating them. */
 function spyNames(zone: RecordsZoneIndex, names: Set<string>): void {
   const z = zone as unknown as Record<string, (name: string, ...rest: unknown[]) => unknown>;
-  for (const m of ['setRRset', 'updateRRset', 'deleteRRset', 'deleteName', 'setNameExists', 'addDerivedName', 'removeDerivedName']) {
+  for (const m of zoneWriteMethods) {
     const original = z[m]!.bind(zone);
     z[m] = (name: string, ...rest: unknown[]) => {
-      names.add(name.toLowerCase().replace(/\.?$/, '.'));
+      names.add(writtenName(m, name));
       return original(name, ...rest);
     };
   }
