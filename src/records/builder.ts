@@ -282,6 +282,8 @@ const groupKey = (task: string, framework: Framework): string => label(task) + f
 /** Wire bytes of the `containerip` label (the longest kind) and of `_tcp`/`_udp`. */
 const containeripLabelBytes = 'containerip'.length + 1;
 const protoLabelBytes = '_tcp'.length + 1;
+/** `_tcp` and `_udp` as key labels, in the order of `protos`. */
+const srvProtoKeys = protos.map((p) => label(`_${p}`));
 const kindIndex = new Map<string, number>(hostKinds.map((k, i) => [k, i]));
 const containeripKind = hostKinds.indexOf('containerip');
 /** Label start offsets while parsing a key (lookups run to completion synchronously). */
@@ -666,8 +668,8 @@ export class DnsRecords implements IpamListener, DerivedSource {
     for (let slot = 0; slot < srvSlots; slot++) {
       const bit = 1 << slot;
       if ((before & bit) === (after & bit)) continue;
-      if ((after & bit) !== 0) this.zone.addDerivedName(this.srvName(group, slot));
-      else this.zone.removeDerivedName(this.srvName(group, slot));
+      if ((after & bit) !== 0) this.zone.addDerivedKey(this.srvKey(group, slot));
+      else this.zone.removeDerivedKey(this.srvKey(group, slot));
     }
   }
 
@@ -722,10 +724,11 @@ export class DnsRecords implements IpamListener, DerivedSource {
     }
   }
 
-  /** `_<task>._<proto>.<framework>.<kind>.<zone>.` of an SRV slot. */
-  private srvName(group: Group, slot: number): string {
-    return `_${group.task}._${protos[slot % 2]!}${group.framework.suffixes[slot >> 1]!}`;
+  /** The key of `_<task>._<proto>.<framework>.<kind>.<zone>.`, an SRV slot's name (see hostNamesChanged). */
+  private srvKey(group: Group, slot: number): NameKey {
+    return (label(`_${group.task}`) + srvProtoKeys[slot % 2]! + group.framework.suffixKeys[slot >> 1]!) as NameKey;
   }
+
 
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */
   private setAddresses(name: string, ips: readonly string[]): void {
