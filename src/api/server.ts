@@ -24,6 +24,7 @@ import { openApiDocument } from './openapi.js';
 import { LeanConnection } from './lean-connection.js';
 import type { LeanAnswer, LeanHost } from './lean-connection.js';
 import { assert } from '../../raft/core/assert.js';
+import { parseFlatObject } from './flat-json.js';
 
 export interface ApiServer {
   readonly server: http.Server;
@@ -122,7 +123,7 @@ function parseBody(route: Route, rawBody: Buffer): unknown {
   }
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseFlatObject(text) ?? JSON.parse(text);
   } catch (err) {
     throw new ApiError('invalid', rawBody.length === 0 ? 'a JSON body is required' : `the body is not valid JSON: ${(err as Error).message}`, { field: '' });
   }
