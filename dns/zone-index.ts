@@ -644,7 +644,10 @@ export class MemoryZoneIndex implements ZoneIndex {
 
   private addDerived(key: NameKey, apex: NameKey): void {
     this.counts.names++;
-    this.derivedCache.delete(key);
+    // No derived-cache entry to drop: one holds a node the source built and is checked against
+    // the source's version on every use, and a name's node never depends on its being counted
+    // here (its child count is read from the stored node per query). Dropping it would hash
+    // every new name's key for nothing; removeDerived drops entries so they do not linger.
     if (key.length <= apex.length) return;
     const recent = this.recentParentOf(key);
     if (recent !== undefined) {
