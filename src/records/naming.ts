@@ -172,14 +172,19 @@ function dots4(ip: string): readonly number[] | undefined {
 
 /** RFC 3596 §2.5: 32 reversed nibbles under `ip6.arpa.`; undefined for text that is no IPv6. */
 export function reverseName6(ip: string): string | undefined {
+  return reversedNibbles(ip, nibbleDot, 'ip6.arpa.');
+}
+
+/** The 32 nibbles of an IPv6 text, last first, each as `table` writes it, then `tail`; undefined for text that is no IPv6. */
+function reversedNibbles(ip: string, table: readonly string[], tail: string): string | undefined {
   const groups = groups6(ip) ?? slowGroups6(ip);
   if (groups === undefined) return undefined;
   let out = '';
   for (let g = 7; g >= 0; g--) {
     const v = groups[g]!;
-    out += nibbleDot[v & 15]! + nibbleDot[(v >> 4) & 15]! + nibbleDot[(v >> 8) & 15]! + nibbleDot[v >> 12]!;
+    out += table[v & 15]! + table[(v >> 4) & 15]! + table[(v >> 8) & 15]! + table[v >> 12]!;
   }
-  return out + 'ip6.arpa.';
+  return out + tail;
 }
 
 const nibbleDot = Array.from({ length: 16 }, (_, i) => i.toString(16) + '.');
@@ -261,16 +266,7 @@ export function reverseName(ip: string): string | undefined {
  * given. Equal to `nameToKey(reverseName(ip))` (naming.test.ts holds it to that).
  */
 export function reverseKey(ip: string): NameKey | undefined {
-  if (ip.includes(':')) {
-    const groups = groups6(ip) ?? slowGroups6(ip);
-    if (groups === undefined) return undefined;
-    let out = '';
-    for (let g = 7; g >= 0; g--) {
-      const v = groups[g]!;
-      out += nibbleKey[v & 15]! + nibbleKey[(v >> 4) & 15]! + nibbleKey[(v >> 8) & 15]! + nibbleKey[v >> 12]!;
-    }
-    return (out + ip6ArpaKey) as NameKey;
-  }
+  if (ip.includes(':')) return reversedNibbles(ip, nibbleKey, ip6ArpaKey) as NameKey | undefined;
   const dots = dots4(ip);
   if (dots === undefined) return undefined;
   const octet = (from: number, to: number): string => String.fromCharCode(to - from) + ip.slice(from, to);
