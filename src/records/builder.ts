@@ -729,7 +729,6 @@ export class DnsRecords implements IpamListener, DerivedSource {
     return (label(`_${group.task}`) + srvProtoKeys[slot % 2]! + group.framework.suffixKeys[slot >> 1]!) as NameKey;
   }
 
-
   /** A/AAAA of a fixed name from address texts; hostnames and unspecified addresses are skipped. */
   private setAddresses(name: string, ips: readonly string[]): void {
     const a = new Set<string>();
