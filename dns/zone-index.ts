@@ -655,7 +655,7 @@ export class MemoryZoneIndex implements ZoneIndex {
       return;
     }
     const parentKey = flat(key.slice(key.charCodeAt(0) + 1)) as NameKey;
-    const parent = this.nodes.get(parentKey) ?? this.nodeFor(parentKey, apex);
+    const parent = this.nodeFor(parentKey, apex);
     parent.children++;
     this.rememberParent(parentKey, parent);
   }

@@ -30,20 +30,20 @@ export function parseFlatObject(text: string): Record<string, string> | undefine
   if (text.charCodeAt(i) !== OPEN) return undefined;
   i = skipSpaces(text, i + 1);
   const out: Record<string, string> = {};
-  const keys: string[] = [];
+  let keys = 0;
   if (text.charCodeAt(i) === CLOSE) return skipSpaces(text, i + 1) === n ? out : undefined;
   for (;;) {
     const keyEnd = stringEnd(text, i);
     if (keyEnd < 0) return undefined;
     const key = text.slice(i + 1, keyEnd);
     // JSON.parse makes "__proto__" an own property; an assignment would set the prototype.
-    if (key === '__proto__' || keys.length === flatJsonKeysMax || keys.includes(key)) return undefined;
+    if (key === '__proto__' || keys === flatJsonKeysMax || Object.hasOwn(out, key)) return undefined;
     i = skipSpaces(text, keyEnd + 1);
     if (text.charCodeAt(i) !== COLON) return undefined;
     i = skipSpaces(text, i + 1);
     const valueEnd = stringEnd(text, i);
     if (valueEnd < 0) return undefined;
-    keys.push(key);
+    keys++;
     out[key] = text.slice(i + 1, valueEnd);
     i = skipSpaces(text, valueEnd + 1);
     const c = text.charCodeAt(i);
