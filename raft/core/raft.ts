@@ -19,6 +19,7 @@ import { ReadOnly } from './read-only.js';
 import { SnapshotReceiver } from './snapshot-receiver.js';
 import type {
   ConfChange,
+  Entry,
   HardState,
   LogIndex,
   Membership,
@@ -61,7 +62,8 @@ export class RaftCore {
   private prevHard: HardState;
   /** The term and vote known durable (the real ones, even when `unsafe.forgetVote` hides the vote). */
   durable: { term: Term; vote: NodeId | null };
-  private readyOut: { readonly term: Term; readonly vote: NodeId | null } | null = null;
+  /** The Ready out: its term and vote, and the last index handed out for applying (its own or taken since). */
+  private readyOut: { readonly term: Term; readonly vote: NodeId | null; handedTo: LogIndex } | null = null;
 
   constructor(config: CoreConfig, restored: RestoredState) {
     assert(config.electionTicks >= electionTicksMin, `electionTicks ${config.electionTicks} < ${electionTicksMin}`);
@@ -188,6 +190,7 @@ export class RaftCore {
     if (this.role.kind === 'leader') flushAppends(this, this.role);
     const soft = this.softState();
     const hard = this.hardState();
+    const floor = this.applyFloor();
     const rd: Ready = {
       softState: sameSoft(soft, this.prevSoft) ? null : soft,
       hardState: sameHard(hard, this.prevHard) ? null : hard,
@@ -195,7 +198,7 @@ export class RaftCore {
       entries: this.log.unstableEntries(),
       messages: this.msgs,
       messagesAfterPersist: this.msgsAfterPersist,
-      committed: this.log.between(this.applyFloor() + 1, this.log.committed),
+      committed: this.log.between(floor + 1, this.log.committed),
       readStates: this.readStates,
     };
     this.prevSoft = soft;
@@ -203,8 +206,30 @@ export class RaftCore {
     this.msgs = [];
     this.msgsAfterPersist = [];
     this.readStates = [];
-    this.readyOut = { term: this.term, vote: this.vote };
+    this.readyOut = { term: this.term, vote: this.vote, handedTo: rd.committed.at(-1)?.index ?? logIndex(floor) };
     return rd;
+  }
+
+  /**
+   * While a Ready is out (its save in flight), the committed entries that follow everything handed
+   * out so far and are durable here already, from earlier Readies; the driver applies them now, in
+   * order, instead of after this Ready's save. `applied` is the driver's applied index: nothing is
+   * taken until it has applied all that was handed out before (the Ready's own `committed`).
+   *
+   * Why: at many writes in flight a follower's acknowledgement of batch N commits it while the
+   * leader syncs batch N+1, and N's callers would otherwise wait for that fsync as well (etcd raft's
+   * asynchronous storage writes apply only locally durable entries for the same reason). Nothing
+   * while a snapshot is pending: it is restored after the save. The Ready's advance() is unchanged.
+   */
+  takeCommitted(applied: LogIndex): readonly Entry[] {
+    const out = this.readyOut;
+    if (out === null || applied < out.handedTo || this.log.pendingSnapshot !== null) return [];
+    const to = Math.min(this.log.committed, this.log.stableLastIndex());
+    if (to <= out.handedTo) return [];
+    const taken = this.log.between(out.handedTo + 1, to);
+    out.handedTo = logIndex(to);
+    this.applied = logIndex(Math.max(this.applied, to));
+    return taken;
   }
 
   /** Everything in `rd` is durable, sent and applied. */

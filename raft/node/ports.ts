@@ -2,7 +2,7 @@
 // inject a scripted fake through RaftNodeOptions.createCore.
 
 import type { CoreConfig, CoreStatus, ProgressStatus, ProposeResult } from '../core/core-types.js';
-import type { ConfChange, LogIndex, Message, NodeId, Ready, RestoredState } from '../core/types.js';
+import type { ConfChange, Entry, LogIndex, Message, NodeId, Ready, RestoredState } from '../core/types.js';
 
 // The driver speaks the core's own result and status types; a fake core need not report `vote`.
 export type CoreProposeResult = ProposeResult;
@@ -20,6 +20,7 @@ export interface CoreLike {
   hasReady(): boolean;
   ready(): Ready;
   advance(ready: Ready): void;
+  takeCommitted(applied: LogIndex): readonly Entry[];
   status(): CoreStatusLike;
 }
 

@@ -57,6 +57,8 @@ export interface SimStats {
   transfers: number;
   messages: number;
   dropped: number;
+  /** Committed entries applied while their node's Ready write was in flight (core.takeCommitted). */
+  entriesTaken: number;
 }
 
 export interface SimResult {
@@ -93,7 +95,7 @@ export class Simulation {
   readonly stats: SimStats = {
     leaders: 0, maxTerm: 0, committed: 0, proposed: 0, acknowledged: 0, readsServed: 0, crashes: 0,
     lostWrites: 0, cuts: 0, snapshotsInstalled: 0, compactions: 0, confChanges: 0, transfers: 0,
-    messages: 0, dropped: 0,
+    messages: 0, dropped: 0, entriesTaken: 0,
   };
   phase: 'safety' | 'liveness' = 'safety';
   liveness: LivenessState | null = null;
@@ -463,18 +465,43 @@ export class Simulation {
         if (this.phase === 'safety') this.figure8?.onLeaderAppended(this, node);
       }
     }
-    if (rd.hardState !== null && rd.hardState.commit !== node.commit) {
-      const commit = rd.hardState.commit;
-      this.checkers.monotonic.onCommit(node.id, commit);
-      this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
-      if (wasLeader && rd.softState === null && this.opts.checks === 'all') this.checkLeaderCommit(node, commit);
-      node.commit = commit;
-      if (wasLeader) {
-        onLeaderCommitted(this, node);
-        if (this.phase === 'safety') this.figure8?.onLeaderCommitted(this, node);
-      }
-    }
+    if (rd.hardState !== null && rd.hardState.commit !== node.commit) this.observeCommit(node, rd.hardState.commit, wasLeader && rd.softState === null);
     if (rd.softState !== null) this.observeRole(node, rd.softState.role);
+  }
+
+  /** A commit index the core revealed; `leading`: it is the leader's own, in the term the checkers know. */
+  private observeCommit(node: SimNode, commit: number, leading: boolean): void {
+    this.checkers.monotonic.onCommit(node.id, commit);
+    this.checkers.completeness.onCommit(node.id, node.log, node.commit, commit, node.term);
+    if (leading && this.opts.checks === 'all') this.checkLeaderCommit(node, commit);
+    node.commit = commit;
+    if (node.role === 'leader') {
+      onLeaderCommitted(this, node);
+      if (this.phase === 'safety') this.figure8?.onLeaderCommitted(this, node);
+    }
+  }
+
+  /**
+   * The driver's early apply (raft/node's applyTaken): while a Ready's write is in flight, the
+   * committed entries core.takeCommitted hands out are applied at once. apply() checks each is
+   * durable here, committed, and next in order.
+   */
+  private applyTaken(node: SimNode): void {
+    const core = node.core;
+    if (core === null || node.inflight === null) return;
+    const taken = core.takeCommitted(logIndex(node.sm.applied));
+    if (taken.length === 0) return;
+    // What the driver learns is committed: up to the last taken entry. The core's commit index may
+    // be further, beyond the log of its last Ready (which is what the checkers know); the leader's
+    // checks (Figure 8's rule, majority durability) apply only when it is that commit index itself.
+    const commit = taken[taken.length - 1]!.index;
+    const st = core.status();
+    const leading = node.role === 'leader' && st.role === 'leader' && st.term === node.term && st.commit === commit;
+    if (commit > node.commit) this.observeCommit(node, commit, leading);
+    this.trace.num(6).num(node.ordinal).num(taken.length);
+    this.stats.entriesTaken += taken.length;
+    for (const e of taken) this.apply(node, e);
+    this.serveReads(node);
   }
 
   /** The direct checks on a leader's commit advance: Figure 8's rule, and durability on a majority. */
@@ -532,6 +559,7 @@ export class Simulation {
     if (to?.core == null || this.net.isCut(m.from, m.to)) return;
     if (this.log !== undefined) this.log(`${this.now} ${m.to} <- ${describeMessage(m)}`);
     to.core.step(m);
+    this.applyTaken(to);
     this.pump(to);
   }
 

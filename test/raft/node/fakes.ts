@@ -145,6 +145,11 @@ export class FakeCore implements CoreLike {
     if (rd.snapshot !== null) this.applied = Math.max(this.applied, rd.snapshot.meta.index);
   }
 
+  /** Commits only in ready(): nothing is ever committed while a save is in flight. */
+  takeCommitted(_applied: LogIndex): readonly Entry[] {
+    return [];
+  }
+
   status(): CoreStatusLike {
     return {
       id: this.config.id, role: this.leader ? 'leader' : 'follower', isLearner: false, term: this.term,

@@ -485,3 +485,71 @@ t.test('with more than one write waiting, an acknowledgement waits for the next 
   const results = await Promise.all(writes);
   t.equal(results.length, 2, 'both writes were applied once commits resumed');
 });
+
+/**
+ * The fake core with a follower's acknowledgement: autoCommit off, and an appendResp commits what
+ * is durable. takeCommitted follows the core's contract (raft/core/raft.ts): durable committed
+ * entries after everything handed out, once the driver applied those.
+ */
+class TakeCore extends FakeCore {
+  private handedTo = 0;
+  private out = false;
+  taken: number[] = [];
+  override step(msg: Parameters<FakeCore['step']>[0]): void {
+    super.step(msg);
+    if (msg.type === 'appendResp') this.commit = Math.max(this.commit, this.stableIndex);
+  }
+  override ready(): ReturnType<FakeCore['ready']> {
+    const rd = super.ready();
+    this.out = true;
+    this.handedTo = rd.committed.at(-1)?.index ?? this.applied;
+    return rd;
+  }
+  override advance(rd: Parameters<FakeCore['advance']>[0]): void {
+    this.out = false;
+    super.advance(rd);
+    this.applied = Math.max(this.applied, this.handedTo);
+  }
+  override takeCommitted(applied: LogIndex): ReturnType<FakeCore['takeCommitted']> {
+    const to = Math.min(this.commit, this.stableIndex);
+    if (!this.out || applied < this.handedTo || to <= this.handedTo) return [];
+    const entries = this.log.filter((e) => e.index > this.handedTo && e.index <= to);
+    this.handedTo = to;
+    this.taken.push(...entries.map((e) => e.index));
+    return entries;
+  }
+}
+
+t.test('an acknowledgement during a save applies the entries it commits at once, not after that save', async (t) => {
+  let core: TakeCore | null = null;
+  const { node, storage, transport, sm } = await setup({ tickMs: 60_000, createCore: (c, r) => (core = new TakeCore(c, r)) });
+  const take = core! as TakeCore;
+  take.autoCommit = false;
+  await settled(take);
+  const applied: number[] = [];
+  node.on('applied', (i) => applied.push(i));
+  const a = node.propose(enc('a'));
+  await waitFor(() => storage.saves.some((s) => s.entries.some((e) => e.kind === 'normal' && dec(e.data) === 'a')));
+  await settled(take);
+  t.same(sm.items, [], 'a is durable here but not committed: no follower acknowledged it');
+  storage.saveDelayMs = 300;
+  const b = node.propose(enc('b'));
+  await waitFor(() => storage.inFlight === 1);
+  const ack = (index: number) => transport.handler!({ type: 'appendResp', from: nodeId('p2'), to: self, term: term(1), reject: false, index: logIndex(index), hintIndex: logIndex(0), hintTerm: term(0) });
+  ack(take.lastIndex() - 1);
+  t.same(sm.items, ['a'], 'applied within the acknowledgement, while the save holding b runs');
+  t.equal(storage.inFlight, 1, 'that save is still in flight');
+  const ra = (await a) as { value: string; index: number };
+  t.equal(ra.value, 'a');
+  t.equal(storage.inFlight, 1, 'a\'s caller was answered before the save holding b finished');
+  t.same(applied, [ra.index], "an 'applied' event for it");
+  t.same(take.taken, [ra.index]);
+  storage.saveDelayMs = 0;
+  await waitFor(() => storage.inFlight === 0);
+  await settled(take);
+  t.same(sm.items, ['a'], 'b is durable, not committed');
+  ack(take.lastIndex());
+  t.equal(((await b) as { value: string }).value, 'b', 'b commits with the next acknowledgement, through a Ready');
+  t.same(sm.items, ['a', 'b']);
+  t.notOk(storage.overlapped);
+});

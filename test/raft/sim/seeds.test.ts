@@ -25,7 +25,7 @@ t.test(`${count} seeds from ${base}, ${steps} steps each: no violation`, async (
 });
 
 t.test('both cluster sizes and the interesting options come up in the sample', async (t) => {
-  const seen = { 3: 0, 5: 0, learners: 0, snapshots: 0, confChanges: 0, transfers: 0, reads: 0, crashes: 0, lostWrites: 0 };
+  const seen = { 3: 0, 5: 0, learners: 0, snapshots: 0, confChanges: 0, transfers: 0, reads: 0, crashes: 0, lostWrites: 0, entriesTaken: 0 };
   for (let seed = base; seed < base + 40; seed++) {
     const r = runSeed({ seed, steps });
     if (r.options.voters === 3) seen[3]++;
@@ -37,6 +37,7 @@ t.test('both cluster sizes and the interesting options come up in the sample', a
     if (r.stats.readsServed > 0) seen.reads++;
     if (r.stats.crashes > 0) seen.crashes++;
     if (r.stats.lostWrites > 0) seen.lostWrites++;
+    if (r.stats.entriesTaken > 0) seen.entriesTaken++;
   }
   for (const [what, n] of Object.entries(seen)) t.ok(n > 0, `${what}: ${n} of 40 seeds`);
 });
