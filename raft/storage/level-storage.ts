@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import path from 'node:path';
 import { Level } from 'level';
 import { assert } from '../core/assert.js';
-import { syncDirectory } from './sync-dir.js';
+import { DirChangeTracker, syncDirectory } from './sync-dir.js';
 import type { LogIndex, RestoredState, Snapshot } from '../core/types.js';
 import {
   KEY_HARD_STATE,
@@ -80,8 +80,8 @@ export class LevelStorage implements RaftStorage {
     truncatedOnLoad: 0,
     dirSyncs: 0,
   };
-  /** The data directory's mtime (ns) when it was last fsynced: see syncDirIfChanged. */
-  private dirMtimeNs: bigint = -1n;
+  /** When the data directory needs an fsync again: see syncDirIfChanged. */
+  private readonly dirChanges = new DirChangeTracker();
   /** The data directory, open for fstat and fsync (no path lookup or open per save); -1 with unsafeNoFsync. */
   private dirFd = -1;
 
@@ -366,15 +366,18 @@ export class LevelStorage implements RaftStorage {
    * without a journal, as on this project's VMs) the file's own fdatasync says nothing about its
    * directory entry. So after a synced write, a directory whose mtime moved since its last fsync
    * is fsynced before the write counts as durable: one fstat per save, an fsync only when LevelDB
-   * added or removed a file (a new log every few MB, compactions). Synchronous: it is rare, and it
-   * must complete before the save resolves.
+   * added or removed a file (a new log every few MB, compactions), and again on saves within the
+   * mtime's clock tick after that (DirChangeTracker: a second change in the same tick leaves the
+   * mtime as it was). Synchronous: it is rare, and it must complete before the save resolves.
    */
   private syncDirIfChanged(): void {
-    const mtime = fstatSync(this.dirFd, { bigint: true }).mtimeNs;
-    if (mtime === this.dirMtimeNs) return;
-    // Read before the fsync: a change made while it runs moves the mtime again and is synced next time.
-    this.dirMtimeNs = mtime;
+    const mtimeMs = fstatSync(this.dirFd).mtimeMs;
+    if (!this.dirChanges.needsSync(mtimeMs)) return;
+    // Read before the fsync: a change made while it runs moves the mtime again, or falls in a
+    // tick this sync does not settle, and is synced next time.
+    const nowMs = Date.now();
     fsyncSync(this.dirFd);
+    this.dirChanges.synced(mtimeMs, nowMs);
     this.counters.dirSyncs += 1;
   }
 

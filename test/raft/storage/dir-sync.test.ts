@@ -1,12 +1,14 @@
 // LevelStorage makes LevelDB's new files durable by name (raft/storage/level-storage.ts,
 // syncDirIfChanged): LevelDB fsyncs a new .log but not the directory entry that names it, so a
 // save whose batch LevelDB wrote into a fresh log file must fsync the data directory before it
-// resolves. Saves that add no file must not pay for a directory fsync.
-import { readdirSync } from 'node:fs';
+// resolves. Saves that add no file must not pay for a directory fsync, once a sync has settled the
+// directory's mtime (raft/storage/sync-dir.ts, DirChangeTracker).
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import t from 'tap';
 import type { Entry } from '../../../raft/core/types.js';
 import { logIndex, term } from '../../../raft/core/types.js';
 import { LevelStorage } from '../../../raft/storage/level-storage.js';
+import { DirChangeTracker, dirSyncLimits } from '../../../raft/storage/sync-dir.js';
 import { bootstrap, hard, tempDir } from './helpers.js';
 
 const logFiles = (dir: string): string => readdirSync(dir).filter((f) => f.endsWith('.log')).sort().join(',');
@@ -22,22 +24,34 @@ t.test('a save that LevelDB wrote into a new log file syncs the directory; other
   t.ok(s.stats().dirSyncs >= 1, 'the directory LevelDB just created is synced on open');
   await s.load();
   await s.save({ hardState: hard(1, 0), entries: [], snapshot: bootstrap() });
+  const g = dirSyncLimits.mtimeGranularityMs;
+  const fd = openSync(dir, 'r');
+  t.teardown(() => closeSync(fd));
   let next = 1;
   let rotations = 0;
-  let quiet = 0;
-  // LevelDB's memtable is 4 MiB by default: 48 saves of 256 KiB start at least two new log files.
-  for (let i = 0; i < 48; i++) {
+  let settled = 0;
+  let prev = { startMs: Number.NEGATIVE_INFINITY, mtimeMs: Number.NaN };
+  // LevelDB's memtable is 4 MiB by default: 64 saves of 256 KiB start at least two new log files.
+  for (let i = 0; i < 64; i++) {
     const files = logFiles(dir);
     const syncs = s.stats().dirSyncs;
+    const mtimeMs = fstatSync(fd).mtimeMs;
+    const startMs = Date.now();
     await s.save({ hardState: hard(1, next), entries: bigEntries(next, 4, 64 * 1024), snapshot: null });
     next += 4;
     if (logFiles(dir) !== files) {
       rotations++;
       t.ok(s.stats().dirSyncs > syncs, `save ${i} moved LevelDB to a new log (${logFiles(dir)}) and synced the directory before resolving`);
-    } else if (s.stats().dirSyncs === syncs) quiet++;
+    } else if (mtimeMs === prev.mtimeMs && fstatSync(fd).mtimeMs === mtimeMs && prev.startMs - mtimeMs >= g) {
+      // No change since before the previous save, which began after the mtime's clock tick: that
+      // save settled the directory (DirChangeTracker), so this one has nothing to sync.
+      settled++;
+      t.equal(s.stats().dirSyncs, syncs, `save ${i}: the directory is unchanged since a settled sync, no fsync`);
+    }
+    prev = { startMs, mtimeMs };
   }
   t.ok(rotations >= 1, `LevelDB started a new log file (${rotations} times)`);
-  t.ok(quiet >= 30, `most saves added no file and synced no directory (${quiet} of 48)`);
+  t.ok(settled >= 5, `saves with an unchanged, settled directory were checked (${settled} of 64)`);
 });
 
 t.test('unsafeNoFsync syncs no directory either', async (t) => {
@@ -48,4 +62,19 @@ t.test('unsafeNoFsync syncs no directory either', async (t) => {
   await s.save({ hardState: hard(1, 0), entries: [], snapshot: bootstrap() });
   await s.save({ hardState: hard(1, 4), entries: bigEntries(1, 4, 1024), snapshot: null });
   t.equal(s.stats().dirSyncs, 0);
+});
+
+// File timestamps come from a coarse clock: two changes within one tick leave the same mtime. A
+// sync that saw mtime T while the clock was still in T's tick settles nothing.
+t.test('a change in the same clock tick as the last directory sync is not missed', async (t) => {
+  const g = dirSyncLimits.mtimeGranularityMs;
+  const d = new DirChangeTracker();
+  t.ok(d.needsSync(1000), 'never synced');
+  d.synced(1000, 1001);
+  t.ok(d.needsSync(1000), 'an equal mtime after a sync within its tick: a later change in that tick would look the same, so sync again');
+  d.synced(1000, 1000 + g);
+  t.notOk(d.needsSync(1000), 'synced once the tick was over: an equal mtime now means no change');
+  t.ok(d.needsSync(1000 + g + 5), 'a new mtime');
+  d.synced(1000 + g + 5, 1000 + g);
+  t.ok(d.needsSync(1000 + g + 5), 'a clock behind the mtime (stepped back) never settles it');
 });
