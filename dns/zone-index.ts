@@ -431,6 +431,9 @@ function writeRecord(w: WireWriter, type: RecordType, r: StoredRecord, ttl: numb
   }
 }
 
+/** The cheap shape check of a key handed in as a NameKey: within the name limit, ending in the root label. */
+const isNameKey = (key: string): boolean => key.length <= limits.nameBytesMax && key.charCodeAt(key.length - 1) === 0;
+
 export class MemoryZoneIndex implements ZoneIndex {
   readonly config: ResolvedZoneConfig;
   /** Every apex, longest first, so the most specific zone wins. */
@@ -638,7 +641,7 @@ export class MemoryZoneIndex implements ZoneIndex {
   }
 
   addDerivedKey(key: NameKey): void {
-    assert(key.length <= limits.nameBytesMax && key.charCodeAt(key.length - 1) === 0, () => `derived key ${JSON.stringify(key)} is not a name key`);
+    assert(isNameKey(key), () => `derived key ${JSON.stringify(key)} is not a name key`);
     this.addDerived(key, this.storedApexOf(key, undefined));
   }
 
@@ -666,6 +669,7 @@ export class MemoryZoneIndex implements ZoneIndex {
   }
 
   removeDerivedKey(key: NameKey): void {
+    assert(isNameKey(key), () => `derived key ${JSON.stringify(key)} is not a name key`);
     this.removeDerived(key, this.storedApexOf(key, undefined));
   }
 

@@ -309,7 +309,10 @@ t.test('derived names given as keys count and create empty non-terminals exactly
   same('after removing some');
   t.notOk(byKey.exists('marathon.autoip.dcos.'), 'the last name below it went');
   throwsDns(t, () => byKey.addDerivedKey(nameToKey('web.example.')), 'outside-zone', /"web\.example\."/, 'a key outside the zone: the error names it as a name');
-  t.equal(byKey.stats().names, 2, 'the refused key changed nothing');
+  const unterminated = nameToKey(names[3]!).slice(0, -1) as ReturnType<typeof nameToKey>;
+  t.throws(() => byKey.addDerivedKey(unterminated), { name: 'AssertionError' }, 'a key without its root label is a caller bug (add)');
+  t.throws(() => byKey.removeDerivedKey(unterminated), { name: 'AssertionError' }, 'and (remove)');
+  t.equal(byKey.stats().names, 2, 'the refused keys changed nothing');
 });
 
 t.test('derived names: built once per source version, rebuilt after it moves, stored names win', async (t) => {
