@@ -4,7 +4,7 @@
 // written and synced before the batch whose header record names it (snapshot-file.ts). Recovery
 // is in recover.ts.
 
-import { closeSync, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, fsync, fsyncSync, openSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { Level } from 'level';
@@ -366,19 +366,24 @@ export class LevelStorage implements RaftStorage {
    * without a journal, as on this project's VMs) the file's own fdatasync says nothing about its
    * directory entry. So after a synced write, a directory whose mtime moved since its last fsync
    * is fsynced before the write counts as durable: one fstat per save, an fsync only when LevelDB
-   * added or removed a file (a new log every few MB, compactions), and again on saves within the
-   * mtime's clock tick after that (DirChangeTracker: a second change in the same tick leaves the
-   * mtime as it was). Synchronous: it is rare, and it must complete before the save resolves.
+   * added or removed a file (a new log every few MB, compactions). Within the mtime's clock tick
+   * of a sync, an equal mtime proves nothing, so the names are compared (DirChangeTracker).
+   * Synchronous: it is rare, and it must complete before the save resolves.
    */
   private syncDirIfChanged(): void {
     const mtimeMs = fstatSync(this.dirFd).mtimeMs;
-    if (!this.dirChanges.needsSync(mtimeMs)) return;
-    // Read before the fsync: a change made while it runs moves the mtime again, or falls in a
-    // tick this sync does not settle, and is synced next time.
     const nowMs = Date.now();
+    if (!this.dirChanges.needsSync(mtimeMs, nowMs, () => this.dirNames())) return;
+    // Read before the fsync, which covers them: a change made while it runs moves the mtime or
+    // the names, and is synced next time.
+    const names = this.dirNames();
     fsyncSync(this.dirFd);
-    this.dirChanges.synced(mtimeMs, nowMs);
+    this.dirChanges.synced(mtimeMs, nowMs, names);
     this.counters.dirSyncs += 1;
+  }
+
+  private dirNames(): string {
+    return readdirSync(this.dataDir).sort().join('\n');
   }
 
   private checkedMetaKey(key: string): Uint8Array {

@@ -64,17 +64,28 @@ t.test('unsafeNoFsync syncs no directory either', async (t) => {
   t.equal(s.stats().dirSyncs, 0);
 });
 
-// File timestamps come from a coarse clock: two changes within one tick leave the same mtime. A
-// sync that saw mtime T while the clock was still in T's tick settles nothing.
-t.test('a change in the same clock tick as the last directory sync is not missed', async (t) => {
+// File timestamps come from a coarse clock: two changes within one tick can leave the same mtime.
+// Within the tick of a sync an equal mtime proves nothing, so the names are compared instead.
+t.test('a new name in the same clock tick as the last directory sync is not missed', async (t) => {
   const g = dirSyncLimits.mtimeGranularityMs;
   const d = new DirChangeTracker();
-  t.ok(d.needsSync(1000), 'never synced');
-  d.synced(1000, 1001);
-  t.ok(d.needsSync(1000), 'an equal mtime after a sync within its tick: a later change in that tick would look the same, so sync again');
-  d.synced(1000, 1000 + g);
-  t.notOk(d.needsSync(1000), 'synced once the tick was over: an equal mtime now means no change');
-  t.ok(d.needsSync(1000 + g + 5), 'a new mtime');
-  d.synced(1000 + g + 5, 1000 + g);
-  t.ok(d.needsSync(1000 + g + 5), 'a clock behind the mtime (stepped back) never settles it');
+  let looks = 0;
+  const names = (list: string) => (): string => {
+    looks++;
+    return list;
+  };
+  t.ok(d.needsSync(1000, 1000, names('a')), 'never synced');
+  d.synced(1000, 1001, 'a');
+  t.notOk(d.needsSync(1000, 1002, names('a')), 'same mtime and names: nothing new');
+  t.ok(d.needsSync(1000, 1003, names('a\nb')), 'same mtime, a new name (a change later in the same tick): sync');
+  t.equal(looks, 2, 'the names were looked at while the mtime was within its tick');
+  d.synced(1000, 1003, 'a\nb');
+  t.notOk(d.needsSync(1000, 1000 + g, names('a\nb')), 'a look after the tick finds nothing new: settled');
+  looks = 0;
+  t.notOk(d.needsSync(1000, 1000 + g + 50, names('a\nb\nc')), 'settled: an equal mtime means no change, without a look');
+  t.equal(looks, 0);
+  t.ok(d.needsSync(1000 + g + 60, 1000 + g + 61, names('a\nb')), 'a new mtime: sync');
+  d.synced(1000 + g + 60, 1000 + g + 61, 'a\nb');
+  t.notOk(d.needsSync(1000 + g + 60, 1000 + g + 40, names('a\nb')), 'a clock stepped back: nothing new by name...');
+  t.ok(d.needsSync(1000 + g + 60, 1000 + g + 41, names('a\nb\nd')), '...and it stays unsettled, so a new name is still seen');
 });
