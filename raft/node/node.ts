@@ -48,8 +48,6 @@ export class RaftNode implements RaftNodeApi {
   private loopRunning = false;
   private loopScheduled = false;
   private loopIdle: (() => void)[] = [];
-  /** A Ready's save is being awaited: committed entries may be taken and applied meanwhile (applyTaken). */
-  private saveInFlight = false;
   private readonly proposals = new PendingProposals();
   private readonly reads = new PendingReads();
   private readSeq = 0;
@@ -155,7 +153,7 @@ export class RaftNode implements RaftNodeApi {
     // cost 10% of the writes/s at 256 in flight in `bench ab`).
     if (msg.type === 'appendResp' && this.proposals.size <= 1 && !this.loopRunning && !this.loopScheduled && this.core.hasReady()) void this.runLoop();
     else this.schedule();
-    if (this.saveInFlight) this.applyTaken();
+    this.applyTaken();
   }
 
   private onTick(): void {
@@ -278,12 +276,7 @@ export class RaftNode implements RaftNodeApi {
       await saving.catch(() => undefined);
       throw err;
     }
-    this.saveInFlight = true;
-    try {
-      await saving;
-    } finally {
-      this.saveInFlight = false;
-    }
+    await saving;
     for (const m of rd.messagesAfterPersist) this.transport.send(m);
     // The transport writes what was sent in a microtask: let the acknowledgements (on the leader's
     // commit path) leave before this node applies and runs its 'applied' listeners.
@@ -426,10 +419,11 @@ export class RaftNode implements RaftNodeApi {
   }
 
   /**
-   * While a save is in flight: a message (an acknowledgement on the leader, the commit index on a
-   * follower) may have committed entries that earlier Readies made durable here. They are applied
-   * now (core.takeCommitted), not after this save: at 64 writes in flight the leader's callers of
-   * batch N otherwise waited for the fsync of batch N+1 too.
+   * While a Ready's save is in flight (the only time a message arrives with a Ready out), a message
+   * (an acknowledgement on the leader, the commit index on a follower) may have committed entries
+   * that earlier Readies made durable here. They are applied now (core.takeCommitted; nothing at
+   * other times), not after this save: at 64 writes in flight the leader's callers of batch N
+   * otherwise waited for the fsync of batch N+1 too.
    */
   private applyTaken(): void {
     try {

@@ -482,13 +482,13 @@ export class Simulation {
   }
 
   /**
-   * The driver's early apply (raft/node's applyTaken): while a Ready's write is in flight, the
-   * committed entries core.takeCommitted hands out are applied at once. apply() checks each is
+   * The driver's early apply (raft/node's applyTaken): after every step, the committed entries
+   * core.takeCommitted hands out (only while a Ready's write is in flight) are applied at once. apply() checks each is
    * durable here, committed, and next in order.
    */
   private applyTaken(node: SimNode): void {
     const core = node.core;
-    if (core === null || node.inflight === null) return;
+    if (core === null) return;
     const taken = core.takeCommitted(logIndex(node.sm.applied));
     if (taken.length === 0) return;
     // What the driver learns is committed: up to the last taken entry. The core's commit index may
