@@ -4,6 +4,7 @@
 import { Packr } from 'msgpackr';
 import type { IpamCommand, IpamResult } from './types.js';
 import { limits } from './limits.js';
+import { readAllocateTask } from './task-reader.js';
 import { invalid, validateCommand } from './validate.js';
 
 export const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
@@ -48,6 +49,8 @@ export function decodeCommand(bytes: Uint8Array): IpamResult<IpamCommand> {
   if (bytes.length > limits.commandBytesMax) {
     return invalid('', `command is ${bytes.length} bytes, at most ${limits.commandBytesMax} allowed`);
   }
+  const task = readAllocateTask(bytes);
+  if (task !== undefined) return { ok: true, value: task };
   let raw: unknown;
   try {
     // Through a view of its own: msgpackr caches a DataView on the array it reads (a property and
