@@ -13,34 +13,35 @@ import { binHeaderBytes, uintBytes, writeBinHeader, writeUint } from './msgpack-
 
 type AppendMessage = Extract<Message, { type: 'append' }>;
 
-const MSGPACK_MAP16 = 0xde;
-const MSGPACK_ARRAY16 = 0xdc;
-const MSGPACK_FIXARRAY = 0x90;
-const MSGPACK_FIXSTR = 0xa0;
+export const MSGPACK_MAP16 = 0xde;
+export const MSGPACK_ARRAY16 = 0xdc;
+export const MSGPACK_FIXARRAY = 0x90;
+export const MSGPACK_FIXSTR = 0xa0;
 const MSGPACK_FIXSTR_CHARS_MAX = 31;
-const FIXARRAY_END = 0x10;
+export const FIXARRAY_END = 0x10;
 const ARRAY16_END = 0x10000;
 const TWO_32 = 2 ** 32;
 const ASCII_END = 0x80;
-const MESSAGE_FIELDS = 8;
-const ENTRY_FIELDS = 4;
+export const MESSAGE_FIELDS = 8;
+export const ENTRY_FIELDS = 4;
 
 /** msgpack fixstr bytes of an ASCII string shorter than 32 characters. */
 function fixstr(s: string): Buffer {
   return Buffer.concat([Buffer.of(MSGPACK_FIXSTR | s.length), Buffer.from(s, 'latin1')]);
 }
 
-const K_TYPE_APPEND = Buffer.concat([fixstr('type'), fixstr('append')]);
-const K_FROM = fixstr('from');
-const K_TO = fixstr('to');
-const K_TERM = fixstr('term');
-const K_PREV_LOG_INDEX = fixstr('prevLogIndex');
-const K_PREV_LOG_TERM = fixstr('prevLogTerm');
-const K_ENTRIES = fixstr('entries');
-const K_COMMIT = fixstr('commit');
-const K_KIND_NORMAL = Buffer.concat([fixstr('kind'), fixstr('normal')]);
-const K_INDEX = fixstr('index');
-const K_DATA = fixstr('data');
+// The fixed bytes of the layout, shared with append-reader.ts (which reads exactly this layout).
+export const K_TYPE_APPEND = Buffer.concat([fixstr('type'), fixstr('append')]);
+export const K_FROM = fixstr('from');
+export const K_TO = fixstr('to');
+export const K_TERM = fixstr('term');
+export const K_PREV_LOG_INDEX = fixstr('prevLogIndex');
+export const K_PREV_LOG_TERM = fixstr('prevLogTerm');
+export const K_ENTRIES = fixstr('entries');
+export const K_COMMIT = fixstr('commit');
+export const K_KIND_NORMAL = Buffer.concat([fixstr('kind'), fixstr('normal')]);
+export const K_INDEX = fixstr('index');
+export const K_DATA = fixstr('data');
 const MAP16_HEADER_BYTES = 3;
 
 const isU32 = (n: number): boolean => Number.isInteger(n) && n >= 0 && n < TWO_32;

@@ -5,6 +5,7 @@ import type net from 'node:net';
 import type { Message, NodeId } from '../core/types.js';
 import { FRAME_HEADER_BYTES, FrameDecoder } from './frame.js';
 import { newNonce, parseHello, parseProof, proof, proofMatches } from './handshake.js';
+import { readAppendBody } from './append-reader.js';
 import { parseMessage } from './parse-message.js';
 import type { RejectReason } from './transport.js';
 import { type Context, DecodeFailure, decodeBody, encodeFrame } from './wire.js';
@@ -61,6 +62,12 @@ export class InboundConnection {
         this.reject('too_large', `frame of ${body.tooLarge} bytes`);
         return;
       }
+      // An append in the encoder's own layout is read without msgpackr (append-reader.ts).
+      const append = this.step === 'messages' ? readAppendBody(body) : undefined;
+      if (append !== undefined) {
+        if (!this.accept(append, body.length) || this.done) return;
+        continue;
+      }
       const value = decodeBody(body);
       if (value instanceof DecodeFailure) {
         this.reject('decode', value.message);
@@ -107,6 +114,11 @@ export class InboundConnection {
   private onMessage(value: unknown, bodyBytes: number): boolean {
     const msg = parseMessage(value);
     if ('error' in msg) return this.reject('invalid_message', msg.error);
+    return this.accept(msg, bodyBytes);
+  }
+
+  /** A well-formed message: delivered when it comes from this connection's peer, to this node. */
+  private accept(msg: Message, bodyBytes: number): boolean {
     if (msg.from !== this.peer) return this.reject('from_mismatch', `message from ${msg.from} on ${this.peer}'s connection`);
     if (msg.to !== this.ctx.id) return this.reject('to_mismatch', `message to ${msg.to}, this node is ${this.ctx.id}`);
     this.ctx.counters.framesReceived += 1;
