@@ -4,6 +4,7 @@
 // vnetd node (src/server.ts), so the figures are a node's: state machine + DNS names.
 //
 //   node --expose-gc dist/bench/lib/ipam-apply.js --sizes 1000,1000000 [--records] [--dual] [--rounds 200]
+//   node --expose-gc dist/bench/lib/ipam-apply.js --sizes 1000000 --serve   (rounds on request, over IPC)
 //
 // --dual: a dual-stack network and one host-mapped TCP port per task, so each task has every name
 // DESIGN.md §1 gives (agentip/containerip/autoip A and containerip AAAA, three SRV names, PTR v4
@@ -13,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { IpamStateMachine, encodeCommand } from '../../src/ipam/index.js';
 import { DnsRecords, createRecordsZone } from '../../src/records/index.js';
 import { logIndex } from '../../raft/core/types.js';
-import { median, round } from '../harness.js';
+import { round } from '../harness.js';
+import { sizeFigures } from './apply-figures.js';
+import type { Rounds, ServeReply, ServeRequest, SizeFigures } from './apply-figures.js';
 
 export const applyBench = {
   agents: 1_000,
@@ -28,17 +31,6 @@ export const applyBench = {
   /** Applies between two onApplied() calls while filling (a Ready's worth). */
   fillBatch: 256,
 } as const;
-
-export interface SizeFigures {
-  readonly tasks: number;
-  /** Wall time per apply, median over batches (inflated when the shared machine preempts us). */
-  readonly medianUs: number;
-  readonly meanUs: number;
-  /** CPU time (user + system) of this process per apply, median over batches. */
-  readonly cpuMedianUs: number;
-  readonly heapMiB: number;
-  readonly rssMiB: number;
-}
 
 class Driver {
   private index = 0;
@@ -96,9 +88,8 @@ function fill(d: Driver, from: number, to: number): void {
 }
 
 /** `rounds` timed batches of allocations (records published inside the timing), each released after. */
-function measure(d: Driver, tasks: number, rounds: number, nextId: () => number): SizeFigures {
-  const perApplyUs: number[] = [];
-  const cpuPerApplyUs: number[] = [];
+function timeRounds(d: Driver, rounds: number, nextId: () => number): Rounds {
+  const out: Rounds = { wallUs: [], cpuUs: [] };
   for (let r = 0; r < rounds; r++) {
     const ids = Array.from({ length: applyBench.batch }, nextId);
     const commands = ids.map(allocate);
@@ -106,32 +97,49 @@ function measure(d: Driver, tasks: number, rounds: number, nextId: () => number)
     const t0 = process.hrtime.bigint();
     for (const c of commands) d.apply(c);
     d.published();
-    perApplyUs.push(Number(process.hrtime.bigint() - t0) / 1e3 / applyBench.batch);
+    out.wallUs.push(Number(process.hrtime.bigint() - t0) / 1e3 / applyBench.batch);
     const cpu = process.cpuUsage(cpu0);
-    cpuPerApplyUs.push((cpu.user + cpu.system) / applyBench.batch);
+    out.cpuUs.push((cpu.user + cpu.system) / applyBench.batch);
     for (const id of ids) d.apply(encodeCommand({ type: 'releaseTask', id: `task-${id}` }));
     d.published();
   }
+  return out;
+}
+
+function memoryAfterGc(): { heapUsed: number; rss: number } {
   (globalThis as { gc?: () => void }).gc?.();
-  const mem = process.memoryUsage();
-  return {
-    tasks,
-    medianUs: round(median(perApplyUs), 2),
-    meanUs: round(perApplyUs.reduce((a, b) => a + b, 0) / perApplyUs.length, 2),
-    cpuMedianUs: round(median(cpuPerApplyUs), 2),
-    heapMiB: round(mem.heapUsed / 2 ** 20, 1),
-    rssMiB: round(mem.rss / 2 ** 20, 1),
-  };
+  const { heapUsed, rss } = process.memoryUsage();
+  return { heapUsed, rss };
+}
+
+/**
+ * --serve: one size, filled once; then timed rounds on request, so that a parent can alternate
+ * two sizes in two processes (each with its own heap) and both see the same moments of a shared
+ * machine.
+ */
+function serve(d: Driver, size: number): void {
+  const t0 = performance.now();
+  fill(d, 0, size);
+  const fillSeconds = round((performance.now() - t0) / 1000, 1);
+  let measuredId = 100_000_000;
+  // Requests sent during the fill wait in the channel until here: the first reply means "filled".
+  process.on('message', (raw) => {
+    const req = raw as ServeRequest;
+    const reply: ServeReply = 'measure' in req ? timeRounds(d, req.measure, () => measuredId++) : { ...memoryAfterGc(), fillSeconds };
+    process.send?.(reply);
+  });
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,1000000' }, records: { type: 'boolean', default: false }, dual: { type: 'boolean', default: false }, rounds: { type: 'string', default: '200' } } });
+  const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1000,1000000' }, records: { type: 'boolean', default: false }, dual: { type: 'boolean', default: false }, rounds: { type: 'string', default: '200' }, serve: { type: 'boolean', default: false } } });
   dual = values.dual;
   const sizes = values.sizes.split(',').map(Number);
   const rounds = Number(values.rounds);
   if (sizes.some((s) => !Number.isInteger(s) || s < 0) || !Number.isInteger(rounds) || rounds <= 0) throw new Error('--sizes must be integers, --rounds positive');
+  if (values.serve && sizes.length !== 1) throw new Error('--serve takes one size');
   const d = new Driver(values.records);
   setup(d);
+  if (values.serve) return serve(d, sizes[0]!);
   let filled = 0;
   let fillMs = 0;
   // Measured tasks get ids above every fill id, so they never collide with the fill.
@@ -143,7 +151,8 @@ function main(): void {
     fillMs += performance.now() - t0;
     filled = size;
     if (d.sm.taskCount() !== size) throw new Error(`expected ${size} tasks, have ${d.sm.taskCount()}`);
-    out.push(measure(d, size, rounds, () => measuredId++));
+    const timed = timeRounds(d, rounds, () => measuredId++);
+    out.push(sizeFigures(size, timed, memoryAfterGc()));
   }
   process.stdout.write(JSON.stringify({ records: values.records, dual, sizes: out, fillSeconds: round(fillMs / 1000, 1), fillUsPerTask: round((fillMs * 1000) / Math.max(1, filled), 2) }) + '\n');
 }
