@@ -373,12 +373,14 @@ export class LevelStorage implements RaftStorage {
   private syncDirIfChanged(): void {
     const mtimeMs = fstatSync(this.dirFd).mtimeMs;
     const nowMs = Date.now();
-    if (!this.dirChanges.needsSync(mtimeMs, nowMs, () => this.dirNames())) return;
-    // Read before the fsync, which covers them: a change made while it runs moves the mtime or
-    // the names, and is synced next time.
-    const names = this.dirNames();
+    // Listed at most once per save, and before the fsync, which covers them: a change made while
+    // it runs moves the mtime or the names, and is synced next time.
+    let names: string | undefined;
+    const list = (): string => (names ??= this.dirNames());
+    if (!this.dirChanges.needsSync(mtimeMs, nowMs, list)) return;
+    const covered = list();
     fsyncSync(this.dirFd);
-    this.dirChanges.synced(mtimeMs, nowMs, names);
+    this.dirChanges.synced(mtimeMs, nowMs, covered);
     this.counters.dirSyncs += 1;
   }
 

@@ -22,6 +22,13 @@ const LOW5 = 0x1f;
 const VISIBLE_LO = 0x21;
 const VISIBLE_HI = 0x7e;
 
+/** The unsigned big-endian integer of `size` bytes at `at` (bounds checked by the caller). */
+function bigEndian(b: Buffer, at: number, size: number): number {
+  let n = 0;
+  for (let i = 0; i < size; i++) n = n * 0x100 + b[at + i]!;
+  return n;
+}
+
 /** A position in one frame body; every read returns a failure value instead of throwing. */
 class Reader {
   at = 0;
@@ -58,10 +65,8 @@ class Reader {
     }
     const size = h === MSGPACK_UINT8 ? 1 : h === MSGPACK_UINT16 ? 2 : h === MSGPACK_UINT32 ? 4 : 0;
     if (size === 0 || at + 1 + size > b.length) return -1;
-    let n = 0;
-    for (let i = 1; i <= size; i++) n = n * 0x100 + b[at + i]!;
     this.at = at + 1 + size;
-    return n;
+    return bigEndian(b, at + 1, size);
   }
 
   /** The bytes of a bin (a view of the body, as msgpackr gives), or undefined. */
@@ -71,8 +76,7 @@ class Reader {
     const h = b[at];
     const size = h === MSGPACK_BIN8 ? 1 : h === MSGPACK_BIN16 ? 2 : h === MSGPACK_BIN32 ? 4 : 0;
     if (size === 0 || at + 1 + size > b.length) return undefined;
-    let n = 0;
-    for (let i = 1; i <= size; i++) n = n * 0x100 + b[at + i]!;
+    const n = bigEndian(b, at + 1, size);
     const from = at + 1 + size;
     if (from + n > b.length) return undefined;
     this.at = from + n;
@@ -83,10 +87,11 @@ class Reader {
   nodeId(): NodeId | undefined {
     const b = this.b;
     const h = b[this.at];
-    if (h === undefined || h <= MSGPACK_FIXSTR || h >= FIXSTR_END) return undefined; // 1..31 characters
+    // 1..31 characters, within parseLimits.nodeIdCharsMax; longer ids are not fixstrs (generic path).
+    if (h === undefined || h <= MSGPACK_FIXSTR || h >= FIXSTR_END) return undefined;
     const n = h & LOW5;
     const from = this.at + 1;
-    if (n > parseLimits.nodeIdCharsMax || from + n > b.length) return undefined;
+    if (from + n > b.length) return undefined;
     for (let i = from; i < from + n; i++) if (b[i]! < VISIBLE_LO || b[i]! > VISIBLE_HI) return undefined;
     this.at = from + n;
     return knownId(b, from, n) as NodeId;
